@@ -1,0 +1,48 @@
+"""trilemma: exact and sampled measurements of the parallel decoding trilemma.
+
+Diffusion language models decode several tokens per forward pass (speed) and pay in
+fluency (invalid outputs) or diversity (valid outputs never produced). trilemma
+computes these quantities exactly on enumerable distributions and tasks. Everything
+is computed in nats; `to_bits` converts for people.
+"""
+
+from ._checks import check_pmf as check_pmf
+from ._units import to_bits as to_bits
+from .distributions import SparseJoint as SparseJoint
+from .distributions import empirical as empirical
+from .distributions import from_dense as from_dense
+from .distributions import marginal as marginal
+from .distributions import sparse_joint as sparse_joint
+from .distributions import to_dense as to_dense
+from .metrics import PRDCurve as PRDCurve
+from .metrics import OptimalSchedule as OptimalSchedule
+from .metrics import conditional_entropy as conditional_entropy
+from .metrics import diversity_error as diversity_error
+from .metrics import entropy as entropy
+from .metrics import f_beta as f_beta
+from .metrics import fast_dllm_epsilon as fast_dllm_epsilon
+from .metrics import fast_dllm_kl_bound as fast_dllm_kl_bound
+from .metrics import fast_dllm_tv_bound as fast_dllm_tv_bound
+from .metrics import fluency_error as fluency_error
+from .metrics import greedy_equivalence_condition as greedy_equivalence_condition
+from .metrics import kl_divergence as kl_divergence
+from .metrics import marginal_confidences as marginal_confidences
+from .metrics import max_f_beta_pair as max_f_beta_pair
+from .metrics import mutual_information as mutual_information
+from .metrics import optimal_t_step_bound as optimal_t_step_bound
+from .metrics import prd_curve as prd_curve
+from .metrics import prd_curve_grid as prd_curve_grid
+from .metrics import precision as precision
+from .metrics import product_of_marginals as product_of_marginals
+from .metrics import recall as recall
+from .metrics import sharper_tv_bound as sharper_tv_bound
+from .metrics import subset_entropy_table as subset_entropy_table
+from .metrics import t_step_bound as t_step_bound
+from .metrics import t_step_product as t_step_product
+from .metrics import total_correlation as total_correlation
+from .metrics import total_variation_distance as total_variation_distance
+from .tasks import TASKS as TASKS
+from .tasks import Task as Task
+from .tasks import make_task as make_task
+
+__version__ = "0.1.0"

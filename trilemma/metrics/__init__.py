@@ -1,0 +1,29 @@
+"""Exact metrics on dense pmfs and sparse joints (nats; `to_bits` for people)."""
+
+from ._divergences import diversity_error as diversity_error
+from ._divergences import fluency_error as fluency_error
+from ._divergences import kl_divergence as kl_divergence
+from ._divergences import total_variation_distance as total_variation_distance
+from ._fast_dllm import fast_dllm_epsilon as fast_dllm_epsilon
+from ._fast_dllm import fast_dllm_kl_bound as fast_dllm_kl_bound
+from ._fast_dllm import fast_dllm_tv_bound as fast_dllm_tv_bound
+from ._fast_dllm import greedy_equivalence_condition as greedy_equivalence_condition
+from ._fast_dllm import marginal_confidences as marginal_confidences
+from ._fast_dllm import product_of_marginals as product_of_marginals
+from ._fast_dllm import sharper_tv_bound as sharper_tv_bound
+from ._information import conditional_entropy as conditional_entropy
+from ._information import entropy as entropy
+from ._information import mutual_information as mutual_information
+from ._information import total_correlation as total_correlation
+from ._prd import PRDCurve as PRDCurve
+from ._prd import f_beta as f_beta
+from ._prd import max_f_beta_pair as max_f_beta_pair
+from ._prd import prd_curve as prd_curve
+from ._prd import prd_curve_grid as prd_curve_grid
+from ._prd import precision as precision
+from ._prd import recall as recall
+from ._t_step import OptimalSchedule as OptimalSchedule
+from ._t_step import optimal_t_step_bound as optimal_t_step_bound
+from ._t_step import subset_entropy_table as subset_entropy_table
+from ._t_step import t_step_bound as t_step_bound
+from ._t_step import t_step_product as t_step_product
