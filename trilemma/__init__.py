@@ -14,8 +14,8 @@ from .distributions import from_dense as from_dense
 from .distributions import marginal as marginal
 from .distributions import sparse_joint as sparse_joint
 from .distributions import to_dense as to_dense
-from .metrics import PRDCurve as PRDCurve
 from .metrics import OptimalSchedule as OptimalSchedule
+from .metrics import PRDCurve as PRDCurve
 from .metrics import conditional_entropy as conditional_entropy
 from .metrics import diversity_error as diversity_error
 from .metrics import entropy as entropy

@@ -1,9 +1,9 @@
 """Eager validators. Every user-facing error message in trilemma is written here.
 
-Static problems (shapes, dtypes, index sets, argument combinations) are always checked.
-Value problems (negative, NaN or unnormalised probabilities) are checked only on concrete
-arrays: under `jax.jit` the inputs are tracers and these checks are skipped, so wrap a
-metric in `jax.jit` to drop their cost from a sweep.
+Static problems (shapes, dtypes, index sets, argument combinations) are always
+checked. Value problems (negative, NaN or unnormalised probabilities) are checked only
+on concrete arrays: under `jax.jit` the inputs are tracers and these checks are
+skipped, so wrap a metric in `jax.jit` to drop their cost from a sweep.
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ def as_float_array(x, name: str):
     elif isinstance(x, list | tuple | float | int):
         arr = np.asarray(x, dtype=float)
     else:
-        raise TypeError(f"`{name}` must be an array of probabilities; got {type(x).__name__}.")
+        raise TypeError(
+            f"`{name}` must be an array of probabilities; got {type(x).__name__}."
+        )
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         raise TypeError(f"`{name}` must have a floating dtype; got {arr.dtype}.")
     return jnp.asarray(arr)
@@ -126,7 +128,9 @@ def check_disjoint(a: Sequence[int], b: Sequence[int], names: tuple[str, str]) -
     """Raise `ValueError` if two index sets share a variable."""
     common = sorted(set(a) & set(b))
     if common:
-        raise ValueError(f"`{names[0]}` and `{names[1]}` overlap on variables {common}.")
+        raise ValueError(
+            f"`{names[0]}` and `{names[1]}` overlap on variables {common}."
+        )
 
 
 def check_partition(
@@ -146,10 +150,13 @@ def check_partition(
             step = tuple(_as_index(v, name) for v in step)
         except TypeError:
             raise TypeError(
-                f"`{name}` step {t} must be a sequence of variable indices; got {step!r}."
+                f"`{name}` step {t} must be a sequence of variable indices; "
+                f"got {step!r}."
             ) from None
         if not step:
-            raise ValueError(f"`{name}` step {t} is empty; every step must commit a token.")
+            raise ValueError(
+                f"`{name}` step {t} is empty; every step must commit a token."
+            )
         steps.append(step)
     if not steps:
         raise ValueError(f"`{name}` has no steps.")
@@ -174,7 +181,9 @@ def check_partition(
     return tuple(steps)
 
 
-def check_positive_int(value, name: str, *, minimum: int = 1, maximum: int | None = None):
+def check_positive_int(
+    value, name: str, *, minimum: int = 1, maximum: int | None = None
+):
     """Raise unless `value` is an int in [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"`{name}` must be an integer; got {value!r}.")
@@ -194,7 +203,9 @@ def max_bytes(override: int | None = None) -> int:
     try:
         return int(float(env))
     except ValueError:
-        raise ValueError(f"TRILEMMA_MAX_BYTES must be a number of bytes; got {env!r}.") from None
+        raise ValueError(
+            f"TRILEMMA_MAX_BYTES must be a number of bytes; got {env!r}."
+        ) from None
 
 
 def check_memory(nbytes: int, what: str, budget: int | None = None) -> None:
@@ -202,7 +213,7 @@ def check_memory(nbytes: int, what: str, budget: int | None = None) -> None:
     limit = max_bytes(budget)
     if nbytes > limit:
         raise ValueError(
-            f"{what} would need {format_bytes(nbytes)} ({nbytes:,} bytes), over the "
+            f"{what} would need {nbytes:,} bytes ({format_bytes(nbytes)}), over the "
             f"memory budget of {format_bytes(limit)}; raise it with max_bytes= "
             "(CLI: --max-bytes, env: TRILEMMA_MAX_BYTES) or choose a smaller size."
         )

@@ -23,6 +23,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from .distributions import Joint, SparseJoint
@@ -76,7 +77,7 @@ def dense_marginals(p, subsets: Sequence[Subset]) -> dict[Subset, jax.Array]:
                 key=lambda c: cache[c].size,
             )
             drop = tuple(i for i, v in enumerate(parent) if v not in subset)
-            cache[subset] = jnp.sum(cache[parent], axis=drop)
+            cache[subset] = sum_axes(cache[parent], drop)
         return cache[subset]
 
     def plan(group: list[Subset]) -> None:
@@ -90,6 +91,43 @@ def dense_marginals(p, subsets: Sequence[Subset]) -> dict[Subset, jax.Array]:
 
     plan(sorted(set(subsets), key=lambda s: (s, len(s))))
     return {s: cache[s] for s in subsets}
+
+
+def sum_axes(x, drop: Sequence[int]) -> jax.Array:
+    """Sum out the axes `drop` of `x` with streaming reductions.
+
+    Adjacent axes of the same kind (kept or dropped) are merged; then each dropped run,
+    largest first, is summed. A run followed by many kept cells is contracted with a
+    vector of ones as a batched matrix product: XLA's CPU backend streams that at
+    memory speed, where the equivalent strided reduction is up to 10x slower.
+    """
+    if not drop:
+        return x
+    out_shape = tuple(s for i, s in enumerate(x.shape) if i not in drop)
+    runs: list[list] = []  # [dropped?, size]
+    for i, size in enumerate(x.shape):
+        if runs and runs[-1][0] == (i in drop):
+            runs[-1][1] *= size
+        else:
+            runs.append([i in drop, size])
+    while any(dropped for dropped, _ in runs):
+        i = max((r for r in range(len(runs)) if runs[r][0]), key=lambda r: runs[r][1])
+        pre = math.prod(size for _, size in runs[:i])
+        d = runs[i][1]
+        post = math.prod(size for _, size in runs[i + 1 :])
+        if post < 64:  # short rows: a plain reduction streams well
+            x = jnp.sum(x.reshape(pre, d, post), axis=1)
+        else:
+            ones = jnp.ones((pre, 1, d), x.dtype)
+            dims = (((2,), (1,)), ((0,), (0,)))
+            x = lax.dot_general(
+                ones, x.reshape(pre, d, post), dims, precision=lax.Precision.HIGHEST
+            )
+        del runs[i]
+        if 0 < i < len(runs) and not runs[i - 1][0] and not runs[i][0]:
+            runs[i - 1][1] *= runs[i][1]
+            del runs[i]
+    return x.reshape(out_shape)
 
 
 def _sparse_entropy(p: SparseJoint, subset: Subset) -> jax.Array:
@@ -113,8 +151,7 @@ def group_sums(outcomes, weights, sizes: Sequence[int], variables: Subset) -> ja
     cols = [outcomes[:, v] for v in variables]
     key_dtype = _key_dtype(space)
     if key_dtype is not None and space <= max(8 * rows, 4096):
-        key = _encode(cols, radices, key_dtype)
-        return jax.ops.segment_sum(weights, key, num_segments=space)
+        return _blocked_segment_sum(weights, _encode(cols, radices, key_dtype), space)
     keys = [_encode(cols, radices, key_dtype)] if key_dtype is not None else cols
     sorted_ops = lax.sort((*keys, lax.iota(jnp.int32, rows)), num_keys=len(keys))
     sorted_keys, order = sorted_ops[:-1], sorted_ops[-1]
@@ -128,10 +165,28 @@ def group_sums(outcomes, weights, sizes: Sequence[int], variables: Subset) -> ja
     )
 
 
+def _blocked_segment_sum(weights, key, space: int) -> jax.Array:
+    """`segment_sum` by key, accumulated in blocks of consecutive rows, then summed.
+
+    A scatter-add accumulates each key sequentially, so a key shared by R rows picks
+    up an error of order R * eps; summing B blocks separately cuts that to about
+    (R / B + B) * eps, for B * space extra cells (at most 4 per row).
+    """
+    rows = key.shape[0]
+    blocks = max(1, min(math.isqrt(rows), (4 * rows) // space))
+    if blocks == 1:
+        return jax.ops.segment_sum(weights, key, num_segments=space)
+    block_of_row = lax.iota(key.dtype, rows) // -(-rows // blocks)
+    partial_sums = jax.ops.segment_sum(
+        weights, block_of_row * space + key, num_segments=blocks * space
+    )
+    return jnp.sum(partial_sums.reshape(blocks, space, *weights.shape[1:]), axis=0)
+
+
 def aligned(p: Joint, q: Joint) -> tuple[jax.Array, jax.Array]:
-    """Two joints over the same variables as flat vectors on a common index (traceable)."""
+    """Two joints over the same variables as flat vectors on one index (traceable)."""
     if isinstance(p, SparseJoint) and isinstance(q, SparseJoint):
-        dtype = jnp.promote_types(p.outcomes.dtype, q.outcomes.dtype)
+        dtype = np.promote_types(p.outcomes.dtype, q.outcomes.dtype)
         outcomes = jnp.concatenate([p.outcomes.astype(dtype), q.outcomes.astype(dtype)])
         zp, zq = jnp.zeros_like(q.probs), jnp.zeros_like(p.probs)
         weights = jnp.stack(

@@ -1,4 +1,4 @@
-"""Array type aliases shared across trilemma (jaxtyping annotations, no runtime cost)."""
+"""Array type aliases shared across trilemma (jaxtyping; no runtime cost)."""
 
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
@@ -11,4 +11,14 @@ Probs = Float[ArrayLike, " support"]
 Tokens = Int[Array, "*batch length"]
 Key = PRNGKeyArray
 
-__all__ = ["Array", "Float", "Int", "Key", "Outcomes", "Pmf", "Probs", "Scalar", "Tokens"]
+__all__ = [
+    "Array",
+    "Float",
+    "Int",
+    "Key",
+    "Outcomes",
+    "Pmf",
+    "Probs",
+    "Scalar",
+    "Tokens",
+]

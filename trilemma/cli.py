@@ -48,7 +48,10 @@ def _build_parser() -> argparse.ArgumentParser:
     exact.add_argument("task", help="task name (see `trilemma tasks`)")
     exact.add_argument("--n", type=int, required=True, help="list length")
     exact.add_argument(
-        "--num-prompts", type=int, default=1, help="number of distinct prompts (default 1)"
+        "--num-prompts",
+        type=int,
+        default=1,
+        help="number of distinct prompts (default 1)",
     )
     steps = exact.add_mutually_exclusive_group()
     steps.add_argument(
@@ -70,7 +73,19 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _run_exact(args) -> int:
-    from . import _units, make_task, optimal_t_step_bound, t_step_bound, total_correlation
+    from . import (
+        _units,
+        make_task,
+        optimal_t_step_bound,
+        t_step_bound,
+        total_correlation,
+    )
+    from ._checks import check_positive_int
+
+    check_positive_int(args.n, "--n")
+    check_positive_int(args.num_prompts, "--num-prompts")
+    if args.steps is not None:
+        check_positive_int(args.steps, "--steps", maximum=args.n)
 
     task = make_task(
         args.task, args.n, num_prompts=args.num_prompts, max_bytes=args.max_bytes
@@ -102,7 +117,9 @@ def _run_exact(args) -> int:
         best_bits = float(_units.to_bits(best.bound))
         schedule = [[outputs.index(v) for v in step] for step in best.schedule]
         if args.partition is not None:
-            bound = float(_units.to_bits(t_step_bound(task.joint, partition, given=task.given)))
+            bound = float(
+                _units.to_bits(t_step_bound(task.joint, partition, given=task.given))
+            )
             report["partition"] = [list(step) for step in args.partition]
         else:
             bound = best_bits
@@ -137,9 +154,10 @@ def _print_exact(r: dict) -> None:
                 f"L_T      = {r['t_step_bound_bits']:.4f} bits   "
                 f"T = {r['num_steps']}, partition {_format_steps(r['partition'])}"
             )
+        schedule = _format_steps(r["optimal_schedule"])
         print(
             f"L*_T     = {r['optimal_t_step_bound_bits']:.4f} bits   "
-            f"T = {r['num_steps']}, optimal schedule {_format_steps(r['optimal_schedule'])}"
+            f"T = {r['num_steps']}, optimal schedule {schedule}"
         )
 
 
@@ -190,7 +208,9 @@ def _parse_bytes(text: str) -> int:
     match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", text)
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _UNITS:
-        raise argparse.ArgumentTypeError(f"expected a size like 4GiB or 500000000; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a size like 4GiB or 500000000; got {text!r}"
+        )
     return int(float(match.group(1)) * _UNITS[unit])
 
 

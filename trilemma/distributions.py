@@ -30,7 +30,7 @@ from ._types import Array, Float, Int
 )
 @dataclasses.dataclass(frozen=True)
 class SparseJoint:
-    r"""A joint pmf stored on its support: row $s$ is outcome `outcomes[s]` with mass `probs[s]`.
+    r"""A joint pmf on its support: row $s$ is outcome `outcomes[s]`, mass `probs[s]`.
 
     Attributes:
       outcomes: `(S, d)` integer matrix; column $i$ holds variable $i$, in
@@ -74,7 +74,9 @@ def num_variables(p: Joint) -> int:
     return p.num_variables if isinstance(p, SparseJoint) else p.ndim
 
 
-def sparse_joint(outcomes, probs, sizes=None, *, atol: float | None = None) -> SparseJoint:
+def sparse_joint(
+    outcomes, probs, sizes=None, *, atol: float | None = None
+) -> SparseJoint:
     """Validated `SparseJoint` from concrete arrays; repeated rows are merged.
 
     Args:
@@ -123,19 +125,25 @@ def from_dense(p, *, atol: float | None = None) -> SparseJoint:
     """The support of a dense pmf as a `SparseJoint` (cells with p > 0; eager)."""
     p = _checks.check_pmf(p, name="p", atol=atol)
     if p.ndim == 0:
-        raise ValueError("`p` must have at least one axis (one per variable); got a scalar.")
+        raise ValueError(
+            "`p` must have at least one axis (one per variable); got a scalar."
+        )
     host = np.asarray(p)
     idx = np.nonzero(host)
     outcomes = np.stack(idx, axis=1).astype(outcome_dtype(p.shape))
-    return SparseJoint(jnp.asarray(outcomes), jnp.asarray(host[idx]), tuple(p.shape), True)
+    return SparseJoint(
+        jnp.asarray(outcomes), jnp.asarray(host[idx]), tuple(p.shape), True
+    )
 
 
 def to_dense(p: Joint, *, max_bytes: int | None = None) -> Array:
-    """The dense array of a joint (identity on dense input); checks the memory budget."""
+    """The dense array of a joint (identity on dense input); memory-checked."""
     if not isinstance(p, SparseJoint):
         return jnp.asarray(p)
     nbytes = _checks.cells(p.sizes) * p.probs.dtype.itemsize
-    _checks.check_memory(nbytes, f"the dense form of a joint with sizes {p.sizes}", max_bytes)
+    _checks.check_memory(
+        nbytes, f"the dense form of a joint with sizes {p.sizes}", max_bytes
+    )
     return _densify(p)
 
 
@@ -146,7 +154,7 @@ def _densify(p: SparseJoint) -> Array:
 
 
 def marginal(p: Joint, variables) -> Joint:
-    """Marginal pmf of `variables` (kept in increasing order), same representation as `p`."""
+    """Marginal pmf of `variables` (in increasing order), represented like `p`."""
     variables = _checks.check_variables(variables, num_variables(p))
     if not isinstance(p, SparseJoint):
         others = tuple(i for i in range(p.ndim) if i not in variables)
@@ -184,19 +192,25 @@ def check_joint(p, *, name: str = "p", atol: float | None = None) -> Joint:
 
 
 def outcome_dtype(sizes) -> np.dtype:
-    """Smallest unsigned integer dtype that holds every value below max(sizes)."""
+    """Smallest integer dtype that holds every value below max(sizes)."""
     top = max(sizes, default=1)
-    for dtype in (np.uint8, np.uint16):
+    for dtype in (np.uint8, np.uint16, np.int32):
         if top <= np.iinfo(dtype).max + 1:
             return np.dtype(dtype)
-    return np.dtype(np.int32)
+    if not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"an alphabet of size {top} needs 64-bit outcomes; enable jax_enable_x64."
+        )
+    return np.dtype(np.int64)
 
 
 def _check_outcomes(outcomes, name, sizes):
     if not isinstance(outcomes, jax.Array | np.ndarray):
         outcomes = np.asarray(outcomes)
     if not jnp.issubdtype(outcomes.dtype, jnp.integer):
-        raise TypeError(f"`{name}` must be an integer array; got dtype {outcomes.dtype}.")
+        raise TypeError(
+            f"`{name}` must be an integer array; got dtype {outcomes.dtype}."
+        )
     if outcomes.ndim != 2:
         raise ValueError(
             f"`{name}` must be a 2-D (rows, variables) matrix; got shape "
@@ -204,24 +218,29 @@ def _check_outcomes(outcomes, name, sizes):
         )
     if outcomes.shape[0] == 0:
         raise ValueError(f"`{name}` is empty: the support needs at least one row.")
-    if sizes is not None and len(sizes) != outcomes.shape[1]:
-        raise ValueError(
-            f"`sizes` has {len(sizes)} entries but `{name}` has {outcomes.shape[1]} columns."
-        )
+    if sizes is not None:
+        sizes = tuple(_checks.check_positive_int(s, "sizes") for s in sizes)
+        if len(sizes) != outcomes.shape[1]:
+            raise ValueError(
+                f"`sizes` has {len(sizes)} entries but `{name}` has "
+                f"{outcomes.shape[1]} columns."
+            )
     if _checks.is_concrete(outcomes):
         host = np.asarray(outcomes)
         low = host.min(axis=0)
         if (low < 0).any():
             col = int(np.argmax(low < 0))
-            raise ValueError(f"`{name}` column {col} has a negative value ({low[col]}).")
+            raise ValueError(
+                f"`{name}` column {col} has a negative value ({low[col]})."
+            )
         if sizes is not None:
             high = host.max(axis=0)
             over = high >= np.asarray(sizes)
             if over.any():
                 col = int(np.argmax(over))
                 raise ValueError(
-                    f"`{name}` column {col} has value {high[col]}, outside its alphabet "
-                    f"of size {sizes[col]}."
+                    f"`{name}` column {col} has value {high[col]}, outside its "
+                    f"alphabet of size {sizes[col]}."
                 )
     return jnp.asarray(outcomes)
 
@@ -230,5 +249,7 @@ def _sizes(outcomes, sizes) -> tuple[int, ...]:
     if sizes is not None:
         return tuple(_checks.check_positive_int(s, "sizes") for s in sizes)
     if not _checks.is_concrete(outcomes):
-        raise ValueError("`sizes` is required when the outcomes are traced (inside jit).")
+        raise ValueError(
+            "`sizes` is required when the outcomes are traced (inside jit)."
+        )
     return tuple(int(v) + 1 for v in np.asarray(outcomes).max(axis=0))

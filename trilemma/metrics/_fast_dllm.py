@@ -10,7 +10,8 @@ every $j$, then
    $D_{KL}(p\|q) < (n-1)\,(H_b(\epsilon) + \epsilon\ln(|V|-1))$ nats.
 
 A sharper bound holds as well (derived in `paper_notes.md`):
-$\mathrm{TV}(p,q) \le \max(p(X\ne x^*), q(X\ne x^*)) \le \sum_j (1 - p_j(x^*_j)) < n\epsilon$.
+$$\mathrm{TV}(p,q) \le \max(p(X\ne x^*), q(X\ne x^*))
+  \le \sum_j (1 - p_j(x^*_j)) < n\epsilon.$$
 
 References:
   Wu et al., *Fast-dLLM*, arXiv:2505.22618, Theorem 1.
@@ -23,8 +24,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from .._types import Array, Scalar
 from .._kernels import xlogx
+from .._types import Array, Scalar
 from ..distributions import check_joint, to_dense
 
 
@@ -34,7 +35,7 @@ def product_of_marginals(p) -> Array:
 
 
 def marginal_confidences(p, x_star=None) -> Array:
-    r"""$p_j(x^*_j)$ for every token $j$; `x_star` defaults to each marginal's argmax."""
+    r"""$p_j(x^*_j)$ for every token $j$; `x_star` defaults to the marginals' argmax."""
     p = to_dense(check_joint(p))
     x_star = _x_star(p, x_star)
     return _confidences(p, x_star)
@@ -50,7 +51,7 @@ def fast_dllm_epsilon(p, x_star=None) -> Scalar:
 
 
 def fast_dllm_tv_bound(num_tokens: int, epsilon) -> Scalar:
-    r"""Fast-dLLM's total-variation bound $\tfrac{3n-1}{2}\epsilon$ (Theorem 1, Result 2)."""
+    r"""Fast-dLLM's total-variation bound $\tfrac{3n-1}{2}\epsilon$ (Theorem 1)."""
     return (3 * num_tokens - 1) / 2 * jnp.asarray(epsilon)
 
 
@@ -67,7 +68,7 @@ def sharper_tv_bound(p, x_star=None) -> Scalar:
 
 
 def greedy_equivalence_condition(num_tokens: int, epsilon) -> bool:
-    r"""Fast-dLLM's condition $(n+1)\epsilon \le 1$ for greedy parallel = greedy joint."""
+    r"""Fast-dLLM's condition $(n+1)\epsilon \le 1$: greedy parallel = greedy joint."""
     return bool((num_tokens + 1) * jnp.asarray(epsilon) <= 1)
 
 

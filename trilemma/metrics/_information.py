@@ -49,11 +49,12 @@ def mutual_information(p: Joint, a, b, *, given=()) -> Scalar:
 
     Args:
       p: dense pmf or `SparseJoint`.
-      a, b: disjoint index sets.
+      a: index set $A$.
+      b: index set $B$, disjoint from $A$.
       given: conditioning variables, disjoint from both; default none.
     """
-    p, a, given = resolve(p, a, given)
-    _, b, _ = resolve(p, b, given)
+    p, a, given = resolve(p, a, given, name="a")
+    _, b, _ = resolve(p, b, given, name="b")
     if set(a) & set(b):
         raise ValueError(f"`a` and `b` overlap on variables {sorted(set(a) & set(b))}.")
     terms = (
@@ -66,7 +67,7 @@ def mutual_information(p: Joint, a, b, *, given=()) -> Scalar:
 
 
 def total_correlation(p: Joint, variables=None, *, given=()) -> Scalar:
-    r"""(Conditional) total correlation $C(V \mid G) = \sum_{i \in V} H(v_i \mid G) - H(V \mid G)$.
+    r"""Total correlation $C(V \mid G) = \sum_{i \in V} H(v_i \mid G) - H(V \mid G)$.
 
     With `given` naming the prompt variables $X$ and `variables` the output tokens $Y$
     this is ParallelBench's $C(Y|X)$ (Eq. 1): the least KL divergence from $p(Y|X)$ of

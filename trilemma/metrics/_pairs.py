@@ -21,4 +21,3 @@ def check_pair(p, q, names: tuple[str, str] = ("p", "q")):
             nbytes, f"comparing a dense and a sparse joint of shape {tuple(p.shape)}"
         )
     return p, q
-

@@ -27,16 +27,17 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import _checks
 from .._kernels import aligned
 from .._types import Array, Scalar
-from ..distributions import Joint
+from ..distributions import Joint, SparseJoint
 from ._pairs import check_pair
 
 
 class PRDCurve(NamedTuple):
-    """Points $(\\lambda, \\alpha(\\lambda), \\beta(\\lambda))$ of a PRD frontier."""
+    r"""Points $(\lambda, \alpha(\lambda), \beta(\lambda))$ of a PRD frontier."""
 
     lambdas: Array
     precision: Array
@@ -44,7 +45,7 @@ class PRDCurve(NamedTuple):
 
 
 def precision(p: Joint, p_star: Joint) -> Scalar:
-    r"""Maximum PRD precision $\bar\alpha = p(\mathrm{supp}\,p^*)$: model mass on valid outputs.
+    r"""Maximum PRD precision $\bar\alpha = p(\mathrm{supp}\,p^*)$, the valid mass.
 
     A grader accepting exactly $\mathrm{supp}\,p^*$ scores the model $\bar\alpha$.
     """
@@ -53,7 +54,7 @@ def precision(p: Joint, p_star: Joint) -> Scalar:
 
 
 def recall(p: Joint, p_star: Joint) -> Scalar:
-    r"""Maximum PRD recall $\bar\beta = p^*(\mathrm{supp}\,p)$: target mass the model can produce."""
+    r"""Maximum PRD recall $\bar\beta = p^*(\mathrm{supp}\,p)$: target mass produced."""
     p, p_star = check_pair(p, p_star, ("p", "p_star"))
     return _support_mass(p_star, p)
 
@@ -77,9 +78,14 @@ def prd_curve(p: Joint, p_star: Joint, lambdas=None) -> PRDCurve:
     p, p_star = check_pair(p, p_star, ("p", "p_star"))
     if lambdas is None:
         return _exact_curve(p, p_star)
-    lambdas = _checks.as_float_array(lambdas, "lambdas")
-    if _checks.is_concrete(lambdas) and bool(jnp.any(~(lambdas > 0))):
-        raise ValueError("`lambdas` must be positive slopes (use None for the endpoints).")
+    lambdas = _checks.as_float_array(lambdas, "lambdas").astype(_dtype(p))
+    if _checks.is_concrete(lambdas):
+        bad = ~((lambdas > 0) & jnp.isfinite(lambdas))
+        if bool(jnp.any(bad)):
+            raise ValueError(
+                "`lambdas` must be finite positive slopes (use None for the endpoints "
+                f"at 0 and inf); got {float(lambdas[jnp.argmax(bad)])}."
+            )
     return _curve_at(p, p_star, lambdas)
 
 
@@ -92,20 +98,22 @@ def prd_curve_grid(
     $[\epsilon, \pi/2 - \epsilon]$; values are clipped to $[0, 1]$ as in
     `prd_score.compute_prd`. Each point equals `prd_curve` at the same $\lambda$.
     """
-    num_angles = _checks.check_positive_int(num_angles, "num_angles", minimum=3, maximum=10**6)
+    num_angles = _checks.check_positive_int(
+        num_angles, "num_angles", minimum=3, maximum=10**6
+    )
     if not 0 < epsilon < 0.1:
         raise ValueError(f"`epsilon` must be in (0, 0.1); got {epsilon}.")
     p, p_star = check_pair(p, p_star, ("p", "p_star"))
-    dtype = p.dtype if hasattr(p, "dtype") else p.probs.dtype
-    angles = jnp.linspace(epsilon, math.pi / 2 - epsilon, num_angles, dtype=dtype)
-    curve = _curve_at(p, p_star, jnp.tan(angles))
+    # Slopes in float64 (pi/2 - epsilon rounds past pi/2 in float32), then cast.
+    slopes = np.tan(np.linspace(epsilon, math.pi / 2 - epsilon, num_angles))
+    curve = _curve_at(p, p_star, jnp.asarray(slopes, _dtype(p)))
     return curve._replace(
         precision=jnp.clip(curve.precision, 0, 1), recall=jnp.clip(curve.recall, 0, 1)
     )
 
 
 def f_beta(precision, recall, beta: float = 1.0):
-    r"""$F_\beta = (1+\beta^2)\,\alpha\beta_r / (\beta^2\alpha + \beta_r)$, and 0 where both are 0.
+    r"""$F_\beta = (1+\beta^2)\,\alpha r / (\beta^2\alpha + r)$; 0 where both are 0.
 
     $\beta > 1$ weighs recall more: Sajjadi et al. report $(F_8, F_{1/8})$, which track
     recall and precision.
@@ -125,6 +133,10 @@ def max_f_beta_pair(curve: PRDCurve, beta: float = 8.0) -> tuple[Scalar, Scalar]
         jnp.max(f_beta(curve.precision, curve.recall, beta)),
         jnp.max(f_beta(curve.precision, curve.recall, 1.0 / beta)),
     )
+
+
+def _dtype(p):
+    return p.probs.dtype if isinstance(p, SparseJoint) else p.dtype
 
 
 @jax.jit

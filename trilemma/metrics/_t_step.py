@@ -1,4 +1,4 @@
-r"""The $T$-step lower bound $L_T$ of ParallelBench (Kang et al., 2025), and its optimum.
+r"""The $T$-step lower bound $L_T$ of ParallelBench (Kang et al., 2025), and its min.
 
 A factorised model decodes the outputs $Y = S_1 \cup \dots \cup S_T$ in $T$ steps,
 drawing the tokens of step $t$ independently given $X$ and $S_{<t}$. Theorem 1:
@@ -29,14 +29,14 @@ from ._common import resolve, union
 
 
 class OptimalSchedule(NamedTuple):
-    """The least $L_T$ over ordered partitions into `num_steps` steps, and one that attains it."""
+    """The least $L_T$ over $T$-step schedules, and a schedule attaining it."""
 
     bound: Scalar
     schedule: tuple[tuple[int, ...], ...]
 
 
 def t_step_bound(p: Joint, partition, *, given=()) -> Scalar:
-    r"""ParallelBench's $L_T = \sum_t \mathbb{E}_{S_{<t}}[C(S_t \mid X, S_{<t})]$, in nats.
+    r"""ParallelBench's $L_T = \sum_t \mathbb{E}_{S_{<t}}[C(S_t \mid X, S_{<t})]$, nats.
 
     Args:
       p: dense pmf or `SparseJoint` over prompt and output variables.
@@ -55,7 +55,9 @@ def t_step_bound(p: Joint, partition, *, given=()) -> Scalar:
     return entropy_combination(p, _bound_terms(steps, given))
 
 
-def t_step_product(p: Joint, partition, *, given=(), max_bytes: int | None = None) -> Array:
+def t_step_product(
+    p: Joint, partition, *, given=(), max_bytes: int | None = None
+) -> Array:
     r"""The factorised model $Q^*$ that attains $L_T$, as a dense joint.
 
     $$Q^*(x, y) = p(x)\prod_{t}\prod_{j \in S_t} p(y_j \mid x, y_{S_{<t}}),$$
@@ -71,7 +73,9 @@ def t_step_product(p: Joint, partition, *, given=(), max_bytes: int | None = Non
     """
     p, outputs, given = resolve(p, None, given)
     steps = _checks.check_partition(partition, outputs)
-    itemsize = np.dtype(p.probs.dtype if isinstance(p, SparseJoint) else p.dtype).itemsize
+    itemsize = np.dtype(
+        p.probs.dtype if isinstance(p, SparseJoint) else p.dtype
+    ).itemsize
     _checks.check_memory(
         3 * _checks.cells(p.shape) * itemsize,
         f"the dense model Q* for a joint of shape {tuple(p.shape)}",
@@ -89,10 +93,11 @@ def optimal_t_step_bound(
     max_bytes: int | None = None,
     progress: bool = False,
 ) -> OptimalSchedule:
-    r"""$L^*_T = \min L_T$ over ordered partitions of the outputs into $T$ non-empty steps.
+    r"""$L^*_T = \min L_T$ over ordered partitions of the outputs into $T$ steps.
 
     Exact, by dynamic programming over subsets: with $h(A) = H(X, Y_A)$ and
-    $f_t(B) = \min_{A \subsetneq B} f_{t-1}(A) + \sum_{j \in B\setminus A}[h(A\cup j)-h(A)]$,
+    $$f_t(B) = \min_{A \subsetneq B}\, f_{t-1}(A)
+      + \sum_{j \in B\setminus A}[h(A\cup j)-h(A)],$$
     $L^*_T = f_T(Y) - h(Y) + h(\emptyset)$. Costs $O(3^n T)$ time after the $2^n$
     subset entropies, so it is meant for up to about 14 output variables.
 
@@ -148,7 +153,7 @@ def subset_entropy_table(
     max_bytes: int | None = None,
     progress: bool = False,
 ) -> Array:
-    r"""$h[m] = H(X, \{y_j : \text{bit } j \text{ of } m\})$ for every mask $m < 2^n$ (nats)."""
+    r"""$h[m] = H(X, \{y_j : \text{bit } j \text{ of } m\})$ for all masks $m < 2^n$."""
     if method not in ("auto", "lattice", "grouping"):
         raise _checks.unknown("method", method, ("auto", "lattice", "grouping"))
     if isinstance(p, SparseJoint) and len(given) > 1:
@@ -232,7 +237,9 @@ def _lattice_entropies(p, outputs, given):
         x = jnp.concatenate([x, jnp.sum(x, axis=axis, keepdims=True)], axis=axis)
     terms = xlogx(x)
     for axis, k in enumerate(ks, start=1):  # slot 0: variable kept, slot 1: summed out
-        kept = jnp.sum(lax.slice_in_dim(terms, 0, k, axis=axis), axis=axis, keepdims=True)
+        kept = jnp.sum(
+            lax.slice_in_dim(terms, 0, k, axis=axis), axis=axis, keepdims=True
+        )
         out = lax.slice_in_dim(terms, k, k + 1, axis=axis)
         terms = jnp.concatenate([kept, out], axis=axis)
     terms = jnp.flip(jnp.sum(terms, axis=0))  # now index 1 along axis j means j in A
@@ -256,7 +263,9 @@ def _grouping_entropies(p: SparseJoint, outputs, given, progress):
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc="subset entropies", unit="chunk", leave=False, disable=None)
+        starts = tqdm(
+            starts, desc="subset entropies", unit="chunk", leave=False, disable=None
+        )
     parts = []
     for start in starts:
         block = np.zeros(chunk, dtype=np.int32)
@@ -278,10 +287,19 @@ def _grouping_chunk(p, masks, outputs, given, radix):
         key = base
         for j, v in enumerate(outputs):
             present = (mask >> j) & 1
-            key = key * radix + present.astype(dtype) * (p.outcomes[:, v].astype(dtype) + 1)
+            key = key * radix + present.astype(dtype) * (
+                p.outcomes[:, v].astype(dtype) + 1
+            )
         key, probs = lax.sort((key, p.probs), num_keys=1)
-        starts = jnp.concatenate([jnp.ones((1,), jnp.int32), (key[1:] != key[:-1]).astype(jnp.int32)])
-        sums = jax.ops.segment_sum(probs, jnp.cumsum(starts) - 1, num_segments=key.shape[0], indices_are_sorted=True)
+        starts = jnp.concatenate(
+            [jnp.ones((1,), jnp.int32), (key[1:] != key[:-1]).astype(jnp.int32)]
+        )
+        sums = jax.ops.segment_sum(
+            probs,
+            jnp.cumsum(starts) - 1,
+            num_segments=key.shape[0],
+            indices_are_sorted=True,
+        )
         return -jnp.sum(xlogx(sums))
 
     return lax.map(one, masks)
@@ -338,7 +356,8 @@ def _relax(f, cost, a, b):
     best = jax.ops.segment_min(cand, b, num_segments=f.shape[0])
     pair = jnp.arange(cand.shape[0], dtype=jnp.int32)
     choice = jax.ops.segment_min(
-        jnp.where(cand == best[b], pair, jnp.iinfo(jnp.int32).max), b, num_segments=f.shape[0]
+        jnp.where(cand == best[b], pair, jnp.iinfo(jnp.int32).max),
+        b,
+        num_segments=f.shape[0],
     )
     return best, choice
-

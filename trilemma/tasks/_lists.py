@@ -3,7 +3,8 @@ r"""Waiting-line list tasks with closed-form $C(Y|X)$ (ParallelBench §4.1).
 Items are abstract tokens $0..n-1$; the replacement item $F$ is token $n$. The prompt
 $X$ is the input list; `num_prompts` rotations $(i, i+1, \dots) \bmod n$ give a
 uniform prompt law (every quantity here is invariant under relabelling items, so one
-prompt is the default).
+prompt is the default). The joint's first variable is the prompt's index in
+`Task.prompts`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 
 from .. import _checks
 from ._base import Task, build_joint
-
 
 
 def permutations(n: int) -> np.ndarray:
@@ -40,7 +40,7 @@ def _prompts(n: int, num_prompts: int) -> np.ndarray:
 def _check_perm_size(n: int, num_prompts: int, max_bytes):
     rows = math.factorial(n) * num_prompts
     _checks.check_memory(
-        rows * (2 * n + 8) + 2 * math.factorial(n) * n * 4,
+        rows * (n + 9) + 2 * math.factorial(n) * n * 4,
         f"enumerating {rows:,} permutations of {n} items",
         max_bytes,
     )
@@ -50,12 +50,14 @@ def copy(n: int, *, num_prompts: int = 1, max_bytes: int | None = None) -> Task:
     """Copy the list: Y = X, so C(Y|X) = 0."""
     n = _checks.check_positive_int(n, "n")
     prompts = _prompts(n, num_prompts)
-    joint = build_joint(prompts, lambda x: x[None, :], [1.0], (n,) * (2 * n), max_bytes)
-    return _task("copy", n, joint, 0.0, "ParallelBench §4.1")
+    joint = build_joint(prompts, lambda x: x[None, :], [1.0], (n,) * n, max_bytes)
+    return _task("copy", n, prompts, joint, 0.0, "ParallelBench §4.1")
 
 
-def replace_random(n: int, *, num_prompts: int = 1, max_bytes: int | None = None) -> Task:
-    """Replace one uniformly random item by F: C(Y|X) = (n-1)(log2 n - log2(n-1)) bits."""
+def replace_random(
+    n: int, *, num_prompts: int = 1, max_bytes: int | None = None
+) -> Task:
+    """Replace a uniformly random item by F: C(Y|X) = (n-1)(log2 n - log2(n-1)) bits."""
     n = _checks.check_positive_int(n, "n")
     prompts = _prompts(n, num_prompts)
 
@@ -65,28 +67,25 @@ def replace_random(n: int, *, num_prompts: int = 1, max_bytes: int | None = None
         return rows
 
     closed = 0.0 if n == 1 else (n - 1) * (math.log2(n) - math.log2(n - 1))
-    sizes = (n,) * n + (n + 1,) * n
-    joint = build_joint(prompts, outputs, np.full(n, 1.0 / n), sizes, max_bytes)
-    return _task("replace_random", n, joint, closed, "ParallelBench Eq. (3)")
+    joint = build_joint(prompts, outputs, np.full(n, 1.0 / n), (n + 1,) * n, max_bytes)
+    return _task("replace_random", n, prompts, joint, closed, "ParallelBench Eq. (3)")
 
 
 def shuffle(n: int, *, num_prompts: int = 1, max_bytes: int | None = None) -> Task:
-    """Any of the n! permutations, identity included: C(Y|X) = n log2 n - log2 n! bits."""
+    """Any of the n! permutations (identity too): C(Y|X) = n log2 n - log2 n! bits."""
     n = _checks.check_positive_int(n, "n")
     _check_perm_size(n, num_prompts, max_bytes)
     perms = permutations(n)
     closed = n * math.log2(n) - math.log2(math.factorial(n))
-    joint = build_joint(
-        _prompts(n, num_prompts),
-        lambda x: x[perms],
-        np.full(len(perms), 1.0 / len(perms)),
-        (n,) * (2 * n),
-        max_bytes,
-    )
-    return _task("shuffle", n, joint, closed, "ParallelBench Eq. (4)")
+    prompts = _prompts(n, num_prompts)
+    uniform = np.full(len(perms), 1.0 / len(perms))
+    joint = build_joint(prompts, lambda x: x[perms], uniform, (n,) * n, max_bytes)
+    return _task("shuffle", n, prompts, joint, closed, "ParallelBench Eq. (4)")
 
 
-def shuffle_distinct(n: int, *, num_prompts: int = 1, max_bytes: int | None = None) -> Task:
+def shuffle_distinct(
+    n: int, *, num_prompts: int = 1, max_bytes: int | None = None
+) -> Task:
     r"""Any permutation but the input (ParallelBench's grader), uniformly.
 
     Closed form (derived): with $N = n!$, $P(y_i = x_i) = ((n-1)!-1)/(N-1)$ and
@@ -101,23 +100,13 @@ def shuffle_distinct(n: int, *, num_prompts: int = 1, max_bytes: int | None = No
     other = math.factorial(n - 1) / (big - 1)
     marginal = -sum(p * math.log2(p) for p in [same] + [other] * (n - 1) if p > 0)
     closed = n * marginal - math.log2(big - 1)
-    joint = build_joint(
-        _prompts(n, num_prompts),
-        lambda x: x[perms],
-        np.full(len(perms), 1.0 / len(perms)),
-        (n,) * (2 * n),
-        max_bytes,
+    prompts = _prompts(n, num_prompts)
+    uniform = np.full(len(perms), 1.0 / len(perms))
+    joint = build_joint(prompts, lambda x: x[perms], uniform, (n,) * n, max_bytes)
+    return _task(
+        "shuffle_distinct", n, prompts, joint, closed, "derived (paper_notes.md)"
     )
-    return _task("shuffle_distinct", n, joint, closed, "derived (paper_notes.md)")
 
 
-def _task(name, n, joint, closed, source) -> Task:
-    return Task(
-        name=name,
-        n=n,
-        joint=joint,
-        given=tuple(range(n)),
-        outputs=tuple(range(n, joint.num_variables)),
-        closed_form_bits=closed,
-        closed_form_source=source,
-    )
+def _task(name, n, prompts, joint, closed, source) -> Task:
+    return Task(name, n, prompts, joint, closed + 0.0, source)

@@ -1,0 +1,1 @@
+"""Scripts that reproduce the figures and tables in figures/ (see reproduce.py)."""
