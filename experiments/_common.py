@@ -22,6 +22,25 @@ FIGURE_FORMATS = ("png", "pdf")
 DPI = 200
 
 
+def script_main(run: Callable[[Path], list[Path]], doc: str, argv=None) -> int:
+    """Command line of one experiment script: `--outdir`, then `run(outdir)`.
+
+    Selects the Agg backend and float64 first; prints one line per output written.
+    """
+    import argparse
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    enable_x64()
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("--outdir", type=Path, default=FIGURES)
+    args = parser.parse_args(argv)
+    for path in run(args.outdir):
+        print(f"wrote {describe(path)}")
+    return 0
+
+
 def enable_x64() -> None:
     """Turn on float64 in JAX (idempotent); every experiment entry point calls it."""
     import jax

@@ -17,7 +17,6 @@ the whole grid (mode averaging: mass between the modes).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -130,16 +129,7 @@ def run(outdir: Path = _common.FIGURES) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _common.enable_x64()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outdir", type=Path, default=_common.FIGURES)
-    args = parser.parse_args(argv)
-    for path in run(args.outdir):
-        print(f"wrote {_common.describe(path)}")
-    return 0
+    return _common.script_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ right, with the remainder in the first blocks (LLaDA's schedule, REFERENCE 2.7).
 
 from __future__ import annotations
 
-import argparse
 import functools
 import itertools
 import math
@@ -166,16 +165,7 @@ def run(outdir: Path = _common.FIGURES, progress=None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _common.enable_x64()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outdir", type=Path, default=_common.FIGURES)
-    args = parser.parse_args(argv)
-    for path in run(args.outdir):
-        print(f"wrote {_common.describe(path)}")
-    return 0
+    return _common.script_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Shuffle at n = 10 enumerates 10! = 3,628,800 outcomes (about 10 s on 2 cores).
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -110,16 +109,7 @@ def run(outdir: Path = _common.FIGURES, progress=None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _common.enable_x64()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outdir", type=Path, default=_common.FIGURES)
-    args = parser.parse_args(argv)
-    for path in run(args.outdir):
-        print(f"wrote {_common.describe(path)}")
-    return 0
+    return _common.script_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def dense_marginals(p, subsets: Sequence[Subset]) -> dict[Subset, jax.Array]:
         for subset in group:
             get(subset)
 
-    plan(sorted(set(subsets), key=lambda s: (s, len(s))))
+    plan(sorted(set(subsets)))
     return {s: cache[s] for s in subsets}
 
 

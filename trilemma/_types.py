@@ -1,24 +1,8 @@
 """Array type aliases shared across trilemma (jaxtyping; no runtime cost)."""
 
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
-
-Pmf = Float[ArrayLike, "*cells"]
-"""A dense pmf: one axis per variable, non-negative, summing to 1."""
+from jaxtyping import Array, Float, Int
 
 Scalar = Float[Array, ""]
-Outcomes = Int[ArrayLike, "support variables"]
-Probs = Float[ArrayLike, " support"]
-Tokens = Int[Array, "*batch length"]
-Key = PRNGKeyArray
+"""A 0-d float array (a metric's value, in nats unless stated)."""
 
-__all__ = [
-    "Array",
-    "Float",
-    "Int",
-    "Key",
-    "Outcomes",
-    "Pmf",
-    "Probs",
-    "Scalar",
-    "Tokens",
-]
+__all__ = ["Array", "Float", "Int", "Scalar"]

@@ -305,6 +305,16 @@ def _draw_prd(ax: Axes, s: Mapping[str, Any]) -> None:
 # --- total correlation ---------------------------------------------------------------
 
 
+def _panel_row(axes, count: int, panel_size: tuple[float, float]):
+    """`(figure, axes)`: the given axes, or a new row of `count` panels."""
+    if axes is not None:
+        axs = list(axes)
+        return axs[0].figure, axs
+    width, height = panel_size
+    fig = Figure(figsize=(width * count, height), layout="constrained")
+    return fig, list(np.atleast_1d(fig.subplots(1, count)))
+
+
 def fig_total_correlation(
     data: Mapping[str, Any], *, axes: Sequence[Axes] | None = None
 ) -> Figure:
@@ -327,12 +337,7 @@ def fig_total_correlation(
     """
     panels = list(data["panels"])
     with style():
-        if axes is None:
-            fig = Figure(figsize=(4.3 * len(panels), 3.5), layout="constrained")
-            axs = list(np.atleast_1d(fig.subplots(1, len(panels))))
-        else:
-            axs = list(axes)
-            fig = axs[0].figure
+        fig, axs = _panel_row(axes, len(panels), (4.3, 3.5))
         for ax, panel in zip(axs, panels, strict=True):
             colour = _TASK_COLOURS.get(panel["task"], PALETTE["purple"])
             ax.plot(
@@ -397,12 +402,7 @@ def fig_optimal_schedule(
     """
     panels = list(data["panels"])
     with style():
-        if axes is None:
-            fig = Figure(figsize=(5.0 * len(panels), 3.8), layout="constrained")
-            axs = list(np.atleast_1d(fig.subplots(1, len(panels))))
-        else:
-            axs = list(axes)
-            fig = axs[0].figure
+        fig, axs = _panel_row(axes, len(panels), (5.0, 3.8))
         for ax, panel in zip(axs, panels, strict=True):
             _draw_schedule_panel(ax, panel, int(data["n"]))
     return fig
