@@ -37,6 +37,7 @@ def steps() -> list[Step]:
     from experiments import (
         fig_fluency_diversity,
         fig_optimal_schedule,
+        fig_product_of_experts,
         fig_total_correlation,
         tables,
     )
@@ -56,6 +57,11 @@ def steps() -> list[Step]:
             "optimal_schedule",
             "figure: optimal L*_T [bits] vs T at n = 6",
             fig_optimal_schedule.run,
+        ),
+        Step(
+            "product_of_experts",
+            "figure + JSON: APD's product of experts vs R (entropy, recall, KL)",
+            fig_product_of_experts.run,
         ),
         Step(
             "tables",

@@ -190,3 +190,169 @@ def prd_alpha_classifier(p, p_star, lam: float) -> float:
 def binary_entropy(eps: float) -> float:
     """H_b(eps) in nats."""
     return -math.fsum(v * math.log(v) for v in (eps, 1 - eps) if v > 0)
+
+
+# --------------------------------------------------------------------------------------
+# A plain trajectory enumerator for parallel decoding with an oracle model, written
+# from the rules' definitions (REFERENCE sections 2.5, 2.7, 5): recursion over states,
+# every joint draw of every eligible position enumerated, Fractions-free floats.
+
+TIE = 1e-9
+
+
+def _close(a, b):
+    return abs(a - b) <= TIE
+
+
+def oracle_marginals(rows, sizes, state):
+    """p*(y_j | revealed) for each position, from {y: p} rows; uniform off support."""
+    consistent = {
+        y: p
+        for y, p in rows.items()
+        if all(s is None or s == v for s, v in zip(state, y, strict=True))
+    }
+    total = math.fsum(consistent.values())
+    marginals = []
+    for j, k in enumerate(sizes):
+        if total == 0:
+            marginals.append([1.0 / k] * k)
+            continue
+        m = [0.0] * k
+        for y, p in consistent.items():
+            m[y[j]] += p / total
+        marginals.append(m)
+    return marginals
+
+
+def token_law(probs, temperature):
+    """Greedy: uniform over the (near-)argmax tokens; else p**(1/T) normalised."""
+    if temperature == 0:
+        top = max(probs)
+        ties = [v for v, p in enumerate(probs) if p > 0 and _close(p, top)]
+        return {v: 1.0 / len(ties) for v in ties}
+    w = {v: p ** (1.0 / temperature) for v, p in enumerate(probs) if p > 0}
+    z = math.fsum(w.values())
+    return {v: x / z for v, x in w.items()}
+
+
+def score_of(kind, probs, j, token):
+    if kind == "confidence":
+        return probs[token]
+    if kind == "margin":
+        top = sorted(probs, reverse=True) + [0.0]
+        return top[0] - top[1]
+    if kind == "entropy":
+        return math.fsum(p * math.log(p) for p in probs if p > 0)
+    if kind == "random":
+        return 0.0
+    if kind == "ltr":
+        return -float(j)
+    raise ValueError(kind)
+
+
+def llada_counts(size, steps):
+    """LLaDA: size // steps per step, the remainder spread over the first steps."""
+    base, rem = divmod(size, steps)
+    return [base + (1 if i < rem else 0) for i in range(steps)]
+
+
+def count_law(rule, ranked, m, block_size, step):
+    """{k: probability} from scores sorted high to low over the eligible positions."""
+    kind = rule["count"][0]
+    if kind == "topk":
+        k_param = rule["count"][1]
+        steps = min(-(-block_size // k_param), block_size)
+        counts = llada_counts(block_size, steps)
+        done = block_size - m
+        i = 0
+        while done > 0:
+            done -= counts[i]
+            i += 1
+        return {min(counts[i], m): 1.0}
+    if kind == "threshold":
+        gamma, strict = rule["count"][1:]
+        above = [c for c in ranked if (c > gamma + TIE if strict else c >= gamma - TIE)]
+        return {max(1, len(above)): 1.0}
+    if kind == "factor":
+        f = rule["count"][1]
+        n = 1
+        while n < m and ranked[n] >= 1 - f / (n + 2) - TIE:
+            n += 1
+        return {n: 1.0}
+    if kind == "eb":
+        gamma = rule["count"][1]
+        ents = [-s for s in ranked]
+        n = 1
+        while n < m and math.fsum(ents[: n + 1]) - ents[n] <= gamma + TIE:
+            n += 1
+        return {n: 1.0}
+    if kind == "mdlm":
+        total = rule["count"][1]
+        rate = 1.0 if step >= total - 1 else 1.0 / (total - step)
+        return {
+            k: math.comb(m, k) * rate**k * (1 - rate) ** (m - k)
+            for k in range(m + 1)
+            if math.comb(m, k) * rate**k * (1 - rate) ** (m - k) > 0
+        }
+    raise ValueError(kind)
+
+
+def decoding_law(rows, sizes, rule):
+    """Exact output law {y: q} and expected NFE of a sampler with the oracle of `rows`.
+
+    `rule`: {"score": confidence|margin|entropy|random|ltr, "count": ("topk", k) |
+    ("threshold", gamma, strict) | ("factor", f) | ("eb", gamma) | ("mdlm", N),
+    "temperature": T, "block": B or None}.
+    """
+    length = len(sizes)
+    out: dict = defaultdict(float)
+    nfe = [0.0]
+    stateful = rule["count"][0] == "mdlm"
+
+    def visit(state, step, mass):
+        masked = [j for j in range(length) if state[j] is None]
+        if not masked:
+            out[tuple(state)] += mass
+            return
+        block = rule.get("block")
+        if block is None:
+            eligible, block_size = masked, length
+        else:
+            current = min(j // block for j in masked)
+            eligible = [j for j in masked if j // block == current]
+            block_size = min(block, length - current * block)
+        marginals = oracle_marginals(rows, sizes, state)
+        laws = {j: token_law(marginals[j], rule["temperature"]) for j in eligible}
+        children = defaultdict(float)
+        committing = 0.0
+        for draw in itertools.product(*(sorted(laws[j].items()) for j in eligible)):
+            p_draw = math.prod(p for _, p in draw)
+            tokens = {j: v for j, (v, _) in zip(eligible, draw, strict=True)}
+            scores = {
+                j: score_of(rule["score"], marginals[j], j, tokens[j]) for j in eligible
+            }
+            ranked = sorted(scores.values(), reverse=True)
+            for k, p_k in count_law(
+                rule, ranked, len(eligible), block_size, step
+            ).items():
+                if k > 0:
+                    committing += p_draw * p_k
+                if k == 0:
+                    children[(tuple(state), step + 1)] += p_draw * p_k
+                    continue
+                kth = ranked[k - 1]
+                above = [j for j in eligible if scores[j] > kth + TIE]
+                tied = [j for j in eligible if _close(scores[j], kth)]
+                subsets = list(itertools.combinations(tied, k - len(above)))
+                for subset in subsets:
+                    child = list(state)
+                    for j in above + list(subset):
+                        child[j] = tokens[j]
+                    key = (tuple(child), step + 1 if stateful else 0)
+                    children[key] += p_draw * p_k / len(subsets)
+        nfe[0] += mass * committing
+        for (child, child_step), p in children.items():
+            visit(list(child), child_step, mass * p)
+
+    visit([None] * length, 0, 1.0)
+    return dict(out), nfe[0]

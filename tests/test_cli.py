@@ -156,7 +156,7 @@ def test_max_bytes_allows_and_refuses(capsys):
 
 
 ERRORS = {
-    "unknown task": (["exact", "sort", "--n", "3"], "Unknown task 'sort'"),
+    "unknown task": (["exact", "sorting", "--n", "3"], "Unknown task 'sorting'"),
     "bad partition syntax": (
         ["exact", "copy", "--n", "3", "--partition", "a|b"],
         "partition",
@@ -194,7 +194,7 @@ ERRORS = {
         ["exact", "copy", "--n", "3", "--max-bytes", "lots"],
         "max-bytes",
     ),
-    "missing n": (["exact", "copy"], "--n"),
+    "missing task": (["exact"], "task"),
     "no command": ([], "required"),
 }
 

@@ -188,16 +188,19 @@ def test_permutations_follow_itertools_order(n):
 
 
 def test_registry():
-    assert set(T.TASKS) == {"copy", "replace_random", "shuffle", "shuffle_distinct"}
+    assert {"copy", "replace_random", "shuffle", "shuffle_distinct"} <= set(T.TASKS)
+    assert set(tasks_module.waiting_line_tasks()) <= set(T.TASKS)
     with pytest.raises(TypeError):
         T.TASKS["new"] = None  # read-only
-    for name in T.TASKS:
+    for name in ("copy", "replace_random", "shuffle", "shuffle_distinct"):
         assert isinstance(T.make_task(name, 3), T.Task)
+    for name in T.TASKS:
+        assert isinstance(T.make_task(name), T.Task)  # each task's default size
 
 
 def test_unknown_task_lists_available():
-    with pytest.raises(ValueError, match=r"Unknown task 'sort'.*shuffle_distinct"):
-        T.make_task("sort", 3)
+    with pytest.raises(ValueError, match=r"Unknown task 'sorting'.*shuffle_distinct"):
+        T.make_task("sorting", 3)
 
 
 @pytest.mark.parametrize("name", ["shuffle", "shuffle_distinct"])

@@ -14,6 +14,8 @@ from .distributions import from_dense as from_dense
 from .distributions import marginal as marginal
 from .distributions import sparse_joint as sparse_joint
 from .distributions import to_dense as to_dense
+from .experts import autoregressive_model as autoregressive_model
+from .experts import product_of_experts as product_of_experts
 from .metrics import OptimalSchedule as OptimalSchedule
 from .metrics import PRDCurve as PRDCurve
 from .metrics import conditional_entropy as conditional_entropy

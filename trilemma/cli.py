@@ -45,14 +45,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Exact conditional total correlation C(Y|X) of an enumerable task, "
         "with ParallelBench's T-step lower bound L_T and the optimal schedule.",
     )
-    exact.add_argument("task", help="task name (see `trilemma tasks`)")
-    exact.add_argument("--n", type=int, required=True, help="list length")
-    exact.add_argument(
-        "--num-prompts",
-        type=int,
-        default=1,
-        help="number of distinct prompts (default 1)",
-    )
+    _task_arguments(exact)
     steps = exact.add_mutually_exclusive_group()
     steps.add_argument(
         "--partition",
@@ -61,10 +54,28 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     steps.add_argument("--steps", type=int, help="T: find the optimal T-step schedule")
     exact.add_argument("--json", action="store_true", help="print one JSON object")
-    exact.add_argument(
-        "--max-bytes", type=_parse_bytes, default=None, help="memory budget, e.g. 8GiB"
-    )
     exact.set_defaults(run=_run_exact)
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="exact trilemma point of a sampler with the ideal (oracle) model",
+        description="Exact output law of a parallel decoding sampler driven by the "
+        "task's oracle model, by enumerating decoding trajectories (no Monte Carlo): "
+        "speed (tokens per step), fluency (accuracy, precision) and diversity "
+        "(recall, entropy, KL).",
+    )
+    _task_arguments(simulate)
+    simulate.add_argument(
+        "--sampler", required=True, help="sampler name (see `trilemma samplers`)"
+    )
+    for name, kind, text in _SAMPLER_FLAGS:
+        simulate.add_argument(f"--{name.replace('_', '-')}", type=kind, help=text)
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    simulate.set_defaults(run=_run_simulate)
+
+    samplers = sub.add_parser("samplers", help="list the samplers and their parameters")
+    samplers.add_argument("--json", action="store_true", help="print JSON")
+    samplers.set_defaults(run=_run_samplers)
 
     tasks = sub.add_parser("tasks", help="list the enumerable tasks")
     tasks.add_argument("--json", action="store_true", help="print JSON")
@@ -72,25 +83,78 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_exact(args) -> int:
-    from . import (
-        _units,
-        make_task,
-        optimal_t_step_bound,
-        t_step_bound,
-        total_correlation,
+_SAMPLER_FLAGS = (
+    ("k", int, "tokens per step (top-k samplers)"),
+    ("num_steps", int, "number of steps (top-k alternative to --k; mdlm)"),
+    (
+        "gamma",
+        float,
+        "threshold in [0, 1] (threshold*), or entropy budget in nats (eb)",
+    ),
+    ("factor", float, "Fast-dLLM factor f > 0 (factor)"),
+    ("block", int, "semi-autoregressive block length"),
+    ("temperature", float, "0 = greedy with uniform ties (default; mdlm: 1)"),
+)
+
+
+def _task_arguments(parser) -> None:
+    parser.add_argument("task", help="task name (see `trilemma tasks`)")
+    parser.add_argument("--n", type=int, help="task size (default: the task's own)")
+    parser.add_argument(
+        "--num-prompts",
+        type=int,
+        default=1,
+        help="number of distinct prompts (default 1)",
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra task option, e.g. seed=3 (repeatable)",
+    )
+    parser.add_argument(
+        "--max-bytes", type=_parse_bytes, default=None, help="memory budget, e.g. 8GiB"
+    )
+
+
+def _make_task(args):
+    from . import make_task
     from ._checks import check_positive_int
 
-    check_positive_int(args.n, "--n")
+    if args.n is not None:
+        check_positive_int(args.n, "--n")
     check_positive_int(args.num_prompts, "--num-prompts")
-    if args.steps is not None:
-        check_positive_int(args.steps, "--steps", maximum=args.n)
-
-    task = make_task(
-        args.task, args.n, num_prompts=args.num_prompts, max_bytes=args.max_bytes
+    options = dict(_parse_option(text) for text in args.option)
+    return make_task(
+        args.task,
+        args.n,
+        num_prompts=args.num_prompts,
+        max_bytes=args.max_bytes,
+        **options,
     )
+
+
+def _parse_option(text: str):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"`--option` must look like KEY=VALUE; got {text!r}.")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
+def _run_exact(args) -> int:
+    from . import _units, optimal_t_step_bound, t_step_bound, total_correlation
+    from ._checks import check_positive_int
+
+    task = _make_task(args)
     outputs = task.outputs
+    if args.steps is not None:
+        check_positive_int(args.steps, "--steps", maximum=len(outputs))
     tc = float(_units.to_bits(total_correlation(task.joint, given=task.given)))
     report = {
         "task": task.name,
@@ -125,8 +189,8 @@ def _run_exact(args) -> int:
             bound = best_bits
         report.update(
             num_steps=num_steps,
-            t_step_bound_bits=bound,
-            optimal_t_step_bound_bits=best_bits,
+            t_step_bound_bits=_clean(bound),
+            optimal_t_step_bound_bits=_clean(best_bits),
             optimal_schedule=schedule,
         )
     if args.json:
@@ -159,6 +223,117 @@ def _print_exact(r: dict) -> None:
             f"L*_T     = {r['optimal_t_step_bound_bits']:.4f} bits   "
             f"T = {r['num_steps']}, optimal schedule {schedule}"
         )
+
+
+def _run_simulate(args) -> int:
+    import inspect
+    import math
+    import time
+
+    from .samplers import SAMPLERS, make_sampler
+    from .simulate import simulate
+
+    task = _make_task(args)
+    if args.sampler not in SAMPLERS:
+        make_sampler(args.sampler)  # raises the registry's error
+    accepted = inspect.signature(SAMPLERS[args.sampler]).parameters
+    params = {}
+    for name, _, _ in _SAMPLER_FLAGS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in accepted:
+            raise ValueError(
+                f"sampler {args.sampler!r} takes {_flags(accepted)}; got --{name}."
+            )
+        params[name] = value
+    try:
+        sampler = make_sampler(args.sampler, **params)
+    except (ValueError, TypeError) as err:
+        raise type(err)(re.sub(r"`(\w+)`", r"`--\1`", str(err))) from None
+    start = time.perf_counter()
+    sim = simulate(task, sampler, progress=not args.json)
+    seconds = time.perf_counter() - start
+    point = sim.point()
+    point = point._replace(
+        **{k: _clean(v) for k, v in point._asdict().items() if isinstance(v, float)}
+    )
+    kl = point.kl_reference_to_sampler_bits
+    report = {
+        "task": task.name,
+        "n": task.n,
+        "num_prompts": args.num_prompts,
+        "sampler": sampler.name,
+        "params": dict(sampler.params),
+        **point._asdict(),
+        "kl_reference_to_sampler_bits": kl if math.isfinite(kl) else None,
+        "hallucination_mass": point.hallucination_mass,
+        "states_visited": sim.states_visited,
+        "seconds": seconds,
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    valid = int(task.joint.support_size)
+    entropy = (
+        "n/a (too many invalid outputs to expand)"
+        if point.entropy_bits is None
+        else f"{point.entropy_bits:.4f} bits"
+    )
+    print(f"task       {task.name} (n = {task.n}, {valid:,} valid outputs)")
+    print(f"sampler    {sampler.describe()}")
+    print(
+        f"speed      {point.tokens_per_step:.4f} tokens per step   "
+        f"E[NFE] = {point.expected_nfe:.4f}"
+    )
+    print(
+        f"fluency    accuracy {point.accuracy:.4f}   precision {point.precision:.4f}   "
+        f"hallucination mass {point.hallucination_mass:.4f}"
+    )
+    print(
+        f"diversity  recall {point.recall:.4f}   "
+        f"H(valid q) {point.valid_entropy_bits:.4f} / "
+        f"H(p*) {point.reference_entropy_bits:.4f} bits   KL(p*||q) {kl:.4f} bits"
+    )
+    print(f"           TV {point.tv:.4f}   H(q) {entropy}")
+    print(f"exact      {sim.states_visited:,} states enumerated in {seconds:.2f} s")
+    return 0
+
+
+def _flags(accepted) -> str:
+    return ", ".join(f"--{p.replace('_', '-')}" for p in accepted)
+
+
+def _run_samplers(args) -> int:
+    import inspect
+
+    from .samplers import SAMPLERS
+
+    rows = []
+    for name, factory in SAMPLERS.items():
+        params = {
+            key: (None if p.default is inspect.Parameter.empty else p.default)
+            for key, p in inspect.signature(factory).parameters.items()
+        }
+        summary = (factory.__doc__ or "").strip().splitlines()[0]
+        rows.append({"name": name, "parameters": params, "description": summary})
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        shown = ", ".join(
+            key if value is None else f"{key}={value}"
+            for key, value in r["parameters"].items()
+        )
+        print(f"{r['name']:<{width}}  {r['description']}")
+        print(f"{'':<{width}}  parameters: {shown}")
+    return 0
+
+
+def _clean(x: float) -> float:
+    """Round-off below 1e-12 shown as 0 (bounds that are exactly 0 in theory)."""
+    return 0.0 if abs(x) < 1e-12 else x
 
 
 def _run_tasks(args) -> int:

@@ -1,25 +1,92 @@
-"""Enumerable tasks with exact target distributions p*(Y|X)."""
+"""Enumerable tasks with exact target distributions p*(Y|X).
+
+Families (one module each): ParallelBench's Waiting Line lists (`_lists`), its two
+puzzles (`_puzzles`), two-token toys from the source texts (`_toys`) and seeded random
+families for property tests (`_generic`). Every builder has the signature
+`builder(n=None, *, num_prompts=1, max_bytes=None, **options) -> Task`.
+"""
 
 from types import MappingProxyType
 
 from .. import _checks
 from ._base import Task as Task
-from ._lists import copy, replace_random, shuffle, shuffle_distinct
+from ._base import build_joint as build_joint
+from ._generic import markov_chain, random_joint
+from ._lists import (
+    copy,
+    insert_index,
+    insert_random,
+    remove_index,
+    remove_random,
+    replace_index,
+    replace_random,
+    reverse,
+    shuffle,
+    shuffle_distinct,
+    sort,
+)
 from ._lists import permutations as permutations
+from ._puzzles import latin_square, sudoku
+from ._toys import cities, copula
+
+_WAITING_LINE = (
+    "copy",
+    "sort",
+    "reverse",
+    "shuffle_distinct",
+    "insert_index",
+    "insert_random",
+    "remove_index",
+    "remove_random",
+    "replace_index",
+    "replace_random",
+)
 
 TASKS = MappingProxyType(
     {
         "copy": copy,
+        "sort": sort,
+        "reverse": reverse,
+        "shuffle_distinct": shuffle_distinct,
+        "insert_index": insert_index,
+        "insert_random": insert_random,
+        "remove_index": remove_index,
+        "remove_random": remove_random,
+        "replace_index": replace_index,
         "replace_random": replace_random,
         "shuffle": shuffle,
-        "shuffle_distinct": shuffle_distinct,
+        "latin_square": latin_square,
+        "sudoku": sudoku,
+        "cities": cities,
+        "copula": copula,
+        "random_joint": random_joint,
+        "markov_chain": markov_chain,
     }
 )
-"""Read-only registry: task name -> builder `(n, *, num_prompts=1, max_bytes=None)`."""
+"""Read-only registry: task name -> builder `(n=None, *, num_prompts=1, max_bytes=None,
+**options)`."""
 
 
-def make_task(name: str, n: int, **options) -> Task:
-    """Build the registered task `name` of size `n` (raises on unknown names)."""
+def waiting_line_tasks() -> tuple[str, ...]:
+    """ParallelBench's ten Waiting Line tasks in the paper's order.
+
+    Copy, Sort, Reverse, Shuffle (`shuffle_distinct`: the grader's law), Insert Index,
+    Insert Random, Remove Index, Remove Random, Replace Index, Replace Random.
+    """
+    return _WAITING_LINE
+
+
+def make_task(name: str, n: int | None = None, **options) -> Task:
+    """Build the registered task `name` of size `n` (None: the task's default).
+
+    Args:
+      name: a key of `TASKS`.
+      n: size parameter; None picks the task's default.
+      **options: `num_prompts`, `max_bytes` and the task's own options.
+
+    Returns:
+      The `Task`.
+    """
     if name not in TASKS:
         raise _checks.unknown("task", name, TASKS)
     return TASKS[name](n, **options)

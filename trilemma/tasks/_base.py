@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable, Iterable, Mapping
 
 import jax.numpy as jnp
 import numpy as np
@@ -10,22 +12,31 @@ import numpy as np
 from .. import _checks
 from ..distributions import SparseJoint, outcome_dtype
 
+Grader = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""`grader(prompts (N, m), outputs (N, L)) -> (N,)` booleans."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Task:
     r"""An enumerable task: the exact joint of prompt $X$ and target output $Y$.
 
-    The prompt is one variable, its index into `prompts` (a bijection with the input
-    list, so every quantity conditioned on it is conditioned on the list), which keeps
-    dense forms and grouping keys small.
+    The prompt is one variable, its index into `prompts` (a bijection with the prompt
+    token rows, so every quantity conditioned on it is conditioned on the prompt),
+    which keeps dense forms and grouping keys small.
 
     Attributes:
       name: registry name.
-      n: size parameter (list length).
-      prompts: `(P, m)` table of prompt token lists; row $i$ is prompt index $i$.
+      n: size parameter (list length, number of blanks, ...; see the builder).
+      prompts: `(P, m)` table of prompt token rows; row $i$ is prompt index $i$
+        (`m` may be 0 for tasks without a prompt).
       joint: `SparseJoint` over (prompt index, output token 1, ..., output token L).
       closed_form_bits: $C(Y|X)$ in bits from a closed form, or None.
       closed_form_source: where the closed form comes from.
+      grader: the benchmark's pass rule, vectorised: `grader(prompts, outputs)` with
+        `(N, m)` prompt rows and `(N, L)` outputs returns `(N,)` booleans. Default:
+        an output passes iff it is in the support of $p^*(\cdot|x)$.
+      labels: optional token names, one tuple per output position (`labels[i][v]`
+        names token `v` at output position `i`), for showing outputs as words.
     """
 
     name: str
@@ -34,6 +45,42 @@ class Task:
     joint: SparseJoint
     closed_form_bits: float | None = None
     closed_form_source: str | None = None
+    grader: Grader | None = None
+    labels: tuple[tuple[str, ...], ...] | None = None
+
+    def grade(self, prompt_index, outputs) -> np.ndarray:
+        """Pass/fail of each output under the task's grader.
+
+        Args:
+          prompt_index: `(N,)` prompt indices (rows of `prompts`).
+          outputs: `(N, L)` output tokens.
+
+        Returns:
+          `(N,)` booleans.
+        """
+        prompt_index = np.asarray(prompt_index)
+        outputs = np.asarray(outputs)
+        if self.grader is not None:
+            return np.asarray(self.grader(self.prompts[prompt_index], outputs), bool)
+        full = np.concatenate([prompt_index[:, None], outputs], axis=1)
+        return rows_in(full, np.asarray(self.joint.outcomes))
+
+    def show(self, output) -> str:
+        """One output as text: its token names joined by spaces.
+
+        Args:
+          output: `(L,)` output tokens.
+
+        Returns:
+          The words (from `labels`) or, without labels, the token numbers.
+        """
+        tokens = [int(v) for v in np.asarray(output).ravel()]
+        if self.labels is None:
+            return " ".join(str(v) for v in tokens)
+        return " ".join(
+            names[v] if 0 <= v < len(names) else f"<{v}>"
+            for names, v in zip(self.labels, tokens, strict=True)
+        )
 
     @property
     def given(self) -> tuple[int, ...]:
@@ -46,36 +93,166 @@ class Task:
         return tuple(range(1, self.joint.num_variables))
 
 
+OutputsFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""`outputs_per_prompt(prompt) -> (rows (R, L), probs (R,))`: the support of p*(.|x)."""
+
+
 def build_joint(
-    prompts, outputs_per_prompt, probs_per_prompt, output_sizes, max_bytes=None
-):
-    """Stack per-prompt supports into one `SparseJoint` over (prompt index, outputs).
+    prompts,
+    outputs_per_prompt: OutputsFn,
+    output_sizes,
+    *,
+    num_rows: int,
+    prompt_probs=None,
+    max_bytes: int | None = None,
+) -> SparseJoint:
+    r"""Stack per-prompt supports into one `SparseJoint` over (prompt index, outputs).
+
+    Row $(i, y)$ has mass $p(x_i)\,p^*(y|x_i)$. The memory budget is checked on
+    `num_rows` before anything is allocated, so callers pass the exact total (or an
+    upper bound) of the support sizes.
 
     Args:
-      prompts: `(P, m)` prompt rows, each with probability 1/P.
-      outputs_per_prompt: callable `prompt -> (R, L)` output rows (distinct).
-      probs_per_prompt: `(R,)` conditional probabilities p*(y|x), shared by prompts.
+      prompts: `(P, m)` prompt rows.
+      outputs_per_prompt: callable `prompt -> (rows (R, L), probs (R,))`, the
+        distinct outputs with $p^*(y|x) > 0$ and their conditional probabilities;
+        `R` may differ between prompts.
       output_sizes: alphabet sizes of the L output variables.
+      num_rows: total number of rows over all prompts (an upper bound is enough).
+      prompt_probs: `(P,)` prompt law; default uniform, 1/P each.
       max_bytes: memory budget override.
+
+    Returns:
+      A `SparseJoint` with `sizes == (P, *output_sizes)` and distinct rows.
     """
     prompts = np.asarray(prompts)
-    rows_per_prompt = len(probs_per_prompt)
-    total = len(prompts) * rows_per_prompt
-    sizes = (len(prompts), *output_sizes)
+    num_prompts = len(prompts)
+    sizes = (num_prompts, *(int(k) for k in output_sizes))
     dtype = outcome_dtype(sizes)
     _checks.check_memory(
-        total * (len(sizes) * dtype.itemsize + 8),
-        f"a support of {total:,} outcome(s) over {len(sizes)} variables",
+        num_rows * (len(sizes) * dtype.itemsize + 8),
+        f"a support of {num_rows:,} outcome(s) over {len(sizes)} variables",
         max_bytes,
     )
-    outcomes = np.empty((total, len(sizes)), dtype)
+    if prompt_probs is None:
+        prompt_probs = np.full(num_prompts, 1.0 / num_prompts)
+    prompt_probs = np.asarray(prompt_probs, dtype=np.float64)
+    outcomes = np.empty((num_rows, len(sizes)), dtype)
+    probs = np.empty(num_rows, np.float64)
+    start = 0
     for i, prompt in enumerate(prompts):
-        block = slice(i * rows_per_prompt, (i + 1) * rows_per_prompt)
-        outcomes[block, 0] = i
-        outcomes[block, 1:] = outputs_per_prompt(prompt)
-    probs = np.tile(np.asarray(probs_per_prompt, dtype=np.float64), len(prompts))
-    probs /= len(prompts)
+        rows, cond = outputs_per_prompt(prompt)
+        rows = np.asarray(rows).reshape(len(cond), len(sizes) - 1)
+        stop = start + len(rows)
+        if stop > num_rows:
+            raise ValueError(
+                f"`num_rows` = {num_rows} is smaller than the support ({stop}+ rows)."
+            )
+        outcomes[start:stop, 0] = i
+        outcomes[start:stop, 1:] = rows
+        probs[start:stop] = np.asarray(cond, np.float64) * prompt_probs[i]
+        start = stop
     float_dtype = jnp.result_type(float)
     return SparseJoint(
-        jnp.asarray(outcomes), jnp.asarray(probs, float_dtype), sizes, True
+        jnp.asarray(outcomes[:start]),
+        jnp.asarray(probs[:start], float_dtype),
+        sizes,
+        True,
     )
+
+
+def rows_in(rows, table) -> np.ndarray:
+    """For each row of `rows` `(N, d)`, whether it is a row of `table` `(S, d)`."""
+    rows = np.asarray(rows).astype(np.int64)
+    table = np.asarray(table).astype(np.int64)
+    if rows.shape[1] != table.shape[1]:
+        return np.zeros(len(rows), bool)
+    stacked = np.concatenate([table, rows], axis=0)
+    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    return np.isin(inverse[len(table) :], inverse[: len(table)])
+
+
+def prompt_index(prompts, table) -> np.ndarray:
+    """Row index in `table` `(P, m)` of each prompt row `(N, m)`; -1 when absent."""
+    table = np.asarray(table).astype(np.int64)
+    prompts = np.asarray(prompts).astype(np.int64)
+    if prompts.ndim != 2 or prompts.shape[1] != table.shape[1]:
+        return np.full(len(prompts), -1)
+    stacked = np.concatenate([table, prompts], axis=0)
+    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    lookup = np.full(len(stacked), -1)
+    lookup[inverse[: len(table)]] = np.arange(len(table))  # task prompts are distinct
+    return lookup[inverse[len(table) :]]
+
+
+def support_grader(prompts, joint: SparseJoint) -> Grader:
+    r"""The grader that accepts exactly the support of $p^*(\cdot|x)$.
+
+    Args:
+      prompts: the task's `(P, m)` prompt table.
+      joint: the task's joint over (prompt index, outputs).
+
+    Returns:
+      `grader(prompts (N, m), outputs (N, L)) -> (N,)` booleans; a prompt row that
+      is not one of the task's prompts raises `ValueError` (p* is undefined there).
+    """
+    table = np.asarray(prompts).copy()
+    outcomes = np.asarray(joint.outcomes)
+
+    def grader(prompt_rows, outputs):
+        outputs = check_grader_args(prompt_rows, outputs, table.shape[1], None)
+        index = prompt_index(prompt_rows, table)
+        if (index < 0).any():
+            bad = int(np.argmax(index < 0))
+            raise ValueError(
+                f"prompt row {bad} is not one of the task's {len(table)} prompt(s); "
+                "p*(y|x) is defined only on them."
+            )
+        full = np.concatenate([index[:, None], outputs.astype(np.int64)], axis=1)
+        return rows_in(full, outcomes)
+
+    return grader
+
+
+def check_grader_args(prompts, outputs, prompt_length, output_length) -> np.ndarray:
+    """Validate grader inputs; return `outputs` as a 2-D integer array."""
+    prompts = np.asarray(prompts)
+    outputs = np.asarray(outputs)
+    if prompts.ndim != 2 or prompts.shape[1] != prompt_length:
+        raise ValueError(
+            f"`prompts` must have shape (N, {prompt_length}); "
+            f"got {tuple(prompts.shape)}."
+        )
+    if outputs.ndim != 2 or outputs.shape[0] != prompts.shape[0]:
+        raise ValueError(
+            f"`outputs` must have shape ({prompts.shape[0]}, L); "
+            f"got {tuple(outputs.shape)}."
+        )
+    if output_length is not None and outputs.shape[1] != output_length:
+        raise ValueError(
+            f"`outputs` must have {output_length} tokens per row; "
+            f"got {outputs.shape[1]}."
+        )
+    return outputs
+
+
+def check_options(task: str, options: Mapping, allowed: Iterable[str] = ()) -> None:
+    """Raise `ValueError` naming any option the builder of `task` does not take."""
+    allowed = sorted(allowed)
+    bad = sorted(set(options) - set(allowed))
+    if bad:
+        names = ", ".join(f"`{b}`" for b in bad)
+        taken = ", ".join(f"`{a}`" for a in ["n", "num_prompts", "max_bytes", *allowed])
+        raise ValueError(f"Unknown option {names} for task {task!r}; it takes {taken}.")
+
+
+def size(n, default: int, name: str = "n", **bounds) -> int:
+    """`n`, or `default` when None, validated by `check_positive_int`."""
+    return _checks.check_positive_int(default if n is None else n, name, **bounds)
+
+
+def entropy_bits(probs) -> float:
+    """Shannon entropy in bits of a list of probabilities (0 log 0 = 0)."""
+    return -math.fsum(p * math.log2(p) for p in probs if p > 0)

@@ -1,0 +1,247 @@
+r"""Building blocks of parallel decoding samplers, along the three axes they vary on.
+
+* **which** masked positions to commit: a per-token *score* (confidence, margin,
+  negative entropy, uniform, left-to-right); positions are ranked by score and ties
+  are broken uniformly at random;
+* **how many**: a *count* rule giving the distribution of the number $k$ of positions
+  committed this step (a fixed schedule, a threshold, Fast-dLLM's factor rule, the
+  entropy-bounded rule, or the MDLM ancestral binomial), from the ranked scores;
+* **which token**: the *draw* distribution $\pi_j$ of each position's token (greedy with
+  uniform ties, or $\pi_j \propto p_j^{1/\tau}$).
+
+Every block is a pure function written once against the array namespace of its
+input, so the same definition runs under NumPy (the exact trajectory enumerator in
+`trilemma.simulate`) and under `jax.numpy` (jitted Monte Carlo decoding in
+`trilemma.samplers.decode`).
+
+**Ties.** Scores and probabilities are quantised to multiples of $2^{-30}$ before
+they are compared, so values equal in exact arithmetic (1/3 computed two ways) tie
+exactly, as in ParallelBench's ideal-model analysis; thresholds are quantised the
+same way, so "$\ge \gamma$" and "$> \gamma$" differ exactly at $\gamma = c$.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+
+QUANTUM = 2.0**-30
+"""Resolution at which scores and probabilities are compared (about 1e-9)."""
+
+
+def xp_of(x):
+    """`jax.numpy` for JAX arrays and tracers, else NumPy."""
+    return jnp if isinstance(x, jax.Array) else np
+
+
+def quantize(x):
+    """Round to a multiple of `QUANTUM`; -inf and inf are kept."""
+    xp = xp_of(x)
+    return xp.where(xp.isfinite(x), xp.round(x / QUANTUM) * QUANTUM, x)
+
+
+# --- which token ----------------------------------------------------------------------
+
+
+def draw_distribution(probs, temperature: float):
+    r"""The token law $\pi_j$ of each position, from model probabilities $p_j$.
+
+    Greedy ($\tau = 0$): uniform over the tokens whose probability ties the maximum
+    (ParallelBench's ideal model breaks exact ties at random). Otherwise
+    $\pi_j(v) \propto p_j(v)^{1/\tau}$.
+
+    Args:
+      probs: `(..., V)` probabilities (rows may contain zeros).
+      temperature: $\tau \ge 0$ (static).
+    """
+    xp = xp_of(probs)
+    if temperature == 0:
+        q = quantize(probs)
+        weights = xp.where((q == q.max(axis=-1, keepdims=True)) & (probs > 0), 1.0, 0.0)
+    else:
+        safe = xp.where(probs > 0, probs, 1.0)
+        weights = xp.where(probs > 0, xp.exp(xp.log(safe) / temperature), 0.0)
+        weights = weights / weights.max(axis=-1, keepdims=True)
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+# --- which positions: per-token scores ------------------------------------------------
+
+
+def confidence_score(probs, positions):
+    r"""Confidence of the drawn token, $p_j(\hat x_j)$ (LLaDA `low_confidence`)."""
+    return probs
+
+
+def margin_score(probs, positions):
+    r"""Margin $p_{(1)} - p_{(2)}$ between a position's two most likely tokens."""
+    xp = xp_of(probs)
+    top = xp.sort(probs, axis=-1)
+    margin = top[..., -1] - top[..., -2] if probs.shape[-1] > 1 else top[..., -1]
+    return xp.broadcast_to(margin[..., None], probs.shape)
+
+
+def neg_entropy_score(probs, positions):
+    r"""Negative entropy $-H(p_j)$ in nats (most certain first)."""
+    xp = xp_of(probs)
+    safe = xp.where(probs > 0, probs, 1.0)
+    entropy = -xp.sum(probs * xp.log(safe), axis=-1)
+    return xp.broadcast_to(-entropy[..., None], probs.shape)
+
+
+def uniform_score(probs, positions):
+    """A constant score: every ranking is a tie, so positions are chosen at random."""
+    return xp_of(probs).zeros(probs.shape)
+
+
+def left_to_right_score(probs, positions):
+    """Minus the position index: leftmost first, never tied."""
+    xp = xp_of(probs)
+    pos = xp.asarray(positions, dtype=probs.dtype)
+    return xp.broadcast_to(-pos[..., None], probs.shape)
+
+
+# --- eligibility: semi-autoregressive blocks ------------------------------------------
+
+
+def eligible_positions(masked, block: int | None, start):
+    """Masked positions of the current block, and the size of that block.
+
+    Args:
+      masked: `(..., L)` booleans.
+      block: block length $B$ (static), or None for a single block.
+      start: first position of the generation window (blocks count from it).
+
+    Returns:
+      `(eligible (..., L), block_size (...))`: with blocks, the current block is the
+      leftmost one that still has a mask.
+    """
+    xp = xp_of(masked)
+    length = masked.shape[-1]
+    window = length - start
+    if block is None:
+        return masked, xp.full(masked.shape[:-1], window)
+    positions = xp.arange(length)
+    index = xp.where(positions >= start, (positions - start) // block, -1)
+    current = xp.min(xp.where(masked, index, length), axis=-1)
+    eligible = masked & (index == current[..., None])
+    size = xp.clip(window - current * block, 0, block)
+    return eligible, size
+
+
+# --- how many: count rules ------------------------------------------------------------
+# Each takes scores sorted in decreasing order over the eligible positions (padded with
+# -inf), the number m of eligible positions, the size of the current block and the
+# step index, and returns the pmf of the count k over 0..L (k <= m; k >= 1 unless the
+# rule is the MDLM binomial).
+
+
+def _one_hot_count(k, length: int):
+    xp = xp_of(k)
+    return (xp.arange(length + 1) == k[..., None]).astype(float)
+
+
+def topk_count(
+    sorted_scores, num_eligible, block_size, step, *, k=None, num_steps=None
+):
+    r"""LLaDA's schedule: $k$ tokens per step, or a block of $M$ masks in $s$ steps.
+
+    A block of $M$ positions is decoded in $s = \lceil M/k \rceil$ steps (or the given
+    number of steps per block); step $i$ commits $\lfloor M/s \rfloor$ tokens, plus one
+    for the first $M \bmod s$ steps (remainder first). The step within the block is
+    recovered from the number $m$ of masks left, so the rule needs no state.
+    """
+    xp = xp_of(sorted_scores)
+    size = xp.maximum(block_size, 1)
+    steps = (size + k - 1) // k if num_steps is None else xp.full(size.shape, num_steps)
+    steps = xp.minimum(steps, size)
+    base, rem = size // steps, size % steps
+    done = size - num_eligible
+    big = rem * (base + 1)
+    index = xp.where(
+        done < big, done // (base + 1), rem + (done - big) // xp.maximum(base, 1)
+    )
+    count = xp.where(index < rem, base + 1, base)
+    count = xp.clip(count, xp.minimum(num_eligible, 1), num_eligible)
+    return _one_hot_count(count, sorted_scores.shape[-1])
+
+
+def threshold_count(sorted_scores, num_eligible, block_size, step, *, gamma, strict):
+    r"""Fast-dLLM's threshold: the top-1 plus every confidence $\ge \gamma$.
+
+    `strict=True` is the paper's "exceeds $\gamma$" ($> \gamma$); the reference code of
+    Fast-dLLM and ParallelBench uses $\ge \gamma$.
+    """
+    xp = xp_of(sorted_scores)
+    g = quantize(xp.asarray(gamma, dtype=float))
+    passed = sorted_scores > g if strict else sorted_scores >= g
+    count = xp.maximum(xp.sum(passed, axis=-1), xp.minimum(num_eligible, 1))
+    return _one_hot_count(count, sorted_scores.shape[-1])
+
+
+def factor_count(
+    sorted_scores, num_eligible, block_size, step, *, factor, reference_quirk
+):
+    r"""Fast-dLLM's factor rule: the longest prefix with $c_{(n)} \ge 1 - f/(n+1)$.
+
+    With confidences sorted $c_{(1)} \ge c_{(2)} \ge \dots$, commit the largest $n$ such
+    that $(n+1)(1 - c_{(n)}) \le f$ (always at least one token). With $f = 1$ this is
+    Fast-dLLM Theorem 1's $\epsilon \le 1/(n+1)$ on the weakest committed token.
+    `reference_quirk=True` reproduces the released code, which commits all $m$ tokens
+    when the first failing rank is the last one.
+    """
+    xp = xp_of(sorted_scores)
+    length = sorted_scores.shape[-1]
+    n = xp.arange(1, length + 1)
+    theta = quantize(1.0 - factor / (n.astype(float) + 1.0))
+    ok = (sorted_scores >= theta) | (n == 1)
+    count = xp.sum(xp.cumprod(ok, axis=-1), axis=-1)
+    count = xp.minimum(count, num_eligible)
+    if reference_quirk:
+        count = xp.where(count == num_eligible - 1, num_eligible, count)
+    return _one_hot_count(count, length)
+
+
+def entropy_bounded_count(sorted_scores, num_eligible, block_size, step, *, gamma):
+    r"""EB-Sampler: the longest prefix $U$ with $\sum_U H - \max_U H \le \gamma$ (nats).
+
+    Scores are negative entropies, so positions come sorted by increasing entropy and
+    the maximum over a prefix is its last entropy. At least one token is committed.
+    """
+    xp = xp_of(sorted_scores)
+    entropy = xp.where(xp.isfinite(sorted_scores), -sorted_scores, 0.0)
+    cost = xp.cumsum(entropy, axis=-1) - entropy
+    ok = (quantize(cost) <= quantize(xp.asarray(gamma, dtype=float))) & xp.isfinite(
+        sorted_scores
+    )
+    count = xp.maximum(
+        xp.sum(xp.cumprod(ok, axis=-1), axis=-1), xp.minimum(num_eligible, 1)
+    )
+    return _one_hot_count(count, sorted_scores.shape[-1])
+
+
+def ancestral_count(sorted_scores, num_eligible, block_size, step, *, num_steps):
+    r"""MDLM's ancestral step: each mask unmasks with probability $(t-s)/t$.
+
+    On the grid $t_i = 1 - i/N$, step $i$ unmasks each of the $m$ masks independently
+    with probability $1/(N - i)$ (1 at the last step), so $k \sim
+    \mathrm{Binomial}(m, 1/(N-i))$; with a uniform score the committed set is then a
+    uniformly random $k$-subset, which is the same law.
+    """
+    xp = xp_of(sorted_scores)
+    length = sorted_scores.shape[-1]
+    rate = 1.0 / xp.maximum(num_steps - xp.asarray(step), 1).astype(float)
+    k = xp.arange(length + 1).astype(float)
+    m = xp.asarray(num_eligible)[..., None].astype(float)
+    gammaln = jax.scipy.special.gammaln if xp is jnp else scipy.special.gammaln
+    rest = xp.maximum(m - k, 0.0)
+    log_comb = gammaln(m + 1.0) - gammaln(k + 1.0) - gammaln(rest + 1.0)
+    r = rate[..., None]
+    safe_r = xp.clip(r, 1e-300, 1.0)
+    safe_q = xp.clip(1.0 - r, 1e-300, 1.0)
+    log_pmf = log_comb + k * xp.log(safe_r) + rest * xp.log(safe_q)
+    pmf = xp.where(k <= m, xp.exp(log_pmf), 0.0)
+    pmf = xp.where(r >= 1.0, (k == m).astype(float), pmf)
+    return pmf / pmf.sum(axis=-1, keepdims=True)

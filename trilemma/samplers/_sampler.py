@@ -1,0 +1,264 @@
+r"""The `Sampler` value and the factories of the registered samplers.
+
+A sampler is a value: one score (which positions), one count rule (how many), one
+temperature (which token) and an optional semi-autoregressive block length, each
+bound when the sampler is built. `trilemma.simulate` enumerates its exact output law
+with an oracle model, and `trilemma.samplers.decode` runs it by Monte Carlo on any
+`logits_fn`; both call the same building blocks (`_blocks.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+from .. import _checks
+from . import _blocks
+
+
+class Sampler(NamedTuple):
+    r"""A parallel decoding rule along its three axes.
+
+    Attributes:
+      name: registry name.
+      score: `score(probs (..., L, V), positions (L,)) -> (..., L, V)`: the score of
+        committing each token at each position (ranked high to low, ties at random).
+      count: `count(sorted_scores, num_eligible, block_size, step) -> (..., L + 1)`:
+        the pmf of the number of positions committed this step.
+      temperature: token draw: 0 is greedy with uniform ties, else $p^{1/\tau}$.
+      block: semi-autoregressive block length, or None.
+      uses_step: whether `count` depends on the step index (MDLM's time grid).
+      params: the factory's arguments, for display.
+    """
+
+    name: str
+    score: Callable
+    count: Callable
+    temperature: float
+    block: int | None
+    uses_step: bool
+    params: tuple[tuple[str, object], ...]
+
+    def describe(self) -> str:
+        """`name(k=2, temperature=0.0)`."""
+        args = ", ".join(f"{key}={value}" for key, value in self.params)
+        return f"{self.name}({args})"
+
+
+def _build(name, score, count, *, temperature, block, uses_step=False, **params):
+    temperature = _temperature(temperature)
+    if block is not None:
+        block = _checks.check_positive_int(block, "block")
+    shown = {**params, "temperature": temperature, "block": block}
+    return Sampler(
+        name=name,
+        score=score,
+        count=count,
+        temperature=temperature,
+        block=block,
+        uses_step=uses_step,
+        params=tuple((key, value) for key, value in shown.items() if value is not None),
+    )
+
+
+def _temperature(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"`temperature` must be a number; got {value!r}.")
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"`temperature` must be finite and >= 0; got {value}.")
+    return float(value)
+
+
+def _schedule(k, num_steps):
+    if (k is None) == (num_steps is None):
+        raise ValueError(
+            "give exactly one of `k` (tokens per step) and `num_steps`; "
+            f"got k={k!r}, num_steps={num_steps!r}."
+        )
+    if k is not None:
+        return functools.partial(
+            _blocks.topk_count, k=_checks.check_positive_int(k, "k")
+        )
+    steps = _checks.check_positive_int(num_steps, "num_steps")
+    return functools.partial(_blocks.topk_count, num_steps=steps)
+
+
+def _topk(name, score):
+    def factory(*, k=None, num_steps=None, temperature=0.0, block=None) -> Sampler:
+        return _build(
+            name,
+            score,
+            _schedule(k, num_steps),
+            temperature=temperature,
+            block=block,
+            k=k,
+            num_steps=num_steps,
+        )
+
+    factory.__name__ = name
+    return factory
+
+
+_TOPK_DOC = """{what}, a fixed number per step (LLaDA's schedule).
+
+    Args:
+      k: tokens per step; a block of M masks takes ceil(M / k) steps, the remainder
+        first (LLaDA's steps-to-counts schedule).
+      num_steps: alternatively, the number of steps (per block when `block` is set).
+      temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
+      block: semi-autoregressive block length (None: one block).
+    """
+
+random_topk = _topk("random_topk", _blocks.uniform_score)
+random_topk.__doc__ = _TOPK_DOC.format(what="Commit uniformly random masked positions")
+confidence_topk = _topk("confidence_topk", _blocks.confidence_score)
+confidence_topk.__doc__ = _TOPK_DOC.format(
+    what="Commit the most confident positions (probability of the drawn token)"
+)
+margin_topk = _topk("margin_topk", _blocks.margin_score)
+margin_topk.__doc__ = _TOPK_DOC.format(
+    what="Commit the positions with the largest margin p1 - p2"
+)
+entropy_topk = _topk("entropy_topk", _blocks.neg_entropy_score)
+entropy_topk.__doc__ = _TOPK_DOC.format(what="Commit the positions of lowest entropy")
+
+
+def left_to_right(*, k=None, num_steps=None, temperature=0.0) -> Sampler:
+    """Commit the leftmost masked positions, k per step (semi-AR with block = k).
+
+    Args:
+      k: tokens per step.
+      num_steps: alternatively, the number of steps.
+      temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
+    """
+    return _build(
+        "left_to_right",
+        _blocks.left_to_right_score,
+        _schedule(k, num_steps),
+        temperature=temperature,
+        block=None,
+        k=k,
+        num_steps=num_steps,
+    )
+
+
+def _gamma(gamma) -> float:
+    if isinstance(gamma, bool) or not isinstance(gamma, int | float):
+        raise TypeError(f"`gamma` must be a number; got {gamma!r}.")
+    if not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"`gamma` must be in [0, 1]; got {gamma}.")
+    return float(gamma)
+
+
+def threshold(*, gamma, temperature=0.0, block=None) -> Sampler:
+    """Commit the top-1 plus every position with confidence >= gamma (reference code).
+
+    Args:
+      gamma: confidence threshold in [0, 1].
+      temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
+      block: semi-autoregressive block length (None: one block).
+    """
+    gamma = _gamma(gamma)
+    count = functools.partial(_blocks.threshold_count, gamma=gamma, strict=False)
+    return _build(
+        "threshold",
+        _blocks.confidence_score,
+        count,
+        temperature=temperature,
+        block=block,
+        gamma=gamma,
+    )
+
+
+def threshold_strict(*, gamma, temperature=0.0, block=None) -> Sampler:
+    """Commit every position with confidence > gamma, else the top-1 (the paper's rule).
+
+    Args:
+      gamma: confidence threshold in [0, 1].
+      temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
+      block: semi-autoregressive block length (None: one block).
+    """
+    gamma = _gamma(gamma)
+    count = functools.partial(_blocks.threshold_count, gamma=gamma, strict=True)
+    return _build(
+        "threshold_strict",
+        _blocks.confidence_score,
+        count,
+        temperature=temperature,
+        block=block,
+        gamma=gamma,
+    )
+
+
+def factor(*, factor, temperature=0.0, block=None, reference_quirk=False) -> Sampler:
+    """Fast-dLLM's factor rule: the longest prefix with (n+1)(1 - c_(n)) <= f.
+
+    Args:
+      factor: f > 0 (f = 1 is Fast-dLLM Theorem 1's epsilon <= 1/(n+1)).
+      temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
+      block: semi-autoregressive block length (None: one block).
+      reference_quirk: commit everything when only the last rank fails, as the
+        released Fast-dLLM and ParallelBench code do.
+    """
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, int | float)
+        or not factor > 0
+    ):
+        raise ValueError(f"`factor` must be a positive number; got {factor!r}.")
+    count = functools.partial(
+        _blocks.factor_count,
+        factor=float(factor),
+        reference_quirk=bool(reference_quirk),
+    )
+    return _build(
+        "factor",
+        _blocks.confidence_score,
+        count,
+        temperature=temperature,
+        block=block,
+        factor=float(factor),
+        reference_quirk=bool(reference_quirk) or None,
+    )
+
+
+def eb(*, gamma, temperature=0.0, block=None) -> Sampler:
+    """EB-Sampler: lowest-entropy positions while sum H - max H <= gamma (nats).
+
+    Args:
+      gamma: entropy budget in nats (>= 0; 0 is about one token per step).
+      temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
+      block: semi-autoregressive block length (None: one block).
+    """
+    if isinstance(gamma, bool) or not isinstance(gamma, int | float) or not gamma >= 0:
+        raise ValueError(f"`gamma` must be a number >= 0 (nats); got {gamma!r}.")
+    count = functools.partial(_blocks.entropy_bounded_count, gamma=float(gamma))
+    return _build(
+        "eb",
+        _blocks.neg_entropy_score,
+        count,
+        temperature=temperature,
+        block=block,
+        gamma=float(gamma),
+    )
+
+
+def mdlm(*, num_steps, temperature=1.0) -> Sampler:
+    """MDLM ancestral sampling: each mask unmasks with probability (t - s)/t.
+
+    Args:
+      num_steps: N steps on the grid t = 1, 1 - 1/N, ..., 0 (the last unmasks all).
+      temperature: 1 samples the model; 0 is greedy.
+    """
+    steps = _checks.check_positive_int(num_steps, "num_steps")
+    count = functools.partial(_blocks.ancestral_count, num_steps=steps)
+    return _build(
+        "mdlm",
+        _blocks.uniform_score,
+        count,
+        temperature=temperature,
+        block=None,
+        uses_step=True,
+        num_steps=steps,
+    )
