@@ -43,8 +43,19 @@ from .metrics import t_step_bound as t_step_bound
 from .metrics import t_step_product as t_step_product
 from .metrics import total_correlation as total_correlation
 from .metrics import total_variation_distance as total_variation_distance
+from .oracle import initial_tokens as initial_tokens
+from .oracle import oracle_logits_fn as oracle_logits_fn
+from .oracle import oracle_vocab as oracle_vocab
+from .samplers import SAMPLERS as SAMPLERS
+from .samplers import Sampler as Sampler
+from .samplers import decode as decode
+from .samplers import make_sampler as make_sampler
+from .simulation import Simulation as Simulation
+from .simulation import TrilemmaPoint as TrilemmaPoint
+from .simulation import simulate as simulate
 from .tasks import TASKS as TASKS
 from .tasks import Task as Task
 from .tasks import make_task as make_task
+from .tasks import waiting_line_tasks as waiting_line_tasks
 
 __version__ = "0.1.0"

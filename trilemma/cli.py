@@ -231,7 +231,7 @@ def _run_simulate(args) -> int:
     import time
 
     from .samplers import SAMPLERS, make_sampler
-    from .simulate import simulate
+    from .simulation import simulate
 
     task = _make_task(args)
     if args.sampler not in SAMPLERS:
