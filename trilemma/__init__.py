@@ -49,6 +49,7 @@ from .oracle import oracle_vocab as oracle_vocab
 from .samplers import SAMPLERS as SAMPLERS
 from .samplers import Sampler as Sampler
 from .samplers import decode as decode
+from .samplers import decode_batch as decode_batch
 from .samplers import make_sampler as make_sampler
 from .simulation import Simulation as Simulation
 from .simulation import TrilemmaPoint as TrilemmaPoint

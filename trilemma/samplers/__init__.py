@@ -12,6 +12,7 @@ from ._decode import DecodeInfo as DecodeInfo
 from ._decode import DecodeState as DecodeState
 from ._decode import build_step as build_step
 from ._decode import decode as decode
+from ._decode import decode_batch as decode_batch
 from ._decode import init as init
 from ._sampler import Sampler as Sampler
 from ._sampler import confidence_topk as confidence_topk

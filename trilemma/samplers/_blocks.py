@@ -154,7 +154,8 @@ def topk_count(
     recovered from the number $m$ of masks left, so the rule needs no state.
     """
     xp = xp_of(sorted_scores)
-    size = xp.maximum(block_size, 1)
+    num_eligible = xp.asarray(num_eligible).astype(int)
+    size = xp.maximum(xp.asarray(block_size).astype(int), 1)
     steps = (size + k - 1) // k if num_steps is None else xp.full(size.shape, num_steps)
     steps = xp.minimum(steps, size)
     base, rem = size // steps, size % steps
@@ -197,7 +198,7 @@ def factor_count(
     n = xp.arange(1, length + 1)
     theta = quantize(1.0 - factor / (n.astype(float) + 1.0))
     ok = (sorted_scores >= theta) | (n == 1)
-    count = xp.sum(xp.cumprod(ok, axis=-1), axis=-1)
+    count = xp.sum(xp.cumprod(ok.astype(int), axis=-1), axis=-1)
     count = xp.minimum(count, num_eligible)
     if reference_quirk:
         count = xp.where(count == num_eligible - 1, num_eligible, count)
@@ -217,7 +218,8 @@ def entropy_bounded_count(sorted_scores, num_eligible, block_size, step, *, gamm
         sorted_scores
     )
     count = xp.maximum(
-        xp.sum(xp.cumprod(ok, axis=-1), axis=-1), xp.minimum(num_eligible, 1)
+        xp.sum(xp.cumprod(ok.astype(int), axis=-1), axis=-1),
+        xp.minimum(num_eligible, 1),
     )
     return _one_hot_count(count, sorted_scores.shape[-1])
 

@@ -48,8 +48,8 @@ def init(tokens, *, mask_id: int) -> DecodeState:
     """
     tokens = jnp.asarray(tokens)
     masked = tokens == mask_id
-    start = jnp.argmax(masked).astype(jnp.int32)
-    zero = jnp.zeros((), jnp.int32)
+    start = jnp.argmax(masked).astype(int)
+    zero = jnp.zeros((), int)
     return DecodeState(tokens, zero, zero, start)
 
 
@@ -86,23 +86,24 @@ def build_step(
         table = _blocks.quantize(sampler.score(probs, positions))
         score = jnp.take_along_axis(table, drawn[:, None], axis=-1)[:, 0]
         score = jnp.where(eligible, score, -jnp.inf)
-        num_eligible = jnp.sum(eligible)
-        pmf = sampler.count(jnp.sort(score)[::-1], num_eligible, block_size, state.step)
-        count = jax.random.categorical(key_count, jnp.log(pmf))
+        num_eligible = jnp.sum(eligible).astype(int)
+        pmf = sampler.count(
+            jnp.sort(score)[::-1],
+            num_eligible,
+            jnp.asarray(block_size).astype(int),
+            state.step.astype(int),
+        )
+        count = jax.random.categorical(key_count, jnp.log(pmf)).astype(int)
         priority = jax.random.uniform(key_tie, (length,), dtype=probs.dtype)
         order = jnp.lexsort((priority, -score))  # by score, ties by random priority
-        rank = (
-            jnp.zeros(length, jnp.int32)
-            .at[order]
-            .set(jnp.arange(length, dtype=jnp.int32))
-        )
+        rank = jnp.zeros(length, int).at[order].set(jnp.arange(length))
         commit = eligible & (rank < count)
         new_tokens = jnp.where(commit, drawn.astype(tokens.dtype), tokens)
-        committed = jnp.sum(commit).astype(jnp.int32)
+        committed = jnp.sum(commit).astype(int)
         new_state = DecodeState(
             new_tokens,
             state.step + 1,
-            state.nfe + (committed > 0).astype(jnp.int32),
+            state.nfe + (committed > 0).astype(int),
             state.start,
         )
         return new_state, DecodeInfo(committed)
@@ -142,6 +143,52 @@ def decode(
 
     _, final = jax.lax.while_loop(cond, body, (key, init(tokens, mask_id=mask_id)))
     return final.tokens, final.nfe
+
+
+def decode_batch(
+    sampler: Sampler,
+    logits_fn: Callable,
+    key,
+    tokens,
+    *,
+    mask_id: int,
+    max_steps: int | None = None,
+) -> tuple[Array, Array]:
+    """Decode a batch `(B, L)` of sequences, sharded over every available device.
+
+    Row $i$ uses `jax.random.split(key, B)[i]`, so results do not depend on the
+    number of devices. The batch is padded to a multiple of the device count and
+    placed with a `NamedSharding` over a one-axis mesh; the same code runs on one CPU,
+    several host devices (`XLA_FLAGS=--xla_force_host_platform_device_count=4`) or
+    GPUs.
+
+    Returns:
+      `(tokens (B, L), nfe (B,))`.
+    """
+    tokens = jnp.asarray(tokens)
+    if tokens.ndim != 2:
+        raise ValueError(
+            f"`tokens` must be a (batch, length) array; got {tokens.shape}."
+        )
+    batch = tokens.shape[0]
+    keys = jax.random.split(key, batch)
+    devices = jax.device_count()
+    padded = -(-batch // devices) * devices
+    if padded != batch:
+        tokens = jnp.concatenate([tokens, jnp.repeat(tokens[-1:], padded - batch, 0)])
+        keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], padded - batch, 0)])
+    mesh = jax.make_mesh(
+        (devices,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,)
+    )
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+    keys, tokens = jax.device_put((keys, tokens), sharding)
+    run = jax.vmap(
+        functools.partial(
+            decode, sampler, logits_fn, mask_id=mask_id, max_steps=max_steps
+        )
+    )
+    out, nfe = jax.jit(run)(keys, tokens)
+    return out[:batch], nfe[:batch]
 
 
 def _default_steps(sampler: Sampler, tokens) -> int:
