@@ -28,6 +28,7 @@ slow: $(STAMP)
 ## Speed and memory benchmarks (ratios against NumPy, measured in one run).
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_exact.py
+	$(BIN)/python experiments/bench_simulate.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

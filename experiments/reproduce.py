@@ -35,10 +35,14 @@ class Step(NamedTuple):
 def steps() -> list[Step]:
     """The steps, in the order they run."""
     from experiments import (
+        decoding_table,
+        fig_decoding_accuracy,
         fig_fluency_diversity,
         fig_optimal_schedule,
         fig_product_of_experts,
         fig_total_correlation,
+        fig_trilemma_frontier,
+        pbx,
         tables,
     )
 
@@ -67,6 +71,27 @@ def steps() -> list[Step]:
             "tables",
             "tables.md / tables.json: C(Y|X) checks and L*_T schedules",
             tables.run,
+        ),
+        Step(
+            "decoding_table",
+            "decoding_table.md / .json: exact top-k and threshold accuracy vs the "
+            "paper's statements, n <= 8",
+            decoding_table.run,
+        ),
+        Step(
+            "decoding_accuracy",
+            "figure: ParallelBench Fig. 2 for the ideal model (accuracy vs k, gamma)",
+            fig_decoding_accuracy.run,
+        ),
+        Step(
+            "trilemma_frontier",
+            "figure + JSON: tokens per step vs precision, recall, entropy ratio",
+            fig_trilemma_frontier.run,
+        ),
+        Step(
+            "pbx",
+            "pbx.md / .json + figure: PB90/80/70/60 of the ideal model per family",
+            pbx.run,
         ),
     ]
 

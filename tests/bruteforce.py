@@ -356,3 +356,96 @@ def decoding_law(rows, sizes, rule):
 
     visit([None] * length, 0, 1.0)
     return dict(out), nfe[0]
+
+
+# --------------------------------------------------------------------------------------
+# Appended for the sampler and simulation tests (test_simulation, test_samplers): the
+# count rules `count_law` does not cover, and a second, memoised enumerator that
+# accepts them. Same conventions: plain Python, rules from their definitions.
+
+
+def extended_count_law(rule, ranked, m, block_size, step):
+    """`count_law`, plus LLaDA's steps schedule and Fast-dLLM's factor quirk.
+
+    Extra kinds: ("topk_steps", s): a block of `block_size` masks in min(s,
+    block_size) steps, `llada_counts` per step; ("factor_quirk", f): the factor rule,
+    except that all m tokens commit when the first failing rank is the last one
+    (REFERENCE 5.5).
+    """
+    kind = rule["count"][0]
+    if kind == "topk_steps":
+        counts = llada_counts(block_size, min(rule["count"][1], block_size))
+        done, i = block_size - m, 0
+        while done > 0:
+            done -= counts[i]
+            i += 1
+        return {min(counts[i], m): 1.0}
+    if kind == "factor_quirk":
+        plain = dict(rule, count=("factor", rule["count"][1]))
+        (n,) = count_law(plain, ranked, m, block_size, step)
+        return {m if n == m - 1 else n: 1.0}
+    return count_law(rule, ranked, m, block_size, step)
+
+
+def decoding_law_memo(rows, sizes, rule):
+    """`decoding_law` by dynamic programming over states, with `extended_count_law`.
+
+    Each state (revealed tokens, step) maps to the law of its completions and the
+    expected forward passes from it; results are memoised, so this also runs on
+    larger tasks. Returns `({y: q}, expected NFE)` like `decoding_law`.
+    """
+    length = len(sizes)
+    stateful = rule["count"][0] == "mdlm"
+    memo: dict = {}
+
+    def law_from(state, step):
+        if (state, step) in memo:
+            return memo[(state, step)]
+        masked = [j for j in range(length) if state[j] is None]
+        if not masked:
+            return {state: 1.0}, 0.0
+        block = rule.get("block")
+        if block is None:
+            eligible, block_size = masked, length
+        else:
+            current = min(j // block for j in masked)
+            eligible = [j for j in masked if j // block == current]
+            block_size = min(block, length - current * block)
+        marginals = oracle_marginals(rows, sizes, list(state))
+        laws = {j: token_law(marginals[j], rule["temperature"]) for j in eligible}
+        children: dict = defaultdict(float)
+        committing = []
+        for draw in itertools.product(*(sorted(laws[j].items()) for j in eligible)):
+            p_draw = math.prod(p for _, p in draw)
+            tokens = {j: v for j, (v, _) in zip(eligible, draw, strict=True)}
+            scores = {
+                j: score_of(rule["score"], marginals[j], j, tokens[j]) for j in eligible
+            }
+            ranked = sorted(scores.values(), reverse=True)
+            counts = extended_count_law(rule, ranked, len(eligible), block_size, step)
+            for k, p_k in counts.items():
+                if k == 0:
+                    children[(state, step + 1)] += p_draw * p_k
+                    continue
+                committing.append(p_draw * p_k)
+                kth = ranked[k - 1]
+                above = [j for j in eligible if scores[j] > kth + TIE]
+                tied = [j for j in eligible if _close(scores[j], kth)]
+                subsets = list(itertools.combinations(tied, k - len(above)))
+                for subset in subsets:
+                    child = list(state)
+                    for j in above + list(subset):
+                        child[j] = tokens[j]
+                    key = (tuple(child), step + 1 if stateful else 0)
+                    children[key] += p_draw * p_k / len(subsets)
+        law: dict = defaultdict(float)
+        nfe = [math.fsum(committing)]
+        for (child, child_step), p in children.items():
+            child_law, child_nfe = law_from(child, child_step)
+            for y, q in child_law.items():
+                law[y] += p * q
+            nfe.append(p * child_nfe)
+        memo[(state, step)] = (dict(law), math.fsum(nfe))
+        return memo[(state, step)]
+
+    return law_from((None,) * length, 0)

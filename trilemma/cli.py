@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as err:
         print(f"trilemma: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `trilemma samplers | head`
+        sys.stderr.close()
+        return 0
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -69,7 +72,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--sampler", required=True, help="sampler name (see `trilemma samplers`)"
     )
     for name, kind, text in _SAMPLER_FLAGS:
-        simulate.add_argument(f"--{name.replace('_', '-')}", type=kind, help=text)
+        flag = f"--{name.replace('_', '-')}"
+        if kind is bool:
+            simulate.add_argument(flag, action="store_true", default=None, help=text)
+        else:
+            simulate.add_argument(flag, type=kind, help=text)
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.set_defaults(run=_run_simulate)
 
@@ -94,6 +101,7 @@ _SAMPLER_FLAGS = (
     ("factor", float, "Fast-dLLM factor f > 0 (factor)"),
     ("block", int, "semi-autoregressive block length"),
     ("temperature", float, "0 = greedy with uniform ties (default; mdlm: 1)"),
+    ("reference_quirk", bool, "factor: commit all when only the last rank fails"),
 )
 
 
@@ -243,14 +251,18 @@ def _run_simulate(args) -> int:
         if value is None:
             continue
         if name not in accepted:
+            flag = name.replace("_", "-")
             raise ValueError(
-                f"sampler {args.sampler!r} takes {_flags(accepted)}; got --{name}."
+                f"sampler {args.sampler!r} takes {_flags(accepted)}; got --{flag}."
             )
         params[name] = value
     try:
         sampler = make_sampler(args.sampler, **params)
     except (ValueError, TypeError) as err:
-        raise type(err)(re.sub(r"`(\w+)`", r"`--\1`", str(err))) from None
+        message = re.sub(
+            r"`(\w+)`", lambda m: f"`--{m.group(1).replace('_', '-')}`", str(err)
+        )
+        raise type(err)(message) from None
     start = time.perf_counter()
     sim = simulate(task, sampler, progress=not args.json)
     seconds = time.perf_counter() - start

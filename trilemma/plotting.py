@@ -34,9 +34,12 @@ from matplotlib.ticker import MaxNLocator
 __all__ = [
     "PALETTE",
     "fig_fluency_diversity",
+    "fig_decoding_accuracy",
     "fig_optimal_schedule",
+    "fig_pbx",
     "fig_product_of_experts",
     "fig_total_correlation",
+    "fig_trilemma_frontier",
     "style",
 ]
 
@@ -681,3 +684,526 @@ def _draw_poe_kl(ax: Axes, row: Mapping[str, Any], *, legend: bool) -> None:
     ax.set_title(r"KL both ways (▲ along the top: $+\infty$)")
     if legend:
         ax.legend(loc="center left", fontsize=8)
+
+
+# --- decoding accuracy (ParallelBench Fig. 2, exact) ----------------------------------
+
+_SAMPLER_MARKERS = {
+    "random_topk": {"marker": "o", "ms": 5.0},
+    "confidence_topk": {"marker": "s", "ms": 7.5, "mfc": "none", "mew": 1.1},
+}
+_RULE_STYLES = {
+    "threshold": {"color": PALETTE["blue"], "marker": "o", "ms": 6.5, "lw": 4.0},
+    "threshold_strict": {
+        "color": PALETTE["orange"],
+        "marker": "D",
+        "ms": 4.5,
+        "lw": 1.6,
+    },
+}
+
+
+def _n_colours(values: Sequence[int]) -> dict[int, Any]:
+    """One colour per list length n, ordered light to dark (cividis, no yellow end)."""
+    cmap = mpl.colormaps["cividis"]
+    values = sorted(values)
+    span = max(len(values) - 1, 1)
+    return {n: cmap(0.78 * (1 - i / span)) for i, n in enumerate(values)}
+
+
+def fig_decoding_accuracy(
+    data: Mapping[str, Any], *, axes: Sequence[Axes] | None = None
+) -> Figure:
+    r"""Exact accuracy of top-k against $k$ and of threshold decoding against $\gamma$.
+
+    ParallelBench's Fig. 2 for the ideal model. Two kinds of panels:
+
+    * `"kind": "k"`: accuracy against tokens per step $k$, one colour per list length
+      $n$; filled circles for random top-k, open squares for confidence top-k, and
+      closed-form lines (solid, or dashed for a second closed form); an optional
+      grey step line for the paper's compact statement. Points and lines are offset
+      slightly by $n$ so that equal values stay visible.
+    * `"kind": "gamma"`: accuracy against the threshold $\gamma$ for each rule, as
+      exact steps: horizontal segments on the open intervals between boundary values
+      and a marker at each boundary (the value at $\gamma$ itself), with dotted
+      vertical lines at marked $\gamma$ values.
+
+    Args:
+      data: mapping with `"panels"` (sequence of panel mappings), `"n_values"` (the
+        list lengths, for colours), optional `"ncols"` (default 3) and `"caption"`.
+        A `"k"` panel has `"title"`, `"series"` (mappings with `"n"`, `"sampler"`
+        (`"random_topk"` or `"confidence_topk"`), `"k"`, `"accuracy"`), `"lines"`
+        (mappings with `"n"`, `"k"`, `"accuracy"`, `"style"` (`"solid"` or
+        `"dashed"`)), `"line_labels"` (style -> legend text), and optionally
+        `"log_y"`, `"ylabel"`, `"note"` (text in the upper right), `"legend_loc"`
+        and `"paper"` (`"k"`, `"accuracy"`, `"label"`). A `"gamma"` panel has `"title"`,
+        `"rules"` (mappings with `"rule"` (`"threshold"` or `"threshold_strict"`),
+        `"label"`, `"points"` (pairs (gamma, accuracy)) and `"intervals"` (triples
+        (low, high, accuracy))), `"markers"` (mappings with `"gamma"`, `"label"`)
+        and optionally `"ylabel"`.
+      axes: optional sequence of axes, one per panel.
+
+    Returns:
+      The `Figure` holding the axes.
+    """
+    panels = list(data["panels"])
+    colours = _n_colours(data["n_values"])
+    with style():
+        if axes is None:
+            ncols = int(data.get("ncols", 3))
+            nrows = -(-len(panels) // ncols)
+            fig = Figure(
+                figsize=(4.3 * ncols, 3.55 * nrows + 0.9), layout="constrained"
+            )
+            axs = list(np.ravel(fig.subplots(nrows, ncols, squeeze=False)))
+            for ax in axs[len(panels) :]:
+                ax.set_visible(False)
+        else:
+            axs = list(axes)
+            fig = axs[0].figure
+        for ax, panel in zip(axs, panels, strict=False):
+            if panel["kind"] == "k":
+                _draw_topk_accuracy(ax, panel, colours)
+            else:
+                _draw_threshold_accuracy(ax, panel)
+        if axes is None:
+            fig.legend(
+                handles=_decoding_handles(colours),
+                loc="outside upper center",
+                ncol=len(colours) + 2,
+                frameon=False,
+            )
+            if data.get("caption"):
+                fig.text(
+                    0.5,
+                    0.0,
+                    data["caption"],
+                    ha="center",
+                    va="top",
+                    fontsize=8.5,
+                    color="#444444",
+                    wrap=True,
+                )
+    return fig
+
+
+def _decoding_handles(colours: Mapping[int, Any]) -> list[Any]:
+    handles: list[Any] = [
+        Line2D([], [], color=c, marker="o", ls="-", ms=5, label=f"n = {n}")
+        for n, c in colours.items()
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="#444444",
+            ls="none",
+            label="random top-k",
+            **_SAMPLER_MARKERS["random_topk"],
+        )
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="#444444",
+            ls="none",
+            label="confidence top-k",
+            **_SAMPLER_MARKERS["confidence_topk"],
+        )
+    )
+    return handles
+
+
+def _offset(n: int, colours: Mapping[int, Any]) -> float:
+    values = sorted(colours)
+    return 0.07 * (values.index(n) - (len(values) - 1) / 2) if n in colours else 0.0
+
+
+def _draw_topk_accuracy(ax: Axes, panel: Mapping[str, Any], colours) -> None:
+    dashes = {"solid": "-", "dashed": "--"}
+    for line in panel["lines"]:
+        dx = _offset(line["n"], colours)
+        ax.plot(
+            np.asarray(line["k"], float) + dx,
+            line["accuracy"],
+            color=colours[line["n"]],
+            ls=dashes[line["style"]],
+            lw=1.2,
+            zorder=2,
+        )
+    for s in panel["series"]:
+        dx = _offset(s["n"], colours)
+        ax.plot(
+            np.asarray(s["k"], float) + dx,
+            s["accuracy"],
+            ls="none",
+            color=colours[s["n"]],
+            zorder=3,
+            **_SAMPLER_MARKERS[s["sampler"]],
+        )
+    handles = [
+        Line2D([], [], color="#444444", ls=dashes[k], lw=1.2, label=v)
+        for k, v in panel.get("line_labels", {}).items()
+    ]
+    if panel.get("paper"):
+        paper = panel["paper"]
+        for k, value in zip(paper["k"], paper["accuracy"], strict=True):
+            ax.plot(
+                [k - 0.38, k + 0.38],
+                [value, value],
+                color=PALETTE["grey"],
+                lw=6,
+                alpha=0.4,
+                solid_capstyle="butt",
+                zorder=1,
+            )
+        handles.append(
+            Line2D([], [], color=PALETTE["grey"], lw=6, alpha=0.4, label=paper["label"])
+        )
+    kmax = max(max(s["k"]) for s in panel["series"])
+    ax.set_xlim(0.5, kmax + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if panel.get("log_y"):
+        ax.set_yscale("log")
+        ax.set_ylim(top=1.6)
+    else:
+        ax.set_ylim(-0.04, 1.12)
+    ax.set_xlabel("k (tokens per step)")
+    ax.set_ylabel(panel.get("ylabel", "accuracy"))
+    ax.set_title(panel["title"], loc="left")
+    if panel.get("note"):
+        ax.text(
+            0.97,
+            0.97,
+            panel["note"],
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color="#444444",
+        )
+    if handles:
+        ax.legend(
+            handles=handles, loc=panel.get("legend_loc", "lower left"), fontsize=8
+        )
+
+
+def _draw_threshold_accuracy(ax: Axes, panel: Mapping[str, Any]) -> None:
+    for marker in panel.get("markers", []):
+        ax.axvline(marker["gamma"], color="#555555", ls=":", lw=1.0, zorder=1)
+        ax.text(
+            marker["gamma"] - 0.012,
+            0.62,
+            marker["label"],
+            rotation=90,
+            ha="right",
+            va="center",
+            fontsize=8,
+            color="#444444",
+        )
+    handles = []
+    for rule in panel["rules"]:
+        st = _RULE_STYLES[rule["rule"]]
+        below = rule["rule"] == "threshold"
+        for lo, hi, value in rule["intervals"]:
+            ax.plot(
+                [lo, hi],
+                [value, value],
+                color=st["color"],
+                lw=st["lw"],
+                solid_capstyle="butt",
+                alpha=0.8 if below else 1.0,
+                zorder=2,
+            )
+        # a marker where the value at gamma differs from either side: the jumps
+        left = {hi: value for _, hi, value in rule["intervals"]}
+        right = {lo: value for lo, _, value in rule["intervals"]}
+        jumps = [
+            (g, v)
+            for g, v in rule["points"]
+            if any(abs(v - side[g]) > 1e-12 for side in (left, right) if g in side)
+        ]
+        if jumps:
+            g, v = np.asarray(jumps, float).T
+            ax.plot(
+                g,
+                v,
+                ls="none",
+                marker=st["marker"],
+                ms=st["ms"],
+                color=st["color"],
+                mec="white" if below else st["color"],
+                zorder=3 if below else 4,
+                clip_on=False,
+            )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=st["color"],
+                lw=st["lw"],
+                marker=st["marker"],
+                ms=st["ms"],
+                label=rule["label"],
+            )
+        )
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(-0.04, 1.12)
+    ax.set_xlabel("threshold γ")
+    ax.set_ylabel(panel.get("ylabel", "accuracy"))
+    ax.set_title(panel["title"], loc="left")
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize=8,
+        title="lines: γ between jumps; markers: value at a jump",
+        title_fontsize=7.5,
+        alignment="left",
+    )
+
+
+# --- trilemma frontier ----------------------------------------------------------------
+
+# Family colours are categorical, one per sampler family and shared by
+# fig_trilemma_frontier and fig_pbx; there they do not carry the fluency / diversity
+# meaning that vermillion and green have in the figures above.
+
+_FAMILY_STYLES: dict[str, dict[str, Any]] = {
+    # larger markers for families usually drawn underneath, so ties stay visible
+    "random_topk": {"color": PALETTE["sky_blue"], "marker": "o", "ms": 6.5},
+    "confidence_topk": {"color": PALETTE["blue"], "marker": "s", "ms": 8.0},
+    "margin_topk": {"color": PALETTE["grey"], "marker": "x", "ms": 6.0},
+    "entropy_topk": {"color": PALETTE["grey"], "marker": "+", "ms": 7.0},
+    "left_to_right": {"color": PALETTE["black"], "marker": "<", "ms": 6.0},
+    "mdlm": {"color": PALETTE["purple"], "marker": "v", "ms": 5.5},
+    "threshold": {"color": PALETTE["vermillion"], "marker": "D", "ms": 6.5},
+    "threshold_strict": {
+        "color": PALETTE["vermillion"],
+        "marker": "d",
+        "ms": 5.0,
+        "greedy_ls": "-.",
+    },
+    "factor": {"color": PALETTE["orange"], "marker": "^", "ms": 5.5},
+    "eb": {"color": PALETTE["green"], "marker": "P", "ms": 4.5},
+}
+_FRONTIER_COLUMNS = (
+    ("precision", r"precision $q(\mathrm{supp}\,p^*)$", "fluency: valid mass"),
+    ("recall", r"recall $p^*(\mathrm{supp}\,q)$", "diversity: support covered"),
+    (
+        "entropy_ratio",
+        r"$H(q\,|\,\mathrm{valid})\,/\,H(p^*)$ (bits/bits)",
+        "diversity: entropy of the valid outputs",
+    ),
+)
+
+
+def _family_style(family: str, temperature: float) -> dict[str, Any]:
+    default = {"color": PALETTE["black"], "marker": "o", "ms": 5.0}
+    st = dict(_FAMILY_STYLES.get(family, default))
+    greedy = temperature == 0
+    greedy_ls = st.pop("greedy_ls", "-")
+    st.update(ls=greedy_ls if greedy else "--", mfc=st["color"] if greedy else "white")
+    return st
+
+
+def fig_trilemma_frontier(
+    data: Mapping[str, Any], *, axes: Sequence[Sequence[Axes]] | None = None
+) -> Figure:
+    r"""Speed against fluency and diversity for sampler families, one row per task.
+
+    Columns: precision $q(\mathrm{supp}\,p^*)$ (fluency), recall
+    $p^*(\mathrm{supp}\,q)$ and the valid-output entropy ratio
+    $H(q|\text{valid})/H(p^*)$ (diversity), each against tokens per step. One colour
+    and marker per family; greedy sweeps are solid lines with filled markers,
+    temperature-1 sweeps dashed with open markers. Each line joins a family's
+    settings in sweep order.
+
+    Args:
+      data: mapping with `"rows"`, a sequence of mappings with `"title"` and
+        `"curves"` (mappings with `"family"`, `"temperature"`, `"label"`, `"x"`
+        (tokens per step), `"precision"`, `"recall"`, `"entropy_ratio"`; equal-length
+        sequences), and optionally `"legend_order"` (labels).
+      axes: optional `(num_rows, 3)` grid of axes to draw into.
+
+    Returns:
+      The `Figure` holding the axes.
+    """
+    rows = list(data["rows"])
+    with style():
+        if axes is None:
+            fig = Figure(figsize=(12.5, 2.9 * len(rows) + 0.8), layout="constrained")
+            subfigs = np.atleast_1d(fig.subfigures(len(rows), 1, hspace=0.02))
+            grid = [sub.subplots(1, 3) for sub in subfigs]
+            for sub, row in zip(subfigs, rows, strict=True):
+                sub.suptitle(row["title"], x=0.01, ha="left", fontweight="bold")
+        else:
+            grid = np.asarray(axes, dtype=object).reshape(len(rows), 3)
+            fig = grid[0][0].figure
+            for panels, row in zip(grid, rows, strict=True):
+                panels[0].set_title(row["title"], loc="left", fontweight="bold")
+        handles: dict[str, Any] = {}
+        for i, (row, panels) in enumerate(zip(rows, grid, strict=True)):
+            for ax, column in zip(panels, _FRONTIER_COLUMNS, strict=True):
+                _draw_frontier_panel(ax, row, column, handles)
+                if i == 0 and axes is None:
+                    ax.set_title(column[2], fontsize=9.5, color="#444444")
+        if axes is None:
+            order = list(data.get("legend_order", handles))
+            fig.legend(
+                handles=[handles[k] for k in order if k in handles],
+                loc="outside upper center",
+                ncol=4,
+                frameon=False,
+            )
+            if data.get("caption"):
+                fig.text(
+                    0.5,
+                    0.0,
+                    data["caption"],
+                    ha="center",
+                    va="top",
+                    fontsize=8.5,
+                    color="#444444",
+                )
+    return fig
+
+
+def _draw_frontier_panel(ax: Axes, row, column, handles: dict[str, Any]) -> None:
+    key, label, _ = column
+    for curve in row["curves"]:
+        st = _family_style(curve["family"], curve["temperature"])
+        (line,) = ax.plot(
+            curve["x"],
+            [np.nan if v is None else v for v in curve[key]],
+            color=st["color"],
+            ls=st["ls"],
+            marker=st["marker"],
+            mfc=st["mfc"],
+            ms=st["ms"],
+            lw=1.3,
+            alpha=0.9,
+            clip_on=False,
+            label=curve["label"],
+        )
+        handles.setdefault(curve["label"], line)
+    top = 1.05
+    if key == "entropy_ratio":
+        values = [v for c in row["curves"] for v in c[key] if v is not None]
+        top = max(1.05, 1.05 * max(values, default=1.0))
+    xmax = max(max(c["x"]) for c in row["curves"])
+    ax.set_ylim(-0.03, top)
+    ax.set_xlim(0.8, xmax + 0.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(label)
+    ax.set_xlabel("tokens per step")
+
+
+# --- PBx ------------------------------------------------------------------------------
+
+_PBX_STYLES: dict[str, dict[str, Any]] = {
+    "random_topk_t1": {"family": "random_topk", "temperature": 1.0},
+    "confidence_topk_t1": {"family": "confidence_topk", "temperature": 1.0},
+    "confidence_topk_t0": {"family": "confidence_topk", "temperature": 0.0},
+    "left_to_right_t0": {"family": "left_to_right", "temperature": 0.0},
+    "threshold": {"family": "threshold", "temperature": 0.0},
+    "threshold_strict": {"family": "threshold_strict", "temperature": 0.0},
+    "factor": {"family": "factor", "temperature": 0.0},
+    "factor_quirk": {"family": "factor", "temperature": 1.0},
+    "eb": {"family": "eb", "temperature": 0.0},
+    "mdlm": {"family": "mdlm", "temperature": 1.0},
+}
+_PUBLISHED_COLOURS = (PALETTE["blue"], PALETTE["vermillion"], PALETTE["green"])
+
+
+def fig_pbx(data: Mapping[str, Any], *, axes: Sequence[Axes] | None = None) -> Figure:
+    r"""Average score against average tokens per step, with the PBx levels.
+
+    Left: the sweeps of each sampler family under the ideal model (solid greedy,
+    dashed temperature 1, as in `fig_trilemma_frontier`); PBx is the largest speed
+    of a point on or above the dotted line at x%. Right (optional): published sweeps
+    of real models, for their shape only (different tasks and speed scale).
+
+    Args:
+      data: mapping with `"curves"` (mappings with `"id"` (family id, picks the
+        style), `"label"`, `"x"` (tokens per step), `"score"` (%)), `"levels"` (the
+        x of PBx, in %), optional `"published"` (mappings with `"label"`, `"x"`,
+        `"score"`) and optional `"titles"` (one per panel).
+      axes: optional sequence of one or two axes.
+
+    Returns:
+      The `Figure` holding the axes.
+    """
+    published = list(data.get("published", []))
+    count = 2 if published else 1
+    titles = list(
+        data.get(
+            "titles",
+            [
+                "ideal model, 10 Waiting Line tasks (n = 3..6)",
+                "published: 17 tasks, 32/64-token outputs",
+            ],
+        )
+    )
+    with style():
+        if axes is None:
+            fig = Figure(figsize=(6.4 + 4.3 * (count - 1), 4.6), layout="constrained")
+            axs = list(
+                np.atleast_1d(fig.subplots(1, count, width_ratios=(1.45, 1)[:count]))
+            )
+        else:
+            axs = list(axes)
+            fig = axs[0].figure
+        ax = axs[0]
+        for curve in data["curves"]:
+            st = _family_style(
+                **_PBX_STYLES.get(
+                    curve["id"], {"family": curve["id"], "temperature": 0.0}
+                )
+            )
+            ax.plot(
+                curve["x"],
+                curve["score"],
+                color=st["color"],
+                ls=st["ls"],
+                marker=st["marker"],
+                mfc=st["mfc"],
+                ms=st["ms"],
+                lw=1.3,
+                label=curve["label"],
+            )
+        _pbx_levels(ax, data["levels"])
+        ax.set_title(titles[0], loc="left")
+        ax.legend(loc="lower left", fontsize=8, ncol=2)
+        if published and len(axs) > 1:
+            for colour, curve in zip(_PUBLISHED_COLOURS, published, strict=False):
+                axs[1].plot(
+                    curve["x"],
+                    curve["score"],
+                    "o-",
+                    color=colour,
+                    ms=4.5,
+                    label=curve["label"],
+                )
+            _pbx_levels(axs[1], data["levels"])
+            axs[1].set_xscale("log", base=2)
+            axs[1].set_title(titles[1], loc="left")
+            axs[1].legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def _pbx_levels(ax: Axes, levels: Sequence[float]) -> None:
+    for level in levels:
+        ax.axhline(level, color="#777777", ls=":", lw=0.9, zorder=0.5)
+        ax.text(
+            1.0,
+            level,
+            f" PB{level:g}",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=8,
+            color="#555555",
+        )
+    ax.set_xlabel("average tokens per step")
+    ax.set_ylabel("average score [%]")

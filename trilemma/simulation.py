@@ -14,16 +14,23 @@ states: no Monte Carlo.
    not depend on the drawn token, such as margin or greedy confidence, each position
    has one class);
 3. the count rule gives the pmf of $k$ from the ranked scores;
-4. the committed set is the positions strictly above the $k$-th score plus a
+4. the committed set $A$ is the positions strictly above the $k$-th score plus a
    uniformly random subset of those tied with it;
-5. committed positions draw their token from $\pi_j$ restricted to the chosen class.
+5. committed positions draw their tokens independently from $\pi_j$ restricted to the
+   chosen class. The *valid* children are the distinct values that the state's
+   consistent support rows take on $A$ (found in a sorted index, so the work is
+   proportional to the children); the rest of the mass leaves the support.
 
 **Zero-mass states (the documented convention).** When the revealed tokens have
 probability 0 under $p^*(\cdot|x)$, the oracle's marginals are uniform over each
-position's alphabet. Every completion is then invalid, and (whatever the order of
-commits) each remaining token is uniform and independent, so the state contributes
-its mass uniformly to the *cylinder* of its completions; only its mask pattern
-matters for the remaining forward passes, so such states are merged by pattern.
+position's alphabet. Every completion is then invalid and, whatever the order of
+commits, each remaining token is uniform and independent. Such states are therefore
+merged by their mask pattern alone (they matter only for the forward passes left),
+and their mass is added to the invalid mass; for the entropy of $q$ over all outputs,
+the invalid part is spread exactly on the dense output space when it fits a budget.
+
+**Forward passes.** A step costs one NFE when it commits at least one token; a step
+that commits nothing (possible only for MDLM) reuses the cached logits.
 """
 
 from __future__ import annotations
@@ -58,8 +65,11 @@ MASK = -1
 DEFAULT_MAX_BRANCHES = 30_000_000
 """Refuse a level that would expand into more rows than this (memory guard)."""
 
-DEFAULT_ENTROPY_CELLS = 500_000_000
-"""Budget of dense cells for the entropy of $q$ over invalid outputs as well."""
+DEFAULT_ENTROPY_CELLS = 200_000_000
+"""Budget of cell writes for the entropy of $q$ over invalid outputs too (~2 s)."""
+
+_FLUSH = 10_000_000
+"""Pending (index, mass) pairs of the invalid part before they are added up."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,10 +238,11 @@ def simulate(
       task: an enumerable task (`trilemma.make_task`).
       sampler: a `Sampler` (`trilemma.samplers.SAMPLERS[name](**params)`).
       max_branches: refuse (ValueError) a level whose expansion exceeds this many rows.
-      entropy_cells: budget of cells written to expand the invalid part of $q$ on the
-        dense output space, for the entropy over all outputs; past it (or when the
-        output space has more than `entropy_cells` cells) `output_entropy` is None.
-        Everything else is exact regardless.
+      entropy_cells: budget of cell writes to spread the invalid part of $q$ on the
+        dense output space, for the entropy over all outputs (about 10 ns each);
+        past it, or when the output space has more cells than the budget or more
+        bytes than the memory budget, `output_entropy` is None. Everything else is
+        exact regardless; pass 0 to skip it.
       progress: show a progress bar over levels (stderr).
 
     Returns:
@@ -269,7 +280,14 @@ class _Enumerator:
         self.blocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.entropy_budget = entropy_cells
         cells = _checks.cells(joint.sizes)
-        self.dense = np.zeros(joint.sizes) if cells <= entropy_cells else None
+        fits = cells <= entropy_cells and cells * 8 <= _checks.max_bytes()
+        # the invalid part of q on the dense output space: a dense array, plus pending
+        # (flat index, mass) pairs added to it in batches
+        self.dense = np.zeros(cells) if fits else None
+        self.spread: list[tuple[np.ndarray, np.ndarray]] = []
+        self.pending = 0
+        sizes = np.asarray(joint.sizes, np.int64)
+        self.strides = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
 
     # -- driver -----------------------------------------------------------------------
 
@@ -331,8 +349,7 @@ class _Enumerator:
         pattern = revealed @ (1 << np.arange(self.length))
         counts = np.zeros(len(prompt), np.int64)
         parts = []
-        for bits in np.unique(pattern):
-            members = np.nonzero(pattern == bits)[0]
+        for bits, members in _groups(pattern):
             cols = np.nonzero(revealed[members[0]])[0]
             order, keys = self._index(int(bits), cols)
             radix = self._radix(cols)
@@ -370,9 +387,9 @@ class _Enumerator:
         bits = 1 << np.arange(self.length, dtype=np.int64)
         group = (revealed @ bits) * (1 << self.length) + selected[on] @ bits
         out_row, out_support = [], []
-        for key in np.unique(group):
-            members = on[group == key]
-            r_cols = np.nonzero(revealed[group == key][0])[0]
+        for key, index in _groups(group):
+            members = on[index]
+            r_cols = np.nonzero(revealed[index[0]])[0]
             a_cols = np.nonzero(selected[members[0]])[0]
             order, prefix, runs = self._block_index(int(key), r_cols, a_cols)
             state = src[members]
@@ -418,7 +435,7 @@ class _Enumerator:
             weights=np.repeat(weights, length),
             minlength=count * length * vocab,
         )
-        probs = flat.reshape(count, length, vocab)
+        probs = flat.reshape(count, length, vocab).astype(float)
         total = np.bincount(state_of_pair, weights=weights, minlength=count)
         has_mass = total > 0
         probs[has_mass] /= total[has_mass, None, None]
@@ -597,7 +614,7 @@ class _Enumerator:
             state = src[rows]
             self.entropy_budget -= len(np.unique(state)) * combos * spread
             if self.entropy_budget < 0:
-                self.dense = None
+                self.dense, self.spread = None, []
                 return
             part = weight[rows][:, None]
             for j in committed:  # product of class-restricted laws, last axis fastest
@@ -618,19 +635,35 @@ class _Enumerator:
             merged = np.zeros((len(state), combos))
             np.add.at(merged, inverse.ravel(), part)
             part = merged
-            # prompt and revealed positions fixed, committed positions enumerated,
-            # free positions broadcast
-            digits = np.unravel_index(np.arange(combos), [sizes[j] for j in committed])
-            index: list = [s.prompt[state][:, None]]
-            for j in range(self.length):
-                if j in committed:
-                    index.append(digits[list(committed).index(j)][None, :])
-                elif j in free:
-                    index.append(slice(None))
-                else:
-                    index.append(s.tokens[state, j][:, None])
-            view_shape = (len(state), combos) + (1,) * len(free)
-            np.add.at(self.dense, tuple(index), part.reshape(view_shape))
+            # flat indices: prompt and revealed positions fixed, committed positions
+            # enumerated (last fastest, as `part`), free positions spread uniformly
+            stride = self.strides
+            base = s.prompt[state] * stride[0]
+            for j in np.nonzero(~masked[rows[0]])[0]:
+                base = base + s.tokens[state, j] * stride[1 + j]
+            combo = np.zeros(1, np.int64)
+            for j in committed:
+                combo = (combo[:, None] + np.arange(sizes[j]) * stride[1 + j]).ravel()
+            spread_at = np.zeros(1, np.int64)
+            for j in free:
+                spread_at = (
+                    spread_at[:, None] + np.arange(sizes[j]) * stride[1 + j]
+                ).ravel()
+            flat = base[:, None, None] + combo[None, :, None] + spread_at[None, None, :]
+            values = np.broadcast_to(part[:, :, None], flat.shape)
+            self.spread.append((flat.ravel(), values.ravel()))
+            self.pending += flat.size
+            if self.pending > _FLUSH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.spread:
+            self.dense += np.bincount(
+                np.concatenate([f for f, _ in self.spread]),
+                weights=np.concatenate([v for _, v in self.spread]),
+                minlength=len(self.dense),
+            )
+        self.spread, self.pending = [], 0
 
     def _guard(self, rows: int) -> None:
         if rows > self.max_branches:
@@ -657,7 +690,8 @@ class _Enumerator:
         )
         output_entropy = None
         if self.dense is not None:
-            np.add.at(self.dense, tuple(outcomes.T), mass)
+            self.spread.append((outcomes @ self.strides, mass))
+            self._flush()
             nz = self.dense[self.dense > 0]
             prompt_law = self.prompt_mass[self.prompt_mass > 0]
             output_entropy = float(
@@ -734,6 +768,16 @@ def _tie_subsets(scores, ranked, k, eligible):
         np.concatenate(index_parts),
         np.concatenate(prob_parts),
     )
+
+
+def _groups(keys):
+    """`(key, indices)` for each distinct key, from one stable sort."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    cuts = np.nonzero(sorted_keys[1:] != sorted_keys[:-1])[0] + 1
+    for chunk in np.split(order, cuts):
+        if len(chunk):
+            yield keys[chunk[0]], chunk
 
 
 def _repeat(rep, *arrays):

@@ -36,6 +36,11 @@ def xp_of(x):
     return jnp if isinstance(x, jax.Array) else np
 
 
+def lift(vector, ndim: int):
+    """A 1-D `vector` reshaped to broadcast against arrays with `ndim` leading axes."""
+    return vector.reshape((1,) * ndim + vector.shape)
+
+
 def quantize(x):
     """Round to a multiple of `QUANTUM`; -inf and inf are kept."""
     xp = xp_of(x)
@@ -112,7 +117,8 @@ def eligible_positions(masked, block: int | None, start):
     Args:
       masked: `(..., L)` booleans.
       block: block length $B$ (static), or None for a single block.
-      start: first position of the generation window (blocks count from it).
+      start: first position of the generation window, a scalar (blocks count from
+        it).
 
     Returns:
       `(eligible (..., L), block_size (...))`: with blocks, the current block is the
@@ -122,8 +128,10 @@ def eligible_positions(masked, block: int | None, start):
     length = masked.shape[-1]
     window = length - start
     if block is None:
-        return masked, xp.full(masked.shape[:-1], window)
-    positions = xp.arange(length)
+        return masked, xp.broadcast_to(xp.asarray(window), masked.shape[:-1])
+    batch = masked.ndim - 1
+    positions = lift(xp.arange(length), batch)
+    start = xp.asarray(start)  # a scalar: the window starts at the same position
     index = xp.where(positions >= start, (positions - start) // block, -1)
     current = xp.min(xp.where(masked, index, length), axis=-1)
     eligible = masked & (index == current[..., None])
@@ -140,7 +148,7 @@ def eligible_positions(masked, block: int | None, start):
 
 def _one_hot_count(k, length: int):
     xp = xp_of(k)
-    return (xp.arange(length + 1) == k[..., None]).astype(float)
+    return (lift(xp.arange(length + 1), k.ndim) == k[..., None]).astype(float)
 
 
 def topk_count(
@@ -195,7 +203,7 @@ def factor_count(
     """
     xp = xp_of(sorted_scores)
     length = sorted_scores.shape[-1]
-    n = xp.arange(1, length + 1)
+    n = lift(xp.arange(1, length + 1), sorted_scores.ndim - 1)
     theta = quantize(1.0 - factor / (n.astype(float) + 1.0))
     ok = (sorted_scores >= theta) | (n == 1)
     count = xp.sum(xp.cumprod(ok.astype(int), axis=-1), axis=-1)
@@ -235,8 +243,8 @@ def ancestral_count(sorted_scores, num_eligible, block_size, step, *, num_steps)
     xp = xp_of(sorted_scores)
     length = sorted_scores.shape[-1]
     rate = 1.0 / xp.maximum(num_steps - xp.asarray(step), 1).astype(float)
-    k = xp.arange(length + 1).astype(float)
     m = xp.asarray(num_eligible)[..., None].astype(float)
+    k = lift(xp.arange(length + 1).astype(float), m.ndim - 1)
     gammaln = jax.scipy.special.gammaln if xp is jnp else scipy.special.gammaln
     rest = xp.maximum(m - k, 0.0)
     log_comb = gammaln(m + 1.0) - gammaln(k + 1.0) - gammaln(rest + 1.0)

@@ -9,12 +9,30 @@ with an oracle model, and `trilemma.samplers.decode` runs it by Monte Carlo on a
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
 from .. import _checks
 from . import _blocks
+
+
+class Rule(NamedTuple):
+    """A building block with its settings bound: `Rule(fn, (("k", 2),))(*args)`.
+
+    Unlike `functools.partial`, two rules with the same function and settings are
+    equal and hash alike, so a rebuilt sampler hits the same jit cache.
+    """
+
+    fn: Callable
+    settings: tuple[tuple[str, object], ...]
+
+    def __call__(self, *args):
+        return self.fn(*args, **dict(self.settings))
+
+
+def bind(fn: Callable, **settings) -> Rule:
+    """`fn` with keyword settings bound, comparable by value."""
+    return Rule(fn, tuple(sorted(settings.items())))
 
 
 class Sampler(NamedTuple):
@@ -25,7 +43,9 @@ class Sampler(NamedTuple):
       score: `score(probs (..., L, V), positions (L,)) -> (..., L, V)`: the score of
         committing each token at each position (ranked high to low, ties at random).
       count: `count(sorted_scores, num_eligible, block_size, step) -> (..., L + 1)`:
-        the pmf of the number of positions committed this step.
+        the pmf of the number of positions committed this step, from the eligible
+        scores sorted high to low (padded with -inf) and already quantised with
+        `_blocks.quantize`, as both decoders do.
       temperature: token draw: 0 is greedy with uniform ties, else $p^{1/\tau}$.
       block: semi-autoregressive block length, or None.
       uses_step: whether `count` depends on the step index (MDLM's time grid).
@@ -77,11 +97,9 @@ def _schedule(k, num_steps):
             f"got k={k!r}, num_steps={num_steps!r}."
         )
     if k is not None:
-        return functools.partial(
-            _blocks.topk_count, k=_checks.check_positive_int(k, "k")
-        )
+        return bind(_blocks.topk_count, k=_checks.check_positive_int(k, "k"))
     steps = _checks.check_positive_int(num_steps, "num_steps")
-    return functools.partial(_blocks.topk_count, num_steps=steps)
+    return bind(_blocks.topk_count, num_steps=steps)
 
 
 def _topk(name, score):
@@ -160,7 +178,7 @@ def threshold(*, gamma, temperature=0.0, block=None) -> Sampler:
       block: semi-autoregressive block length (None: one block).
     """
     gamma = _gamma(gamma)
-    count = functools.partial(_blocks.threshold_count, gamma=gamma, strict=False)
+    count = bind(_blocks.threshold_count, gamma=gamma, strict=False)
     return _build(
         "threshold",
         _blocks.confidence_score,
@@ -180,7 +198,7 @@ def threshold_strict(*, gamma, temperature=0.0, block=None) -> Sampler:
       block: semi-autoregressive block length (None: one block).
     """
     gamma = _gamma(gamma)
-    count = functools.partial(_blocks.threshold_count, gamma=gamma, strict=True)
+    count = bind(_blocks.threshold_count, gamma=gamma, strict=True)
     return _build(
         "threshold_strict",
         _blocks.confidence_score,
@@ -207,7 +225,7 @@ def factor(*, factor, temperature=0.0, block=None, reference_quirk=False) -> Sam
         or not factor > 0
     ):
         raise ValueError(f"`factor` must be a positive number; got {factor!r}.")
-    count = functools.partial(
+    count = bind(
         _blocks.factor_count,
         factor=float(factor),
         reference_quirk=bool(reference_quirk),
@@ -233,7 +251,7 @@ def eb(*, gamma, temperature=0.0, block=None) -> Sampler:
     """
     if isinstance(gamma, bool) or not isinstance(gamma, int | float) or not gamma >= 0:
         raise ValueError(f"`gamma` must be a number >= 0 (nats); got {gamma!r}.")
-    count = functools.partial(_blocks.entropy_bounded_count, gamma=float(gamma))
+    count = bind(_blocks.entropy_bounded_count, gamma=float(gamma))
     return _build(
         "eb",
         _blocks.neg_entropy_score,
@@ -252,7 +270,7 @@ def mdlm(*, num_steps, temperature=1.0) -> Sampler:
       temperature: 1 samples the model; 0 is greedy.
     """
     steps = _checks.check_positive_int(num_steps, "num_steps")
-    count = functools.partial(_blocks.ancestral_count, num_steps=steps)
+    count = bind(_blocks.ancestral_count, num_steps=steps)
     return _build(
         "mdlm",
         _blocks.uniform_score,

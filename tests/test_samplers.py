@@ -1,0 +1,624 @@
+"""Samplers: the protocol, the building blocks and the validation of parameters.
+
+The protocol runs over every registered sampler; the building blocks are checked
+against plain Python on NumPy and jax.numpy inputs alike.
+"""
+
+import inspect
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import trilemma as T
+from trilemma.samplers import DecodeInfo, DecodeState, Sampler, build_step, init
+from trilemma.samplers import _blocks as B
+
+# --------------------------------------------------------------------------------------
+# Protocol, over every registered sampler
+
+VALID = {
+    "random_topk": {"k": 2, "temperature": 1.0},
+    "confidence_topk": {"k": 2},
+    "margin_topk": {"num_steps": 2, "block": 2},
+    "entropy_topk": {"k": 1, "temperature": 0.5},
+    "left_to_right": {"k": 3},
+    "threshold": {"gamma": 0.5, "temperature": 1.0},
+    "threshold_strict": {"gamma": 0.5},
+    "factor": {"factor": 1.0, "reference_quirk": True},
+    "eb": {"gamma": 0.5, "temperature": 1.0},
+    "mdlm": {"num_steps": 3},
+}
+"""Valid parameters for each registered sampler."""
+
+
+def test_every_sampler_has_valid_parameters():
+    assert set(VALID) == set(T.SAMPLERS)
+    assert len(T.SAMPLERS) == 10
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    """`(task, logits_fn, mask_id, tokens)` of a small task with ties and zeros."""
+    task = T.make_task("shuffle", 4)
+    return (
+        task,
+        T.oracle_logits_fn(task),
+        T.oracle_vocab(task),
+        T.initial_tokens(task),
+    )
+
+
+def _step_limit(sampler, length):
+    """Steps after which every sampler must be done: L, or MDLM's grid size."""
+    return max(length, dict(sampler.params).get("num_steps") or 0)
+
+
+@pytest.mark.parametrize("name", list(VALID))
+def test_factory_returns_a_sampler_with_init_and_step(name, oracle):
+    _, logits_fn, mask_id, _ = oracle
+    sampler = T.SAMPLERS[name](**VALID[name])
+    assert isinstance(sampler, Sampler)
+    assert sampler.name == name
+    assert sampler.describe().startswith(f"{name}(")
+    assert T.make_sampler(name, **VALID[name]).params == sampler.params
+    step = build_step(sampler, logits_fn, mask_id=mask_id)
+    assert list(inspect.signature(step).parameters) == ["key", "state"]
+    hash(sampler)  # a static argument of the jitted decoder
+
+
+@pytest.mark.parametrize("name", list(VALID))
+def test_step_loop_never_changes_committed_tokens(name, oracle):
+    """Run `step` by hand under jit: commits are final, NFE <= steps, no mask left."""
+    task, logits_fn, mask_id, tokens = oracle
+    sampler = T.SAMPLERS[name](**VALID[name])
+    step = jax.jit(build_step(sampler, logits_fn, mask_id=mask_id))
+    length = len(task.outputs)
+    limit = _step_limit(sampler, length)
+    for seed in range(4):
+        key = jax.random.key(seed)
+        state = init(tokens, mask_id=mask_id)
+        assert isinstance(state, DecodeState)
+        assert int(state.step) == 0 and int(state.nfe) == 0
+        steps = 0
+        while bool(jnp.any(state.tokens == mask_id)):
+            assert steps < limit, f"{name} still masked after {limit} steps"
+            key, sub = jax.random.split(key)
+            new, info = step(sub, state)
+            assert isinstance(info, DecodeInfo)
+            old_tokens = np.asarray(state.tokens)
+            new_tokens = np.asarray(new.tokens)
+            was_set = old_tokens != mask_id
+            assert (new_tokens[was_set] == old_tokens[was_set]).all()
+            newly = int(np.sum(~was_set & (new_tokens != mask_id)))
+            assert int(info.committed) == newly
+            assert (new_tokens[new_tokens != mask_id] < mask_id).all()
+            assert int(new.step) == int(state.step) + 1
+            assert int(new.nfe) == int(state.nfe) + (newly > 0)
+            if name != "mdlm":
+                assert newly >= 1  # only MDLM's binomial may commit nothing
+            state, steps = new, steps + 1
+        assert int(state.nfe) <= int(state.step) == steps
+        assert int(state.tokens[0]) == 0  # the prompt is untouched
+
+
+@pytest.mark.parametrize("name", list(VALID))
+def test_jitted_decode_traces_once_and_leaves_no_mask(name, oracle):
+    task, base, mask_id, tokens = oracle
+    traces = []
+
+    def logits_fn(x):
+        traces.append(1)  # runs only while tracing
+        return base(x)
+
+    sampler = T.SAMPLERS[name](**VALID[name])
+    limit = _step_limit(sampler, len(task.outputs))
+    for seed in range(3):
+        out, nfe = T.decode(
+            sampler, logits_fn, jax.random.key(seed), tokens, mask_id=mask_id
+        )
+        out = np.asarray(out)
+        assert (out != mask_id).all()
+        assert out[0] == 0
+        assert (out[1:] < mask_id).all()
+        assert 1 <= int(nfe) <= limit
+    first = len(traces)
+    assert first >= 1
+    for seed in range(3, 6):
+        T.decode(sampler, logits_fn, jax.random.key(seed), tokens, mask_id=mask_id)
+    assert len(traces) == first  # same shapes: no retrace
+
+
+def test_equal_samplers_compare_and_hash_equal():
+    """Samplers are values: rebuilt with the same parameters, they are equal.
+
+    `decode` takes the sampler as a static argument, so equal samplers must compare
+    and hash equal for its compilation cache to be reused.
+    """
+    unequal = [
+        name
+        for name, params in VALID.items()
+        if T.SAMPLERS[name](**params) != T.SAMPLERS[name](**params)
+        or hash(T.SAMPLERS[name](**params)) != hash(T.SAMPLERS[name](**params))
+    ]
+    assert not unequal, f"rebuilt samplers differ: {unequal}"
+
+
+def test_rebuilt_sampler_does_not_retrace_the_decoder(oracle):
+    _, base, mask_id, tokens = oracle
+    traces = []
+
+    def logits_fn(x):
+        traces.append(1)
+        return base(x)
+
+    first = T.SAMPLERS["confidence_topk"](k=2)
+    T.decode(first, logits_fn, jax.random.key(0), tokens, mask_id=mask_id)
+    count = len(traces)
+    second = T.SAMPLERS["confidence_topk"](k=2)
+    T.decode(second, logits_fn, jax.random.key(1), tokens, mask_id=mask_id)
+    assert len(traces) == count, "an equal sampler retraced (and recompiled) decode"
+
+
+@pytest.mark.parametrize("name", ["mdlm"])
+def test_vmap_over_keys_equals_a_loop(name, oracle):
+    _, logits_fn, mask_id, tokens = oracle
+    sampler = T.SAMPLERS[name](**VALID[name])
+    keys = jax.random.split(jax.random.key(7), 6)
+    batched, nfe = jax.vmap(
+        lambda k: T.decode(sampler, logits_fn, k, tokens, mask_id=mask_id)
+    )(keys)
+    for i, key in enumerate(keys):
+        one, one_nfe = T.decode(sampler, logits_fn, key, tokens, mask_id=mask_id)
+        np.testing.assert_array_equal(np.asarray(batched[i]), np.asarray(one))
+        assert int(nfe[i]) == int(one_nfe)
+
+
+# --------------------------------------------------------------------------------------
+# Building blocks against plain Python, on NumPy and jax.numpy inputs
+
+XP = [np, jnp]
+
+
+def as_np(x):
+    return np.asarray(x, dtype=float)
+
+
+def plain_draw(row, temperature):
+    if temperature == 0:
+        top = max(row)
+        ties = [v for v, p in enumerate(row) if p > 0 and p == top]
+        return [1 / len(ties) if v in ties else 0.0 for v in range(len(row))]
+    w = [p ** (1 / temperature) if p > 0 else 0.0 for p in row]
+    return [x / math.fsum(w) for x in w]
+
+
+PROBS = [
+    [0.5, 0.25, 0.25, 0.0],
+    [0.25, 0.25, 0.25, 0.25],
+    [0.0, 0.375, 0.375, 0.25],
+    [0.0, 0.0, 1.0, 0.0],
+    [0.1, 0.2, 0.3, 0.4],
+    [0.7, 0.1, 0.1, 0.1],
+]
+
+
+@pytest.mark.parametrize("xp", XP)
+@pytest.mark.parametrize("temperature", [0.0, 0.25, 0.5, 1.0, 2.0])
+def test_draw_distribution(xp, temperature):
+    got = as_np(B.draw_distribution(xp.asarray(PROBS), temperature))
+    for row, law in zip(PROBS, got, strict=True):
+        np.testing.assert_allclose(law, plain_draw(row, temperature), atol=1e-14)
+    assert type(B.draw_distribution(xp.asarray(PROBS), temperature)) is type(
+        xp.asarray(PROBS)
+    )
+
+
+def test_greedy_ties_are_exact_ties_in_exact_arithmetic():
+    """1/3 computed two ways ties (scores are compared after quantisation)."""
+    row = np.array([1 / 3, 1 - 2 / 3, 1 / 3 - 1e-15, 0.0])
+    law = B.draw_distribution(row, 0.0)
+    np.testing.assert_allclose(law[:3], [1 / 3] * 3, atol=1e-15)
+    assert law[3] == 0
+
+
+def plain_scores(row, position):
+    top = sorted(row, reverse=True)
+    return {
+        "confidence": list(row),
+        "margin": [top[0] - top[1]] * len(row),
+        "entropy": [math.fsum(p * math.log(p) for p in row if p > 0)] * len(row),
+        "uniform": [0.0] * len(row),
+        "ltr": [-float(position)] * len(row),
+    }
+
+
+SCORES = {
+    "confidence": B.confidence_score,
+    "margin": B.margin_score,
+    "entropy": B.neg_entropy_score,
+    "uniform": B.uniform_score,
+    "ltr": B.left_to_right_score,
+}
+
+
+@pytest.mark.parametrize("xp", XP)
+@pytest.mark.parametrize("kind", list(SCORES))
+def test_scores(xp, kind):
+    probs = xp.asarray(PROBS)
+    positions = xp.arange(len(PROBS))
+    got = as_np(SCORES[kind](probs, positions))
+    assert got.shape == (len(PROBS), 4)
+    for j, row in enumerate(PROBS):
+        np.testing.assert_allclose(got[j], plain_scores(row, j)[kind], atol=1e-14)
+
+
+def llada_schedule(size, steps):
+    """REFERENCE 5.2: size // steps per step, the first size % steps one more."""
+    return [size // steps + (1 if i < size % steps else 0) for i in range(steps)]
+
+
+def run_schedule(xp, size, **params):
+    """The counts `topk_count` gives along a block of `size` masks, step by step."""
+    counts, left, step = [], size, 0
+    length = size + 2
+    while left > 0:
+        scores = xp.asarray([0.0] * left + [-np.inf] * (length - left))
+        pmf = as_np(
+            B.topk_count(scores, xp.asarray(left), xp.asarray(size), step, **params)
+        )
+        assert pmf.shape == (length + 1,) and pmf.sum() == 1
+        (k,) = np.nonzero(pmf)[0]
+        assert k >= 1
+        counts.append(int(k))
+        left, step = left - int(k), step + 1
+    return counts
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_topk_count_is_llada_schedule(xp):
+    for size in range(1, 8):
+        for k in range(1, size + 2):
+            steps = -(-size // k)
+            assert run_schedule(xp, size, k=k) == llada_schedule(size, steps)
+        for steps in range(1, size + 3):
+            expected = llada_schedule(size, min(steps, size))
+            assert run_schedule(xp, size, num_steps=steps) == expected
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_topk_count_reference_examples(xp):
+    """REFERENCE 2.7: n = 5 in 3 steps (2,2,1), in 2 steps (3,2); 6 in 2 (3,3)."""
+    assert run_schedule(xp, 5, num_steps=3) == [2, 2, 1]
+    assert run_schedule(xp, 5, num_steps=2) == [3, 2]
+    assert run_schedule(xp, 6, num_steps=2) == [3, 3]
+    assert run_schedule(xp, 5, k=2) == [2, 2, 1]
+    assert run_schedule(xp, 7, k=3) == [3, 2, 2]  # ceil(7/3) = 3 steps, remainder first
+    assert run_schedule(xp, 4, k=4) == [4]
+
+
+def test_topk_count_batches_rows():
+    scores = np.zeros((3, 6))
+    pmf = B.topk_count(scores, np.array([5, 3, 1]), np.array([5, 5, 5]), 0, k=2)
+    assert pmf.argmax(axis=1).tolist() == [2, 2, 1]
+
+
+def scores_of(xp, values, length):
+    """Sorted scores padded with -inf, quantised like the callers do.
+
+    `decode` and `simulate` quantise scores before a count rule sees them.
+    """
+    return B.quantize(xp.asarray(values + [-math.inf] * (length - len(values))))
+
+
+def _count(pmf):
+    pmf = as_np(pmf)
+    assert pmf.sum() == 1 and pmf.max() == 1
+    return int(pmf.argmax())
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_threshold_count_at_the_boundary(xp):
+    """'>= gamma' (reference code) vs '> gamma' (paper) differ exactly at gamma."""
+    scores = scores_of(xp, [0.75, 0.75, 0.5, 0.25], 6)
+    m = xp.asarray(4)
+
+    def count(gamma, strict):
+        return _count(B.threshold_count(scores, m, m, 0, gamma=gamma, strict=strict))
+
+    assert count(0.75, strict=False) == 2
+    assert count(0.75, strict=True) == 1  # nothing passes: the top-1 anyway
+    assert count(0.5, strict=False) == 3
+    assert count(0.5, strict=True) == 2
+    assert count(0.25, strict=False) == 4
+    assert count(0.0, strict=True) == 4
+    assert count(1.0, strict=False) == 1
+    # equal in exact arithmetic, not in floating point: still a tie
+    two = xp.asarray(2)
+    for values, gamma in (([0.1 + 0.2, 0.3], 0.3), ([2 / 3, 1 - 1 / 3], 1 - 1 / 3)):
+        tied = scores_of(xp, values, 4)
+        assert (
+            _count(B.threshold_count(tied, two, two, 0, gamma=gamma, strict=False)) == 2
+        )
+        assert (
+            _count(B.threshold_count(tied, two, two, 0, gamma=gamma, strict=True)) == 1
+        )
+    # no eligible position: nothing
+    none = scores_of(xp, [], 3)
+    zero = xp.asarray(0)
+    assert _count(B.threshold_count(none, zero, zero, 0, gamma=0.5, strict=False)) == 0
+
+
+def plain_factor(conf, f, quirk):
+    """REFERENCE 5.5: the largest n with (n+1)(1 - c_(n)) <= f (n >= 1), and quirk."""
+    m = len(conf)
+    n = 1
+    while n < m and (n + 2) * (1 - conf[n]) <= f:
+        n += 1
+    if quirk and n == m - 1:
+        n = m
+    return n
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_factor_count_reference_examples(xp):
+    """REFERENCE 5.5 at f = 1, with and without the reference code's quirk.
+
+    (0.99, 0.3) commits 2 and (0.99, 0.9, 0.8, 0.2) commits 4 with the quirk; 1 and 3
+    without it.
+    """
+
+    def count(conf, quirk, f=1.0):
+        m = xp.asarray(len(conf))
+        return _count(
+            B.factor_count(
+                scores_of(xp, conf, 6), m, m, 0, factor=f, reference_quirk=quirk
+            )
+        )
+
+    assert count([0.99, 0.3], quirk=True) == 2
+    assert count([0.99, 0.3], quirk=False) == 1
+    assert count([0.99, 0.9, 0.8, 0.2], quirk=True) == 4
+    assert count([0.99, 0.9, 0.8, 0.2], quirk=False) == 3
+    # the quirk needs the failing rank to be the last one
+    assert count([0.99, 0.9, 0.2, 0.2], quirk=True) == 2
+    # with at most two masks, the quirk always commits both
+    assert count([0.3, 0.1], quirk=True) == 2
+    assert count([0.3], quirk=True) == 1
+    assert count([0.3], quirk=False) == 1
+    # (n+1)(1 - c) <= f holds with equality: n = 2 with c = 2/3 at f = 1
+    assert count([0.9, 2 / 3, 0.1, 0.0], quirk=False) == 2
+    assert count([0.9, 0.66, 0.1, 0.0], quirk=False) == 1
+    assert count([0.9, 0.75, 0.75, 0.0], quirk=False, f=1.0) == 3  # 4 * 0.25 = 1
+    assert count([0.9, 0.75, 0.75, 0.0], quirk=False, f=0.75) == 2  # 3 * 0.25 <= .75
+
+
+@pytest.mark.parametrize("xp", XP)
+@pytest.mark.parametrize("quirk", [False, True])
+def test_factor_count_random(xp, quirk):
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        m = int(rng.integers(1, 7))
+        conf = sorted(rng.random(m).tolist(), reverse=True)
+        conf = [1 - (1 - c) ** 3 for c in conf]  # many near 1
+        f = float(rng.choice([0.5, 1.0, 2.0]))
+        got = _count(
+            B.factor_count(
+                scores_of(xp, conf, 7),
+                xp.asarray(m),
+                xp.asarray(m),
+                0,
+                factor=f,
+                reference_quirk=quirk,
+            )
+        )
+        assert got == plain_factor(conf, f, quirk), (conf, f)
+
+
+def plain_eb(entropies, gamma):
+    """REFERENCE 5.7: the largest prefix with sum H - max H <= gamma (at least one)."""
+    n = 1
+    while (
+        n < len(entropies)
+        and math.fsum(entropies[: n + 1]) - max(entropies[: n + 1]) <= gamma
+    ):
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_entropy_bounded_count(xp):
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        m = int(rng.integers(1, 7))
+        entropies = sorted((rng.random(m) * rng.choice([0.2, 1.0])).tolist())
+        gamma = float(rng.choice([0.0, 0.1, 0.5, 1.0, 10.0]))
+        scores = scores_of(xp, [-h for h in entropies], 7)
+        got = _count(
+            B.entropy_bounded_count(
+                scores, xp.asarray(m), xp.asarray(m), 0, gamma=gamma
+            )
+        )
+        assert got == plain_eb(entropies, gamma), (entropies, gamma)
+    # zero entropies are free: every certain position commits at gamma = 0
+    four = xp.asarray(4)
+    scores = scores_of(xp, [0.0, 0.0, 0.0, -0.7], 5)
+    assert _count(B.entropy_bounded_count(scores, four, four, 0, gamma=0.0)) == 4
+    # the budget is inclusive: 0.25 + 0.5 (the max, 0.5, is free) <= 0.25
+    scores = scores_of(xp, [-0.25, -0.5, -0.5], 3)
+    three = xp.asarray(3)
+    assert _count(B.entropy_bounded_count(scores, three, three, 0, gamma=0.25)) == 2
+    assert _count(B.entropy_bounded_count(scores, three, three, 0, gamma=0.75)) == 3
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_ancestral_count_is_binomial(xp):
+    """Step i of N unmasks each of m masks with probability 1/(N - i), 1 at the last."""
+    length = 5
+    for num_steps in (1, 2, 3, 5):
+        for step in range(num_steps + 1):
+            for m in range(length + 1):
+                pmf = as_np(
+                    B.ancestral_count(
+                        scores_of(xp, [0.0] * m, length),
+                        xp.asarray(m),
+                        xp.asarray(m),
+                        step,
+                        num_steps=num_steps,
+                    )
+                )
+                rate = 1.0 / max(num_steps - step, 1)
+                expected = [
+                    math.comb(m, k) * rate**k * (1 - rate) ** (m - k) if k <= m else 0
+                    for k in range(length + 1)
+                ]
+                np.testing.assert_allclose(pmf, expected, atol=1e-14)
+
+
+RULES = [
+    (B.topk_count, {"k": 2}),
+    (B.topk_count, {"num_steps": 3}),
+    (B.threshold_count, {"gamma": 0.5, "strict": True}),
+    (B.threshold_count, {"gamma": 0.5, "strict": False}),
+    (B.factor_count, {"factor": 1.0, "reference_quirk": True}),
+    (B.entropy_bounded_count, {"gamma": 0.4}),
+    (B.ancestral_count, {"num_steps": 3}),
+]
+
+
+def _random_rows(seed=2, rows=8, length=5):
+    rng = np.random.default_rng(seed)
+    m = rng.integers(0, length + 1, rows)
+    scores = -np.sort(-rng.random((rows, length)), axis=1)
+    scores[np.arange(length)[None, :] >= m[:, None]] = -np.inf
+    return B.quantize(scores), m, np.full(rows, length), np.arange(rows) % 3
+
+
+def test_count_rules_agree_on_numpy_and_jax():
+    """Row by row, each count rule gives the same pmf on NumPy and jax.numpy."""
+    scores, m, size, step = _random_rows()
+    for rule, params in RULES:
+        batch = rule(scores, m, size, step, **params)
+        assert isinstance(batch, np.ndarray)
+        for i in range(len(m)):
+            one_np = rule(scores[i], m[i], size[i], step[i], **params)
+            one_jnp = rule(
+                jnp.asarray(scores[i]),
+                jnp.asarray(m[i]),
+                jnp.asarray(size[i]),
+                jnp.asarray(step[i]),
+                **params,
+            )
+            assert isinstance(one_jnp, jax.Array)
+            np.testing.assert_allclose(batch[i], one_np, atol=1e-14)
+            np.testing.assert_allclose(np.asarray(one_jnp), one_np, atol=1e-14)
+
+
+def test_blocks_accept_batched_jax_inputs():
+    """Blocks take leading batch axes (`(..., L)`) on jax.numpy too.
+
+    They must not rely on implicit rank promotion (conftest sets it to "raise").
+    """
+    scores, m, size, step = _random_rows()
+    failures = []
+    for rule, params in RULES:
+        try:
+            got = rule(
+                jnp.asarray(scores),
+                jnp.asarray(m),
+                jnp.asarray(size),
+                jnp.asarray(step),
+                **params,
+            )
+            np.testing.assert_allclose(
+                np.asarray(got), rule(scores, m, size, step, **params), atol=1e-14
+            )
+        except ValueError as err:
+            failures.append(f"{rule.__name__}({params}): {str(err).splitlines()[0]}")
+    masked = np.array([[False, True, True, True], [False, False, True, True]])
+    try:
+        B.eligible_positions(jnp.asarray(masked), 2, 1)
+    except ValueError as err:
+        failures.append(f"eligible_positions: {str(err).splitlines()[0]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_eligible_positions_with_blocks():
+    """Semi-AR blocks count from the window start; the last block may be short."""
+    cases = [
+        ([False, True, True, True, True, True], [1, 2], 2),
+        ([False, False, False, True, True, True], [3, 4], 2),
+        ([False, False, True, True, True, True], [2], 2),  # block 0 half done
+        ([False] * 5 + [True], [5], 1),
+    ]
+    for xp in XP:
+        for masked, expected, size in cases:
+            eligible, block_size = B.eligible_positions(xp.asarray(masked), 2, 1)
+            assert np.nonzero(np.asarray(eligible))[0].tolist() == expected
+            assert int(block_size) == size
+        eligible, block_size = B.eligible_positions(xp.asarray([True] * 4), None, 0)
+        assert np.asarray(eligible).all() and int(block_size) == 4
+    batch = np.array([case[0] for case in cases])
+    eligible, block_size = B.eligible_positions(batch, 2, 1)
+    assert block_size.tolist() == [size for _, _, size in cases]
+
+
+# --------------------------------------------------------------------------------------
+# Bad parameters
+
+BAD = [
+    ("random_topk", {"k": 0}, ValueError, "`k`"),
+    ("confidence_topk", {"k": -1}, ValueError, "`k`"),
+    ("margin_topk", {"k": 1.5}, TypeError, "`k`"),
+    ("entropy_topk", {"k": True}, TypeError, "`k`"),
+    ("left_to_right", {"num_steps": 0}, ValueError, "`num_steps`"),
+    ("random_topk", {"k": 2, "num_steps": 2}, ValueError, "`k`"),
+    ("confidence_topk", {}, ValueError, "`num_steps`"),
+    ("threshold", {"gamma": 1.5}, ValueError, "`gamma`"),
+    ("threshold", {"gamma": -0.1}, ValueError, "`gamma`"),
+    ("threshold_strict", {"gamma": 1.0000001}, ValueError, "`gamma`"),
+    ("threshold", {"gamma": "0.9"}, TypeError, "`gamma`"),
+    ("threshold", {"gamma": float("nan")}, ValueError, "`gamma`"),
+    ("random_topk", {"k": 1, "temperature": -1.0}, ValueError, "`temperature`"),
+    ("threshold", {"gamma": 0.5, "temperature": -0.1}, ValueError, "`temperature`"),
+    (
+        "mdlm",
+        {"num_steps": 2, "temperature": float("inf")},
+        ValueError,
+        "`temperature`",
+    ),
+    ("eb", {"gamma": 0.5, "temperature": "hot"}, TypeError, "`temperature`"),
+    ("factor", {"factor": 0.0}, ValueError, "`factor`"),
+    ("factor", {"factor": -1.0}, ValueError, "`factor`"),
+    ("eb", {"gamma": -0.5}, ValueError, "`gamma`"),
+    ("mdlm", {"num_steps": 0}, ValueError, "`num_steps`"),
+    ("confidence_topk", {"k": 2, "block": 0}, ValueError, "`block`"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "error", "argument"), BAD)
+def test_bad_parameters_name_the_argument(name, params, error, argument):
+    with pytest.raises(error, match=argument):
+        T.SAMPLERS[name](**params)
+    with pytest.raises(error, match=argument):
+        T.make_sampler(name, **params)
+
+
+def test_unknown_sampler_name():
+    with pytest.raises(ValueError, match="'topk'") as info:
+        T.make_sampler("topk", k=2)
+    assert "random_topk" in str(info.value)  # lists what is available
+
+
+def test_unknown_parameter_is_a_type_error():
+    with pytest.raises(TypeError, match="gamma"):
+        T.make_sampler("random_topk", k=1, gamma=0.5)
+    with pytest.raises(TypeError):
+        T.SAMPLERS["threshold"](0.5)  # keyword-only
+
+
+def test_registry_is_read_only():
+    with pytest.raises(TypeError):
+        T.SAMPLERS["mine"] = T.SAMPLERS["random_topk"]  # type: ignore[index]
