@@ -204,6 +204,23 @@ class TrilemmaPoint(NamedTuple):
 # The enumerator
 
 
+class _Branches(NamedTuple):
+    """Rows of one level after choosing classes, a count and a committed set."""
+
+    src: np.ndarray  # state of each row
+    chosen: np.ndarray  # (R, L) score class chosen at each position
+    selected: np.ndarray  # (R, L) committed positions
+    weight: np.ndarray  # (R,) probability mass of the row
+
+
+class _Laws(NamedTuple):
+    """Per-state token laws and their score classes."""
+
+    pi: np.ndarray  # (S, L, V) token law
+    class_id: np.ndarray  # (S, L, V) score class of each token
+    class_prob: np.ndarray  # (S, L, V) probability of each class
+
+
 @dataclasses.dataclass
 class _Level:
     """States at one level: tokens, prompt, step, off-support flag and mass."""
@@ -552,36 +569,11 @@ class _Enumerator:
             leaving[departed],
         )
         if self.dense is not None and len(departed):
-            self._spread(
-                s,
-                src,
-                chosen,
-                selected,
-                weight,
-                pi,
-                class_id,
-                class_prob,
-                departed,
-                pair_row,
-                tokens,
-                child_mass,
-            )
+            branches = _Branches(src, chosen, selected, weight)
+            laws = _Laws(pi, class_id, class_prob)
+            self._spread(s, branches, laws, departed, (pair_row, tokens, child_mass))
 
-    def _spread(
-        self,
-        s,
-        src,
-        chosen,
-        selected,
-        weight,
-        pi,
-        class_id,
-        class_prob,
-        departed,
-        pair_row,
-        tokens,
-        child_mass,
-    ):
+    def _spread(self, s: _Level, branches, laws, departed, children):
         """Add the invalid mass of the departing rows to the dense law of all outputs.
 
         A row commits a set A of positions, drawing their tokens from the product of
@@ -590,6 +582,9 @@ class _Enumerator:
         positions still masked after A. Rows with the same masked set and A are
         handled together.
         """
+        src, chosen, selected, weight = branches
+        pi, class_id, class_prob = laws
+        pair_row, tokens, child_mass = children
         sizes = [int(k) for k in self.sizes]
         masked = s.tokens[src] == MASK
         bits = 1 << np.arange(2 * self.length, dtype=np.int64)

@@ -169,44 +169,42 @@ def _gamma(gamma) -> float:
     return float(gamma)
 
 
-def threshold(*, gamma, temperature=0.0, block=None) -> Sampler:
-    """Commit the top-1 plus every position with confidence >= gamma (reference code).
+def _threshold(name: str, strict: bool, doc: str):
+    def factory(*, gamma, temperature=0.0, block=None) -> Sampler:
+        gamma = _gamma(gamma)
+        count = bind(_blocks.threshold_count, gamma=gamma, strict=strict)
+        return _build(
+            name,
+            _blocks.confidence_score,
+            count,
+            temperature=temperature,
+            block=block,
+            gamma=gamma,
+        )
+
+    factory.__name__ = name
+    factory.__doc__ = doc + _THRESHOLD_ARGS
+    return factory
+
+
+_THRESHOLD_ARGS = """
 
     Args:
       gamma: confidence threshold in [0, 1].
       temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
       block: semi-autoregressive block length (None: one block).
     """
-    gamma = _gamma(gamma)
-    count = bind(_blocks.threshold_count, gamma=gamma, strict=False)
-    return _build(
-        "threshold",
-        _blocks.confidence_score,
-        count,
-        temperature=temperature,
-        block=block,
-        gamma=gamma,
-    )
 
-
-def threshold_strict(*, gamma, temperature=0.0, block=None) -> Sampler:
-    """Commit every position with confidence > gamma, else the top-1 (the paper's rule).
-
-    Args:
-      gamma: confidence threshold in [0, 1].
-      temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
-      block: semi-autoregressive block length (None: one block).
-    """
-    gamma = _gamma(gamma)
-    count = bind(_blocks.threshold_count, gamma=gamma, strict=True)
-    return _build(
-        "threshold_strict",
-        _blocks.confidence_score,
-        count,
-        temperature=temperature,
-        block=block,
-        gamma=gamma,
-    )
+threshold = _threshold(
+    "threshold",
+    False,
+    "Commit the top-1 plus every position with confidence >= gamma (reference code).",
+)
+threshold_strict = _threshold(
+    "threshold_strict",
+    True,
+    "Commit every position with confidence > gamma, else the top-1 (the paper's rule).",
+)
 
 
 def factor(*, factor, temperature=0.0, block=None, reference_quirk=False) -> Sampler:
