@@ -297,73 +297,6 @@ def count_law(rule, ranked, m, block_size, step):
     raise ValueError(kind)
 
 
-def decoding_law(rows, sizes, rule):
-    """Exact output law {y: q} and expected NFE of a sampler with the oracle of `rows`.
-
-    `rule`: {"score": confidence|margin|entropy|random|ltr, "count": ("topk", k) |
-    ("threshold", gamma, strict) | ("factor", f) | ("eb", gamma) | ("mdlm", N),
-    "temperature": T, "block": B or None}.
-    """
-    length = len(sizes)
-    out: dict = defaultdict(float)
-    nfe = [0.0]
-    stateful = rule["count"][0] == "mdlm"
-
-    def visit(state, step, mass):
-        masked = [j for j in range(length) if state[j] is None]
-        if not masked:
-            out[tuple(state)] += mass
-            return
-        block = rule.get("block")
-        if block is None:
-            eligible, block_size = masked, length
-        else:
-            current = min(j // block for j in masked)
-            eligible = [j for j in masked if j // block == current]
-            block_size = min(block, length - current * block)
-        marginals = oracle_marginals(rows, sizes, state)
-        laws = {j: token_law(marginals[j], rule["temperature"]) for j in eligible}
-        children = defaultdict(float)
-        committing = 0.0
-        for draw in itertools.product(*(sorted(laws[j].items()) for j in eligible)):
-            p_draw = math.prod(p for _, p in draw)
-            tokens = {j: v for j, (v, _) in zip(eligible, draw, strict=True)}
-            scores = {
-                j: score_of(rule["score"], marginals[j], j, tokens[j]) for j in eligible
-            }
-            ranked = sorted(scores.values(), reverse=True)
-            for k, p_k in count_law(
-                rule, ranked, len(eligible), block_size, step
-            ).items():
-                if k > 0:
-                    committing += p_draw * p_k
-                if k == 0:
-                    children[(tuple(state), step + 1)] += p_draw * p_k
-                    continue
-                kth = ranked[k - 1]
-                above = [j for j in eligible if scores[j] > kth + TIE]
-                tied = [j for j in eligible if _close(scores[j], kth)]
-                subsets = list(itertools.combinations(tied, k - len(above)))
-                for subset in subsets:
-                    child = list(state)
-                    for j in above + list(subset):
-                        child[j] = tokens[j]
-                    key = (tuple(child), step + 1 if stateful else 0)
-                    children[key] += p_draw * p_k / len(subsets)
-        nfe[0] += mass * committing
-        for (child, child_step), p in children.items():
-            visit(list(child), child_step, mass * p)
-
-    visit([None] * length, 0, 1.0)
-    return dict(out), nfe[0]
-
-
-# --------------------------------------------------------------------------------------
-# Appended for the sampler and simulation tests (test_simulation, test_samplers): the
-# count rules `count_law` does not cover, and a second, memoised enumerator that
-# accepts them. Same conventions: plain Python, rules from their definitions.
-
-
 def extended_count_law(rule, ranked, m, block_size, step):
     """`count_law`, plus LLaDA's steps schedule and Fast-dLLM's factor quirk.
 
@@ -387,12 +320,14 @@ def extended_count_law(rule, ranked, m, block_size, step):
     return count_law(rule, ranked, m, block_size, step)
 
 
-def decoding_law_memo(rows, sizes, rule):
-    """`decoding_law` by dynamic programming over states, with `extended_count_law`.
+def decoding_law(rows, sizes, rule):
+    """Exact output law {y: q} and expected NFE of a sampler with the oracle of `rows`.
 
-    Each state (revealed tokens, step) maps to the law of its completions and the
-    expected forward passes from it; results are memoised, so this also runs on
-    larger tasks. Returns `({y: q}, expected NFE)` like `decoding_law`.
+    `rule`: {"score": confidence|margin|entropy|random|ltr, "count": ("topk", k) |
+    ("topk_steps", s) | ("threshold", gamma, strict) | ("factor", f) |
+    ("factor_quirk", f) | ("eb", gamma) | ("mdlm", N), "temperature": T,
+    "block": B or None}. Recursion over states (revealed tokens, step), every joint
+    draw of every eligible position enumerated, each state's law memoised.
     """
     length = len(sizes)
     stateful = rule["count"][0] == "mdlm"

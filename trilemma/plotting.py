@@ -767,23 +767,9 @@ def fig_decoding_accuracy(
             else:
                 _draw_threshold_accuracy(ax, panel)
         if axes is None:
-            fig.legend(
-                handles=_decoding_handles(colours),
-                loc="outside upper center",
-                ncol=len(colours) + 2,
-                frameon=False,
+            _legend_and_caption(
+                fig, _decoding_handles(colours), len(colours) + 2, data.get("caption")
             )
-            if data.get("caption"):
-                fig.text(
-                    0.5,
-                    0.0,
-                    data["caption"],
-                    ha="center",
-                    va="top",
-                    fontsize=8.5,
-                    color="#444444",
-                    wrap=True,
-                )
     return fig
 
 
@@ -1050,23 +1036,25 @@ def fig_trilemma_frontier(
                     ax.set_title(column[2], fontsize=9.5, color="#444444")
         if axes is None:
             order = list(data.get("legend_order", handles))
-            fig.legend(
-                handles=[handles[k] for k in order if k in handles],
-                loc="outside upper center",
-                ncol=4,
-                frameon=False,
-            )
-            if data.get("caption"):
-                fig.text(
-                    0.5,
-                    0.0,
-                    data["caption"],
-                    ha="center",
-                    va="top",
-                    fontsize=8.5,
-                    color="#444444",
-                )
+            shown = [handles[k] for k in order if k in handles]
+            _legend_and_caption(fig, shown, 4, data.get("caption"))
     return fig
+
+
+def _legend_and_caption(fig, handles, ncol: int, caption: str | None) -> None:
+    """A figure-level legend above the panels and an optional caption below them."""
+    fig.legend(handles=handles, loc="outside upper center", ncol=ncol, frameon=False)
+    if caption:
+        fig.text(
+            0.5,
+            0.0,
+            caption,
+            ha="center",
+            va="top",
+            fontsize=8.5,
+            color="#444444",
+            wrap=True,
+        )
 
 
 def _draw_frontier_panel(ax: Axes, row, column, handles: dict[str, Any]) -> None:
