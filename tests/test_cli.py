@@ -14,27 +14,9 @@ from collections import defaultdict
 import bruteforce as bf
 import numpy as np
 import pytest
+from clitools import report, run
 
 import trilemma as T
-from trilemma import cli
-
-
-def run(argv, capsys):
-    """(exit code, stdout, stderr) of `trilemma argv` run in-process."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit_:  # argparse errors exit instead of returning
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def report(argv, capsys):
-    code, out, err = run([*argv, "--json"], capsys)
-    assert code == 0, err
-    lines = out.strip().splitlines()
-    assert len(lines) == 1, out  # one JSON object, nothing else on stdout
-    return json.loads(lines[0])
 
 
 def task_dict(name, n):

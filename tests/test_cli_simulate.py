@@ -10,9 +10,9 @@ import math
 import shutil
 import subprocess
 
+import clitools
 import pytest
-
-from trilemma import cli
+from clitools import run
 
 KEYS = (
     "accuracy",
@@ -27,22 +27,8 @@ KEYS = (
 )
 
 
-def run(argv, capsys):
-    """(exit code, stdout, stderr) of `trilemma argv` run in-process."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit_:  # argparse errors exit instead of returning
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def report(argv, capsys):
-    code, out, err = run([*argv, "--json"], capsys)
-    assert code == 0, err
-    lines = out.strip().splitlines()
-    assert len(lines) == 1, out  # one JSON object, nothing else on stdout
-    r = json.loads(lines[0])
+    r = clitools.report(argv, capsys)
     for key in KEYS:
         assert key in r, key
     return r
