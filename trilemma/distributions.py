@@ -95,13 +95,7 @@ def sparse_joint(
             f"`probs` must have shape ({outcomes.shape[0]},) to match `outcomes` "
             f"{tuple(outcomes.shape)}; got {tuple(probs.shape)}."
         )
-    sizes = _sizes(outcomes, sizes)
-    rows, inverse = np.unique(np.asarray(outcomes), axis=0, return_inverse=True)
-    merged = np.zeros(len(rows), dtype=np.asarray(probs).dtype)
-    np.add.at(merged, inverse.ravel(), np.asarray(probs))
-    return SparseJoint(
-        jnp.asarray(rows.astype(outcome_dtype(sizes))), jnp.asarray(merged), sizes, True
-    )
+    return _merge_rows(outcomes, probs, _sizes(outcomes, sizes))
 
 
 def empirical(samples, sizes=None) -> SparseJoint:
@@ -159,12 +153,18 @@ def marginal(p: Joint, variables) -> Joint:
     if not isinstance(p, SparseJoint):
         others = tuple(i for i in range(p.ndim) if i not in variables)
         return jnp.sum(jnp.asarray(p), axis=others)
-    sizes = tuple(p.sizes[v] for v in variables)
     cols = np.asarray(p.outcomes)[:, list(variables)]
-    rows, inverse = np.unique(cols, axis=0, return_inverse=True)
-    merged = np.zeros(len(rows), dtype=np.asarray(p.probs).dtype)
-    np.add.at(merged, inverse.ravel(), np.asarray(p.probs))
-    return SparseJoint(jnp.asarray(rows), jnp.asarray(merged), sizes, True)
+    return _merge_rows(cols, p.probs, tuple(p.sizes[v] for v in variables))
+
+
+def _merge_rows(outcomes, probs, sizes) -> SparseJoint:
+    """A `SparseJoint` with repeated rows merged (masses added), rows sorted."""
+    rows, inverse = np.unique(np.asarray(outcomes), axis=0, return_inverse=True)
+    merged = np.zeros(len(rows), dtype=np.asarray(probs).dtype)
+    np.add.at(merged, inverse.ravel(), np.asarray(probs))
+    return SparseJoint(
+        jnp.asarray(rows.astype(outcome_dtype(sizes))), jnp.asarray(merged), sizes, True
+    )
 
 
 def check_joint(p, *, name: str = "p", atol: float | None = None) -> Joint:

@@ -790,10 +790,8 @@ def _encode(s: _Level, radix) -> np.ndarray:
     columns = [s.off.astype(np.int64), s.prompt, s.step] + [
         s.tokens[:, j] + 1 for j in range(s.tokens.shape[1])
     ]
-    if math.prod(radix) < 2**63:
-        key = np.zeros(len(s.mass), np.int64)
-        for column, base in zip(columns, radix, strict=True):
-            key = key * base + column
+    key = _mixed_radix(columns, radix)
+    if key is not None:
         return key
     stacked = np.stack(columns, axis=1)
     return np.unique(stacked, axis=0, return_inverse=True)[1].ravel()
@@ -818,13 +816,20 @@ def _concat(batches: list[_Level]) -> _Level:
     )
 
 
+def _mixed_radix(columns, radix):
+    """One int64 key per row from integer columns, or None if it needs > 63 bits."""
+    if math.prod(radix) >= 2**63:
+        return None
+    key = np.zeros(len(columns[0]), np.int64)
+    for column, base in zip(columns, radix, strict=True):
+        key = key * base + column
+    return key
+
+
 def _row_keys(prompt, cols, radix) -> np.ndarray:
-    """Sortable keys of (prompt, values) rows: mixed radix, else lexicographic ranks."""
-    columns = [prompt] + [cols[:, i] for i in range(cols.shape[1])]
-    if math.prod(radix) < 2**63:
-        key = np.zeros(len(prompt), np.int64)
-        for column, base in zip(columns, radix, strict=True):
-            key = key * base + column
+    """Sortable int64 keys of (prompt, values) rows (mixed radix)."""
+    key = _mixed_radix([prompt] + [cols[:, i] for i in range(cols.shape[1])], radix)
+    if key is not None:
         return key
     raise ValueError(
         "a support key needs more than 63 bits; the task is too large to simulate"
