@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Recipes (and the tests' subprocesses) find the checkout's own `trilemma` first.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: reproduce test slow bench lint clean
 

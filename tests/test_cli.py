@@ -7,14 +7,13 @@ script in a subprocess to check the real exit status.
 import itertools
 import json
 import math
-import shutil
 import subprocess
 from collections import defaultdict
 
 import bruteforce as bf
 import numpy as np
 import pytest
-from clitools import report, run
+from clitools import console_script, report, run
 
 import trilemma as T
 
@@ -196,8 +195,7 @@ def test_errors_are_one_line_with_status_2(case, capsys):
 
 def test_console_script_exit_status():
     """The installed `trilemma` script: one stderr line and status 2 on a bad size."""
-    exe = shutil.which("trilemma")
-    assert exe is not None, "the trilemma console script is not installed"
+    exe = console_script()
     proc = subprocess.run(
         [exe, "exact", "shuffle", "--n", "13", "--json"],
         capture_output=True,

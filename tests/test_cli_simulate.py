@@ -12,7 +12,7 @@ import subprocess
 
 import clitools
 import pytest
-from clitools import run
+from clitools import console_script, run
 
 KEYS = (
     "accuracy",
@@ -214,8 +214,7 @@ def test_console_script_too_large_to_simulate():
     limit is set by the shell (`ulimit -v`, KiB), which keeps the machine safe and
     avoids a `preexec_fn` fork of this multithreaded (JAX) process.
     """
-    exe = shutil.which("trilemma")
-    assert exe is not None, "the trilemma console script is not installed"
+    exe = console_script()
     shell = shutil.which("sh")
     assert shell is not None
     argv = ["simulate", "shuffle", "--n", "9", "--sampler", "random_topk"]
