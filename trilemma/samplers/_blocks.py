@@ -151,17 +151,28 @@ def _one_hot_count(k, length: int):
     return (lift(xp.arange(length + 1), k.ndim) == k[..., None]).astype(float)
 
 
-def topk_count(
-    sorted_scores, num_eligible, block_size, step, *, k=None, num_steps=None
-):
-    r"""LLaDA's schedule: $k$ tokens per step, or a block of $M$ masks in $s$ steps.
+def topk_schedule(size: int, *, k: int | None = None, num_steps: int | None = None):
+    r"""LLaDA's step sizes for a block of `size` masks, in decoding order.
 
-    A block of $M$ positions is decoded in $s = \lceil M/k \rceil$ steps (or the given
-    number of steps per block); step $i$ commits $\lfloor M/s \rfloor$ tokens, plus one
-    for the first $M \bmod s$ steps (remainder first). The step within the block is
-    recovered from the number $m$ of masks left, so the rule needs no state.
+    $s = \lceil M/k \rceil$ steps (or `num_steps`, at most $M$); every step commits
+    $\lfloor M/s \rfloor$ tokens, one more for the first $M \bmod s$ steps (remainder
+    first). The sampler's count rule (`topk_count`) is this schedule, read off from
+    the number of masks left.
+
+    >>> topk_schedule(7, k=3)
+    (3, 2, 2)
+    >>> topk_schedule(5, num_steps=2)
+    (3, 2)
     """
-    xp = xp_of(sorted_scores)
+    counts, left = [], int(size)
+    while left > 0:
+        counts.append(int(_topk_step(np, size, left, k, num_steps)))
+        left -= counts[-1]
+    return tuple(counts)
+
+
+def _topk_step(xp, block_size, num_eligible, k, num_steps):
+    """Tokens LLaDA's schedule commits with `num_eligible` of `block_size` masks left."""
     num_eligible = xp.asarray(num_eligible).astype(int)
     size = xp.maximum(xp.asarray(block_size).astype(int), 1)
     steps = (size + k - 1) // k if num_steps is None else xp.full(size.shape, num_steps)
@@ -173,7 +184,19 @@ def topk_count(
         done < big, done // (base + 1), rem + (done - big) // xp.maximum(base, 1)
     )
     count = xp.where(index < rem, base + 1, base)
-    count = xp.clip(count, xp.minimum(num_eligible, 1), num_eligible)
+    return xp.clip(count, xp.minimum(num_eligible, 1), num_eligible)
+
+
+def topk_count(
+    sorted_scores, num_eligible, block_size, step, *, k=None, num_steps=None
+):
+    r"""LLaDA's schedule (`topk_schedule`) as a count rule: a one-hot pmf.
+
+    The step within the block is recovered from the number $m$ of masks left, so the
+    rule needs no state.
+    """
+    xp = xp_of(sorted_scores)
+    count = _topk_step(xp, block_size, num_eligible, k, num_steps)
     return _one_hot_count(count, sorted_scores.shape[-1])
 
 
