@@ -172,7 +172,7 @@ def topk_schedule(size: int, *, k: int | None = None, num_steps: int | None = No
 
 
 def _topk_step(xp, block_size, num_eligible, k, num_steps):
-    """Tokens LLaDA's schedule commits with `num_eligible` of `block_size` masks left."""
+    """Tokens that LLaDA's schedule commits with `num_eligible` masks left."""
     num_eligible = xp.asarray(num_eligible).astype(int)
     size = xp.maximum(xp.asarray(block_size).astype(int), 1)
     steps = (size + k - 1) // k if num_steps is None else xp.full(size.shape, num_steps)
