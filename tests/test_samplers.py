@@ -41,30 +41,39 @@ def test_every_sampler_has_valid_parameters():
 
 @pytest.fixture(scope="module")
 def oracle():
-    """`(task, logits_fn, mask_id, tokens)` of a small task with ties and zeros."""
+    """`(task, model, mask_id, tokens)` of a small task with ties and zeros."""
     task = T.make_task("shuffle", 4)
-    return (
-        task,
-        T.oracle_logits_fn(task),
-        T.oracle_vocab(task),
-        T.initial_tokens(task),
-    )
+    model = T.oracle_model(task)
+    return task, model, model.layout.mask_id, model.layout.initial_tokens(0)
 
 
 def _step_limit(sampler, length):
-    """Steps after which every sampler must be done: L, or MDLM's grid size."""
-    return max(length, dict(sampler.params).get("num_steps") or 0)
+    """Steps after which every sampler must be done: L, or MDLM's grid size.
+
+    Written from the samplers' definitions, independently of `Sampler.max_steps`.
+    """
+    return dict(sampler.params)["num_steps"] if sampler.name == "mdlm" else length
+
+
+def _counting(model, traces):
+    """`model` with a logits_fn that records each trace (a fresh function)."""
+
+    def logits_fn(params, x):
+        traces.append(1)  # runs only while tracing
+        return model.logits_fn(params, x)
+
+    return model._replace(logits_fn=logits_fn)
 
 
 @pytest.mark.parametrize("name", list(VALID))
 def test_factory_returns_a_sampler_with_init_and_step(name, oracle):
-    _, logits_fn, mask_id, _ = oracle
+    _, model, mask_id, _ = oracle
     sampler = T.SAMPLERS[name](**VALID[name])
     assert isinstance(sampler, Sampler)
     assert sampler.name == name
     assert sampler.describe().startswith(f"{name}(")
     assert T.make_sampler(name, **VALID[name]).params == sampler.params
-    step = build_step(sampler, logits_fn, mask_id=mask_id)
+    step = build_step(sampler, model.logits_fn, model.params, mask_id=mask_id)
     assert list(inspect.signature(step).parameters) == ["key", "state"]
     hash(sampler)  # a static argument of the jitted decoder
 
@@ -72,11 +81,12 @@ def test_factory_returns_a_sampler_with_init_and_step(name, oracle):
 @pytest.mark.parametrize("name", list(VALID))
 def test_step_loop_never_changes_committed_tokens(name, oracle):
     """Run `step` by hand under jit: commits are final, NFE <= steps, no mask left."""
-    task, logits_fn, mask_id, tokens = oracle
+    task, model, mask_id, tokens = oracle
     sampler = T.SAMPLERS[name](**VALID[name])
-    step = jax.jit(build_step(sampler, logits_fn, mask_id=mask_id))
+    step = jax.jit(build_step(sampler, model.logits_fn, model.params, mask_id=mask_id))
     length = len(task.outputs)
     limit = _step_limit(sampler, length)
+    assert sampler.max_steps(length) == limit
     for seed in range(4):
         key = jax.random.key(seed)
         state = init(tokens, mask_id=mask_id)
@@ -108,26 +118,27 @@ def test_step_loop_never_changes_committed_tokens(name, oracle):
 def test_jitted_decode_traces_once_and_leaves_no_mask(name, oracle):
     task, base, mask_id, tokens = oracle
     traces = []
-
-    def logits_fn(x):
-        traces.append(1)  # runs only while tracing
-        return base(x)
-
+    model = _counting(base, traces)
     sampler = T.SAMPLERS[name](**VALID[name])
     limit = _step_limit(sampler, len(task.outputs))
     for seed in range(3):
-        out, nfe = T.decode(
-            sampler, logits_fn, jax.random.key(seed), tokens, mask_id=mask_id
+        out, nfe, steps = T.decode(
+            sampler, model, jax.random.key(seed), tokens, record_steps=True
         )
         out = np.asarray(out)
         assert (out != mask_id).all()
         assert out[0] == 0
         assert (out[1:] < mask_id).all()
         assert 1 <= int(nfe) <= limit
+        # per-step counts: they add up to L, and NFE counts the steps committing any
+        steps = np.asarray(steps)
+        assert steps.shape == (sampler.max_steps(len(tokens)),)
+        assert steps.sum() == len(task.outputs)
+        assert int(np.sum(steps > 0)) == int(nfe)
     first = len(traces)
     assert first >= 1
     for seed in range(3, 6):
-        T.decode(sampler, logits_fn, jax.random.key(seed), tokens, mask_id=mask_id)
+        T.decode(sampler, model, jax.random.key(seed), tokens, record_steps=True)
     assert len(traces) == first  # same shapes: no retrace
 
 
@@ -149,31 +160,27 @@ def test_equal_samplers_compare_and_hash_equal():
 def test_rebuilt_sampler_does_not_retrace_the_decoder(oracle):
     _, base, mask_id, tokens = oracle
     traces = []
-
-    def logits_fn(x):
-        traces.append(1)
-        return base(x)
-
+    model = _counting(base, traces)
     first = T.SAMPLERS["confidence_topk"](k=2)
-    T.decode(first, logits_fn, jax.random.key(0), tokens, mask_id=mask_id)
+    T.decode(first, model, jax.random.key(0), tokens)
     count = len(traces)
     second = T.SAMPLERS["confidence_topk"](k=2)
-    T.decode(second, logits_fn, jax.random.key(1), tokens, mask_id=mask_id)
+    T.decode(second, model, jax.random.key(1), tokens)
     assert len(traces) == count, "an equal sampler retraced (and recompiled) decode"
 
 
 @pytest.mark.parametrize("name", ["mdlm"])
 def test_vmap_over_keys_equals_a_loop(name, oracle):
-    _, logits_fn, mask_id, tokens = oracle
+    _, model, mask_id, tokens = oracle
     sampler = T.SAMPLERS[name](**VALID[name])
     keys = jax.random.split(jax.random.key(7), 6)
-    batched, nfe = jax.vmap(
-        lambda k: T.decode(sampler, logits_fn, k, tokens, mask_id=mask_id)
-    )(keys)
+    batched, nfe, _ = jax.vmap(lambda k: T.decode(sampler, model, k, tokens))(keys)
+    rows = T.decode_batch(sampler, model, keys, np.tile(tokens, (6, 1)))
     for i, key in enumerate(keys):
-        one, one_nfe = T.decode(sampler, logits_fn, key, tokens, mask_id=mask_id)
+        one, one_nfe, _ = T.decode(sampler, model, key, tokens)
         np.testing.assert_array_equal(np.asarray(batched[i]), np.asarray(one))
-        assert int(nfe[i]) == int(one_nfe)
+        np.testing.assert_array_equal(np.asarray(rows.tokens[i]), np.asarray(one))
+        assert int(nfe[i]) == int(one_nfe) == int(rows.nfe[i])
 
 
 # --------------------------------------------------------------------------------------

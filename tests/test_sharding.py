@@ -16,11 +16,9 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np, trilemma as T
 task = T.make_task("shuffle_distinct", 4)
 sampler = T.SAMPLERS["confidence_topk"](k=2, temperature=1.0)
-tokens = np.tile(np.asarray(T.initial_tokens(task)), (10, 1))
-out, nfe = T.decode_batch(
-    sampler, T.oracle_logits_fn(task), jax.random.key(7), tokens,
-    mask_id=T.oracle_vocab(task),
-)
+model = T.oracle_model(task)
+tokens = np.tile(model.layout.initial_tokens(0), (10, 1))
+out, nfe, _ = T.decode_batch(sampler, model, jax.random.key(7), tokens)
 print(json.dumps({"devices": jax.device_count(), "tokens": np.asarray(out).tolist(),
                   "nfe": np.asarray(nfe).tolist()}))
 """
@@ -45,14 +43,9 @@ def test_four_host_devices_give_the_same_samples_as_one():
     assert sharded["devices"] == 4
     task = T.make_task("shuffle_distinct", 4)
     sampler = T.SAMPLERS["confidence_topk"](k=2, temperature=1.0)
-    tokens = np.tile(np.asarray(T.initial_tokens(task)), (10, 1))
-    out, nfe = T.decode_batch(
-        sampler,
-        T.oracle_logits_fn(task),
-        jax.random.key(7),
-        tokens,
-        mask_id=T.oracle_vocab(task),
-    )
+    model = T.oracle_model(task)
+    tokens = np.tile(model.layout.initial_tokens(0), (10, 1))
+    out, nfe, _ = T.decode_batch(sampler, model, jax.random.key(7), tokens)
     assert np.asarray(out).tolist() == sharded["tokens"]
     assert np.asarray(nfe).tolist() == sharded["nfe"]
-    assert not (np.asarray(out) == T.oracle_vocab(task)).any()
+    assert not (np.asarray(out) == model.layout.mask_id).any()

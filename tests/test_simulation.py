@@ -264,13 +264,11 @@ def test_monte_carlo_decoding_agrees_with_exact_law(
     sim = T.simulate(task, sampler)
     assert (sim.invalid_mass > 0.01) == hallucinates
 
-    logits_fn = T.oracle_logits_fn(task)
-    mask_id = T.oracle_vocab(task)
-    tokens = T.initial_tokens(task)
+    model = T.oracle_model(task)
+    mask_id = model.layout.mask_id
+    tokens = np.tile(model.layout.initial_tokens(0), (NUM_KEYS, 1))
     keys = jax.random.split(jax.random.key(20251), NUM_KEYS)
-    out, nfe = jax.vmap(
-        lambda key: T.decode(sampler, logits_fn, key, tokens, mask_id=mask_id)
-    )(keys)
+    out, nfe, _ = T.decode_batch(sampler, model, keys, tokens)
     out, nfe = np.asarray(out), np.asarray(nfe, float)
     assert (out[:, 0] == 0).all() and (out[:, 1:] != mask_id).all()
 
@@ -319,8 +317,9 @@ def test_oracle_marginals_equal_bruteforce(task_name, options):
     n = 3 if task_name in ("random_joint", "replace_random") else None
     n = 2 if task_name == "insert_random" else n
     task = T.make_task(task_name, n, **options)
-    logits_fn = jax.jit(T.oracle_logits_fn(task))
-    mask_id = T.oracle_vocab(task)
+    model = T.oracle_model(task)
+    logits_fn = jax.jit(lambda tokens: T.oracle_logits(model.params, tokens))
+    mask_id = model.layout.mask_id
     impossible = 0
     for prompt in range(len(task.prompts)):
         rows, sizes = task_rows(task, prompt)

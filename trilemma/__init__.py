@@ -16,6 +16,8 @@ from .distributions import sparse_joint as sparse_joint
 from .distributions import to_dense as to_dense
 from .experts import autoregressive_model as autoregressive_model
 from .experts import product_of_experts as product_of_experts
+from .layout import TokenLayout as TokenLayout
+from .layout import task_layout as task_layout
 from .metrics import OptimalSchedule as OptimalSchedule
 from .metrics import PRDCurve as PRDCurve
 from .metrics import conditional_entropy as conditional_entropy
@@ -43,10 +45,13 @@ from .metrics import t_step_bound as t_step_bound
 from .metrics import t_step_product as t_step_product
 from .metrics import total_correlation as total_correlation
 from .metrics import total_variation_distance as total_variation_distance
-from .oracle import initial_tokens as initial_tokens
-from .oracle import oracle_logits_fn as oracle_logits_fn
-from .oracle import oracle_vocab as oracle_vocab
+from .models import Model as Model
+from .oracle import oracle_logits as oracle_logits
+from .oracle import oracle_marginals as oracle_marginals
+from .oracle import oracle_model as oracle_model
+from .oracle import oracle_params as oracle_params
 from .samplers import SAMPLERS as SAMPLERS
+from .samplers import Decoded as Decoded
 from .samplers import Sampler as Sampler
 from .samplers import decode as decode
 from .samplers import decode_batch as decode_batch

@@ -1,13 +1,16 @@
-r"""The ideal (oracle) model of a task: exact conditional marginals as a `logits_fn`.
+r"""The ideal (oracle) model of a task: exact conditional marginals.
 
 ParallelBench's analysis assumes an ideal model whose per-position predictions are the
-true conditional marginals $p^*(y_j \mid X, \text{revealed tokens})$. `oracle_logits_fn`
-wraps them in the interface of a trained dLLM, `tokens (1 + L,) -> logits (1 + L, V)`,
-so the Monte Carlo decoder (`trilemma.samplers.decode`) runs on it unchanged. The exact
-enumerator (`trilemma.simulate`) computes the same marginals level by level.
+true conditional marginals $p^*(y_j \mid X, \text{revealed tokens})$,
 
-**Sequence layout.** Position 0 holds the prompt index (never masked); positions
-1..L the output tokens; `mask_id` = V (one past the largest alphabet).
+$$p^*(y_j = v \mid x, r) = \frac{\sum_{y \in \mathrm{supp}:\, y \sim r} p^*(y|x)\,
+[y_j = v]}{\sum_{y \sim r} p^*(y|x)},$$
+
+summed over the support rows $y$ that agree with the revealed tokens $r$.
+`oracle_marginals` is the one implementation, written against the array namespace:
+the exact enumerator (`trilemma.simulate`, NumPy, many states at once) and the
+oracle model (`oracle_model`, a traced `logits_fn` for the jitted decoder) both call
+it.
 
 **Convention for impossible prefixes.** When the revealed tokens have probability 0
 under $p^*(\cdot|x)$, every completion is invalid and the marginals are undefined; the
@@ -16,62 +19,102 @@ oracle then returns the uniform distribution over each position's alphabet.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .tasks import Task
+from .layout import task_layout
+from .models import Model
+from .samplers._blocks import xp_of
 
 
-def oracle_vocab(task: Task) -> int:
-    """Vocabulary size V of the oracle's sequences (the mask token is V)."""
-    return int(max(task.joint.sizes))
-
-
-def oracle_logits_fn(task: Task) -> Callable[[jax.Array], jax.Array]:
-    r"""`logits_fn(tokens)` of the oracle: log of the exact conditional marginals.
+def oracle_marginals(state_of_row, weights, rows, num_states: int, sizes, vocab: int):
+    r"""Conditional marginals of many states from their consistent support rows.
 
     Args:
-      task: an enumerable task.
+      state_of_row: `(N,)` the state each row belongs to.
+      weights: `(N,)` $p^*(y|x)$ of each row (0 for a row that disagrees).
+      rows: `(N, L)` the support rows' output tokens.
+      num_states: number of states $S$.
+      sizes: `(L,)` alphabet sizes of the output positions.
+      vocab: width $V$ of the result.
 
     Returns:
-      A jittable function `tokens (1 + L,) -> logits (1 + L, V)`: row 0 puts all mass
-      on the prompt token, rows $j \ge 1$ are $\log p^*(y_j \mid x, \text{revealed})$
-      ($-\infty$ for impossible tokens), uniform over the alphabet after an impossible
-      prefix.
+      `(S, L, V)` marginals; uniform over each alphabet for a state whose rows have
+      no mass (the impossible-prefix convention).
     """
-    vocab = oracle_vocab(task)
+    xp = xp_of(weights)
+    length = rows.shape[1]
+    dtype = weights.dtype
+    state_of_row, rows = state_of_row.astype(int), rows.astype(int)
+    position = xp.arange(length)[None, :]
+    cell = (state_of_row[:, None] * length + position) * vocab + rows
+    flat = _segment_sum(
+        xp, xp.repeat(weights, length), cell.ravel(), num_states * length * vocab
+    )
+    probs = flat.reshape(num_states, length, vocab)
+    total = _segment_sum(xp, weights, state_of_row, num_states)[:, None, None]
+    sizes = xp.asarray(sizes).astype(dtype)[:, None]
+    uniform = (xp.arange(vocab, dtype=dtype)[None, :] < sizes).astype(dtype) / sizes
+    return xp.where(total > 0, probs / xp.where(total > 0, total, 1.0), uniform)
+
+
+def _segment_sum(xp, values, ids, size: int):
+    if xp is np:
+        return np.bincount(ids, weights=values, minlength=size).astype(float)
+    return jnp.zeros(size, values.dtype).at[ids].add(values)
+
+
+def oracle_params(task) -> dict[str, jax.Array]:
+    """The oracle's tables (its traced parameters): support rows and their weights."""
     outcomes = np.asarray(task.joint.outcomes).astype(np.int32)
     probs = np.asarray(task.joint.probs, float)
-    sizes = np.asarray(task.joint.sizes[1:])
-    support = jnp.asarray(outcomes)
-    weights = jnp.asarray(probs)
-    one_hot = jax.nn.one_hot(support[:, 1:], vocab, dtype=weights.dtype)  # (N, L, V)
-    uniform = jnp.asarray(
-        (np.arange(vocab)[None, :] < sizes[:, None]) / sizes[:, None], weights.dtype
+    prompt_mass = np.bincount(
+        outcomes[:, 0], weights=probs, minlength=int(task.joint.sizes[0])
     )
-    mask_id = vocab
-
-    def logits_fn(tokens):
-        tokens = jnp.asarray(tokens).astype(jnp.int32)
-        revealed = tokens[1:] != mask_id
-        agree = (support[:, 1:] == tokens[None, 1:]) | ~revealed[None, :]
-        consistent = jnp.all(agree, axis=1) & (support[:, 0] == tokens[0])
-        w = jnp.where(consistent, weights, 0.0)
-        total = jnp.sum(w)
-        marginals = jnp.einsum("n,nlv->lv", w, one_hot) / jnp.where(total > 0, total, 1)
-        marginals = jnp.where(total > 0, marginals, uniform)
-        prompt_row = jax.nn.one_hot(tokens[0], vocab, dtype=weights.dtype)[None, :]
-        rows = jnp.concatenate([prompt_row, marginals])
-        return jnp.where(rows > 0, jnp.log(jnp.where(rows > 0, rows, 1.0)), -jnp.inf)
-
-    return logits_fn
+    layout = task_layout(task)
+    return {
+        "prefix_of_row": jnp.asarray(layout.prefixes[outcomes[:, 0]]),
+        "rows": jnp.asarray(outcomes[:, 1:]),
+        "weights": jnp.asarray(probs / prompt_mass[outcomes[:, 0]]),
+        "sizes": jnp.asarray(layout.sizes, jnp.int32),
+        "mask_id": jnp.asarray(layout.mask_id, jnp.int32),
+        "vocab": jnp.zeros(layout.vocab_size, jnp.int8),  # its shape carries V
+    }
 
 
-def initial_tokens(task: Task, prompt_index: int = 0) -> jax.Array:
-    """The all-masked sequence for one prompt: `[prompt, MASK, ..., MASK]`."""
-    mask_id = oracle_vocab(task)
-    length = len(task.outputs)
-    return jnp.asarray([prompt_index] + [mask_id] * length, jnp.int32)
+def oracle_logits(params, tokens) -> jax.Array:
+    r"""`logits_fn(params, tokens)` of the oracle: log of the exact marginals.
+
+    Args:
+      params: `oracle_params(task)`.
+      tokens: `(m + L,)` a sequence in the task's layout.
+
+    Returns:
+      `(m + L, V)`: prefix rows put all mass on their token, output rows are
+      $\log p^*(y_j \mid x, \text{revealed})$ ($-\infty$ for impossible tokens).
+    """
+    rows, weights = params["rows"], params["weights"]
+    vocab = params["vocab"].shape[0]
+    tokens = jnp.asarray(tokens).astype(jnp.int32)
+    prefix_length = params["prefix_of_row"].shape[1]
+    prefix, outputs = tokens[:prefix_length], tokens[prefix_length:]
+    revealed = (outputs != params["mask_id"])[None, :]
+    agree = jnp.all((rows == outputs[None, :]) | ~revealed, axis=1)
+    same_prompt = jnp.all(params["prefix_of_row"] == prefix[None, :], axis=1)
+    w = jnp.where(agree & same_prompt, weights, 0.0)
+    state = jnp.zeros(rows.shape[0], jnp.int32)
+    marginals = oracle_marginals(state, w, rows, 1, params["sizes"], vocab)[0]
+    prefix_rows = jax.nn.one_hot(prefix, vocab, dtype=w.dtype)
+    table = jnp.concatenate([prefix_rows, marginals])
+    return jnp.where(table > 0, jnp.log(jnp.where(table > 0, table, 1.0)), -jnp.inf)
+
+
+def oracle_model(task) -> Model:
+    """The ideal model of `task` as a `Model` (traced tables, the task's layout)."""
+    return Model(
+        logits_fn=oracle_logits,
+        params=oracle_params(task),
+        layout=task_layout(task),
+        name="oracle",
+    )

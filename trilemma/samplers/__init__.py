@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from .. import _checks
 from ._blocks import topk_schedule as topk_schedule
+from ._decode import Decoded as Decoded
 from ._decode import DecodeInfo as DecodeInfo
 from ._decode import DecodeState as DecodeState
 from ._decode import build_step as build_step

@@ -1,4 +1,4 @@
-r"""Monte Carlo decoding: a `Sampler` run on any `logits_fn`, jitted.
+r"""Monte Carlo decoding: a `Sampler` run on any `Model`, compiled once.
 
 `step(key, state) -> (state, info)` draws every masked token from its law $\pi_j$
 (Gumbel-max, in float64 when x64 is on), scores the drawn tokens, draws the count $k$
@@ -6,6 +6,11 @@ from the sampler's count pmf, ranks eligible positions by score with uniformly r
 tie-breaking priorities, and commits the first $k$. It calls the same building blocks
 as the exact enumerator, so Monte Carlo frequencies converge to `trilemma.simulate`'s
 exact law.
+
+One module-level jitted kernel decodes a batch: the sampler, the model's `logits_fn`
+and the mask id are static, the model's `params`, the keys and the tokens are traced.
+A second call with the same sampler and shapes, but new weights, another task's
+tables or another prompt batch, reuses the compiled kernel.
 
 A forward pass is counted (NFE) for each step that commits at least one token: a step
 that commits nothing leaves the input unchanged, so its logits are cached (MDLM).
@@ -15,12 +20,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .._types import Array
+from ..models import Model
 from . import _blocks
 from ._sampler import Sampler
 
@@ -40,8 +46,23 @@ class DecodeInfo(NamedTuple):
     committed: Array
 
 
+class Decoded(NamedTuple):
+    """Decoded sequences with their cost.
+
+    Attributes:
+      tokens: `(..., S)` the sequences, no mask left.
+      nfe: `(...,)` forward passes each sample used.
+      committed: `(..., sampler.max_steps(S))` positions committed at each step (0
+        after the last), when asked for with `record_steps=True`; else None.
+    """
+
+    tokens: Array
+    nfe: Array
+    committed: Array | None = None
+
+
 def init(tokens, *, mask_id: int) -> DecodeState:
-    """Decoding state for `tokens` (L,), whose masked positions equal `mask_id`.
+    """Decoding state for `tokens` (S,), whose masked positions equal `mask_id`.
 
     The generation window starts at the first masked position (semi-AR blocks count
     from there).
@@ -54,14 +75,15 @@ def init(tokens, *, mask_id: int) -> DecodeState:
 
 
 def build_step(
-    sampler: Sampler, logits_fn: Callable, *, mask_id: int
+    sampler: Sampler, logits_fn: Callable, params: Any, *, mask_id: int
 ) -> Callable[[Array, DecodeState], tuple[DecodeState, DecodeInfo]]:
-    """The kernel `step(key, state) -> (state, info)` of `sampler` on `logits_fn`.
+    """The kernel `step(key, state) -> (state, info)` of `sampler` on a model.
 
     Args:
       sampler: a `Sampler` (see `trilemma.samplers.SAMPLERS`).
-      logits_fn: `tokens (L,) -> logits (L, V)`; the mask token, if it is in the
-        vocabulary, gets probability 0.
+      logits_fn: `logits_fn(params, tokens (S,)) -> logits (S, V)`; the mask token,
+        if it is in the vocabulary, gets probability 0.
+      params: the model's parameters (concrete, or traced inside `jit`).
       mask_id: the mask token.
     """
 
@@ -72,9 +94,8 @@ def build_step(
         eligible, block_size = _blocks.eligible_positions(
             masked, sampler.block, state.start
         )
-        logits = jnp.asarray(logits_fn(tokens))
-        vocab = logits.shape[-1]
-        if 0 <= mask_id < vocab:
+        logits = jnp.asarray(logits_fn(params, tokens))
+        if 0 <= mask_id < logits.shape[-1]:
             logits = logits.at[:, mask_id].set(-jnp.inf)
         probs = jax.nn.softmax(logits, axis=-1)
         pi = _blocks.draw_distribution(probs, sampler.temperature)
@@ -82,22 +103,23 @@ def build_step(
         gumbel = jax.random.gumbel(key_token, pi.shape, dtype=probs.dtype)
         log_pi = jnp.where(pi > 0, jnp.log(jnp.where(pi > 0, pi, 1.0)), -jnp.inf)
         drawn = jnp.argmax(log_pi + gumbel, axis=-1)
-        positions = jnp.arange(length)
-        table = _blocks.quantize(sampler.score(probs, positions))
+        table = _blocks.quantize(sampler.score(probs, jnp.arange(length)))
         score = jnp.take_along_axis(table, drawn[:, None], axis=-1)[:, 0]
         score = jnp.where(eligible, score, -jnp.inf)
-        num_eligible = jnp.sum(eligible).astype(int)
+        # one sort ranks by score, ties by a uniformly random priority
+        priority = jax.random.uniform(key_tie, (length,), dtype=probs.dtype)
+        neg_sorted, _, order = jax.lax.sort(
+            (-score, priority, jnp.arange(length)), num_keys=2
+        )
         pmf = sampler.count(
-            jnp.sort(score)[::-1],
-            num_eligible,
+            -neg_sorted,
+            jnp.sum(eligible).astype(int),
             jnp.asarray(block_size).astype(int),
             state.step.astype(int),
         )
         count = jax.random.categorical(key_count, jnp.log(pmf)).astype(int)
-        priority = jax.random.uniform(key_tie, (length,), dtype=probs.dtype)
-        order = jnp.lexsort((priority, -score))  # by score, ties by random priority
-        rank = jnp.zeros(length, int).at[order].set(jnp.arange(length))
-        commit = eligible & (rank < count)
+        commit = jnp.zeros(length, bool).at[order].set(jnp.arange(length) < count)
+        commit = commit & eligible
         new_tokens = jnp.where(commit, drawn.astype(tokens.dtype), tokens)
         committed = jnp.sum(commit).astype(int)
         new_state = DecodeState(
@@ -111,67 +133,91 @@ def build_step(
     return step
 
 
-@functools.partial(
-    jax.jit, static_argnames=("sampler", "logits_fn", "mask_id", "max_steps")
-)
-def decode(
-    sampler: Sampler,
-    logits_fn: Callable,
-    key,
-    tokens,
-    *,
-    mask_id: int,
-    max_steps: int | None = None,
-) -> tuple[Array, Array]:
-    """Decode every masked position of `tokens` (L,); returns `(tokens, nfe)`.
-
-    Runs `build_step` until no mask is left (or `max_steps` steps, default L, or the
-    MDLM step count). Batch with `jax.vmap` over `key` and `tokens`.
-    """
-    step = build_step(sampler, logits_fn, mask_id=mask_id)
-    limit = max_steps if max_steps is not None else _default_steps(sampler, tokens)
+def _decode_one(sampler, logits_fn, params, key, tokens, mask_id, record_steps):
+    """Run `step` until no mask is left (at most `sampler.max_steps(S)` steps)."""
+    limit = sampler.max_steps(tokens.shape[-1])
+    step = build_step(sampler, logits_fn, params, mask_id=mask_id)
+    record = jnp.zeros(limit if record_steps else 0, int)
 
     def cond(carry):
-        _, state = carry
+        _, state, _ = carry
         return jnp.any(state.tokens == mask_id) & (state.step < limit)
 
     def body(carry):
-        key, state = carry
+        key, state, record = carry
         key, sub = jax.random.split(key)
-        state, _ = step(sub, state)
-        return key, state
+        new, info = step(sub, state)
+        if record_steps:
+            record = record.at[state.step].set(info.committed)
+        return key, new, record
 
-    _, final = jax.lax.while_loop(cond, body, (key, init(tokens, mask_id=mask_id)))
-    return final.tokens, final.nfe
+    init_state = init(tokens, mask_id=mask_id)
+    _, final, record = jax.lax.while_loop(cond, body, (key, init_state, record))
+    return final.tokens, final.nfe, record
+
+
+@functools.partial(
+    jax.jit, static_argnames=("sampler", "logits_fn", "mask_id", "record_steps")
+)
+def _decode_kernel(params, keys, tokens, *, sampler, logits_fn, mask_id, record_steps):
+    """The one compiled batched decoder: `(B,)` keys and `(B, S)` tokens."""
+    one = functools.partial(
+        _decode_one,
+        sampler,
+        logits_fn,
+        params,
+        mask_id=mask_id,
+        record_steps=record_steps,
+    )
+    return jax.vmap(one)(keys, tokens)
+
+
+def decode(
+    sampler: Sampler, model: Model, key, tokens, *, record_steps: bool = False
+) -> Decoded:
+    """Decode every masked position of one sequence `tokens` (S,).
+
+    Runs `build_step` until no mask is left; a sampler finishes within
+    `sampler.max_steps(S)` steps by construction. Batch with `decode_batch`, or with
+    `jax.vmap` over `key` and `tokens`.
+
+    Returns:
+      `Decoded(tokens (S,), nfe (), committed)`.
+    """
+    tokens = _check_tokens(model, tokens, ndim=1)
+    out = _decode_kernel(
+        model.params,
+        _as_keys(key, None)[None],
+        tokens[None],
+        **_static(sampler, model, record_steps),
+    )
+    return Decoded(out[0][0], out[1][0], out[2][0] if record_steps else None)
 
 
 def decode_batch(
-    sampler: Sampler,
-    logits_fn: Callable,
-    key,
-    tokens,
-    *,
-    mask_id: int,
-    max_steps: int | None = None,
-) -> tuple[Array, Array]:
-    """Decode a batch `(B, L)` of sequences, sharded over every available device.
+    sampler: Sampler, model: Model, key, tokens, *, record_steps: bool = False
+) -> Decoded:
+    """Decode a batch `(B, S)` of sequences, sharded over every available device.
 
-    Row $i$ uses `jax.random.split(key, B)[i]`, so results do not depend on the
-    number of devices. The batch is padded to a multiple of the device count and
-    placed with a `NamedSharding` over a one-axis mesh; the same code runs on one CPU,
-    several host devices (`XLA_FLAGS=--xla_force_host_platform_device_count=4`) or
-    GPUs.
+    Args:
+      sampler: a `Sampler`.
+      model: a `Model` (its `logits_fn` static, its `params` traced).
+      key: one key, split into `jax.random.split(key, B)` (row $i$ gets the $i$-th),
+        or `(B,)` keys, one per row. Either way a row's sample depends on its own
+        key only, not on the batch size or the number of devices.
+      tokens: `(B, S)` sequences in the model's layout.
+      record_steps: also return each step's committed count.
+
+    The batch is padded to a multiple of the device count and placed with a
+    `NamedSharding` over a one-axis mesh; the same code runs on one CPU, several host
+    devices (`XLA_FLAGS=--xla_force_host_platform_device_count=4`) or GPUs.
 
     Returns:
-      `(tokens (B, L), nfe (B,))`.
+      `Decoded(tokens (B, S), nfe (B,), committed (B, steps) or None)`.
     """
-    tokens = jnp.asarray(tokens)
-    if tokens.ndim != 2:
-        raise ValueError(
-            f"`tokens` must be a (batch, length) array; got {tokens.shape}."
-        )
+    tokens = _check_tokens(model, tokens, ndim=2)
     batch = tokens.shape[0]
-    keys = jax.random.split(key, batch)
+    keys = _as_keys(key, batch)
     devices = jax.device_count()
     padded = -(-batch // devices) * devices
     if padded != batch:
@@ -182,15 +228,61 @@ def decode_batch(
     )
     sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
     keys, tokens = jax.device_put((keys, tokens), sharding)
-    run = jax.vmap(
-        functools.partial(
-            decode, sampler, logits_fn, mask_id=mask_id, max_steps=max_steps
-        )
+    out, nfe, record = _decode_kernel(
+        model.params, keys, tokens, **_static(sampler, model, record_steps)
     )
-    out, nfe = jax.jit(run)(keys, tokens)
-    return out[:batch], nfe[:batch]
+    return Decoded(out[:batch], nfe[:batch], record[:batch] if record_steps else None)
 
 
-def _default_steps(sampler: Sampler, tokens) -> int:
-    steps = dict(sampler.params).get("num_steps")
-    return max(tokens.shape[-1], steps or 0)
+def _static(sampler, model, record_steps) -> dict:
+    if not isinstance(sampler, Sampler):
+        raise TypeError(f"`sampler` must be a Sampler; got {type(sampler).__name__}.")
+    return {
+        "sampler": sampler,
+        "logits_fn": model.logits_fn,
+        "mask_id": int(model.layout.mask_id),
+        "record_steps": bool(record_steps),
+    }
+
+
+def _check_tokens(model, tokens, *, ndim: int):
+    if not isinstance(model, Model):
+        raise TypeError(
+            "`model` must be a trilemma Model (logits_fn, params, layout); got "
+            f"{type(model).__name__}."
+        )
+    tokens = jnp.asarray(tokens)
+    length = model.layout.sequence_length
+    shape = "(S,)" if ndim == 1 else "(batch, S)"
+    if tokens.ndim != ndim or tokens.shape[-1] != length:
+        raise ValueError(
+            f"`tokens` must be a {shape} array with S = {length} (the layout's prefix "
+            f"and outputs); got shape {tokens.shape}."
+        )
+    if not jnp.issubdtype(tokens.dtype, jnp.integer):
+        raise TypeError(f"`tokens` must be integers; got {tokens.dtype}.")
+    return tokens.astype(jnp.int32)
+
+
+def _as_keys(key, batch: int | None):
+    """Typed PRNG keys: one key (`batch` None), or `(batch,)` from one key or many."""
+    if not jax.dtypes.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
+        key = jnp.asarray(key)
+        if key.dtype != jnp.uint32 or key.shape[-1:] != (2,):
+            raise TypeError(
+                "`key` must be a jax.random.key (or raw uint32 key data); got "
+                f"{key.dtype} of shape {key.shape}."
+            )
+        key = jax.random.wrap_key_data(key)
+    if batch is None:
+        if key.shape != ():
+            raise ValueError(f"`key` must be one key; got shape {key.shape}.")
+        return key
+    if key.shape == ():
+        return jax.random.split(key, batch)
+    if key.shape != (batch,):
+        raise ValueError(
+            f"`key` must be one key or {batch} keys (one per row); got shape "
+            f"{key.shape}."
+        )
+    return key

@@ -48,7 +48,9 @@ class Sampler(NamedTuple):
         `_blocks.quantize`, as both decoders do.
       temperature: token draw: 0 is greedy with uniform ties, else $p^{1/\tau}$.
       block: semi-autoregressive block length, or None.
-      uses_step: whether `count` depends on the step index (MDLM's time grid).
+      time_grid: MDLM's number of steps $N$, for a count rule that depends on the
+        step index and may commit nothing; None for rules that commit at least one
+        token per step.
       params: the factory's arguments, for display.
     """
 
@@ -57,8 +59,21 @@ class Sampler(NamedTuple):
     count: Callable
     temperature: float
     block: int | None
-    uses_step: bool
+    time_grid: int | None
     params: tuple[tuple[str, object], ...]
+
+    @property
+    def uses_step(self) -> bool:
+        """Whether `count` depends on the step index (MDLM's time grid)."""
+        return self.time_grid is not None
+
+    def max_steps(self, length: int) -> int:
+        r"""Steps within which decoding `length` masked positions always finishes.
+
+        Every rule but MDLM's commits at least one token per step ($\le L$ steps);
+        MDLM's last grid step unmasks everything ($\le N$ steps).
+        """
+        return int(length) if self.time_grid is None else self.time_grid
 
     def describe(self) -> str:
         """`name(k=2, temperature=0.0)`."""
@@ -66,7 +81,7 @@ class Sampler(NamedTuple):
         return f"{self.name}({args})"
 
 
-def _build(name, score, count, *, temperature, block, uses_step=False, **params):
+def _build(name, score, count, *, temperature, block, time_grid=None, **params):
     temperature = _temperature(temperature)
     if block is not None:
         block = _checks.check_positive_int(block, "block")
@@ -77,7 +92,7 @@ def _build(name, score, count, *, temperature, block, uses_step=False, **params)
         count=count,
         temperature=temperature,
         block=block,
-        uses_step=uses_step,
+        time_grid=time_grid,
         params=tuple((key, value) for key, value in shown.items() if value is not None),
     )
 
@@ -275,6 +290,6 @@ def mdlm(*, num_steps, temperature=1.0) -> Sampler:
         count,
         temperature=temperature,
         block=None,
-        uses_step=True,
+        time_grid=steps,
         num_steps=steps,
     )
