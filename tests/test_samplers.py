@@ -629,3 +629,27 @@ def test_unknown_parameter_is_a_type_error():
 def test_registry_is_read_only():
     with pytest.raises(TypeError):
         T.SAMPLERS["mine"] = T.SAMPLERS["random_topk"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_draw_index_is_the_inverse_cdf(xp):
+    """On a grid of N uniforms, index i is drawn for a share p_i of them (within 1/N).
+
+    The inverse CDF maps [0, 1) onto the indices in intervals of length p_i / sum p,
+    so the grid u = (k + 1/2)/N hits each interval in N p_i +- 1 points; an index of
+    mass 0 (an empty interval) is never drawn, even at u = 0 or u just below 1.
+    """
+    grid = 10_000
+    u = (np.arange(grid) + 0.5) / grid
+    for row in [*PROBS, [0.0, 0.0, 3.0, 1.0], [0.2, 0.0, 0.0, 0.8]]:
+        pmf = np.asarray(row) / np.sum(row)
+        drawn = np.asarray(
+            B.draw_index(xp.asarray(np.tile(row, (grid, 1))), xp.asarray(u))
+        )
+        share = np.bincount(drawn, minlength=len(row)) / grid
+        np.testing.assert_allclose(share, pmf, atol=1.0 / grid)
+        assert share[pmf == 0].sum() == 0
+        edges = np.asarray(
+            B.draw_index(xp.asarray([row, row]), xp.asarray([0.0, 1.0 - 2**-53]))
+        )
+        assert (pmf[edges] > 0).all()

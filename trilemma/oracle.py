@@ -44,25 +44,36 @@ def oracle_marginals(state_of_row, weights, rows, num_states: int, sizes, vocab:
       no mass (the impossible-prefix convention).
     """
     xp = xp_of(weights)
-    length = rows.shape[1]
     dtype = weights.dtype
     state_of_row, rows = state_of_row.astype(int), rows.astype(int)
-    position = xp.arange(length)[None, :]
-    cell = (state_of_row[:, None] * length + position) * vocab + rows
-    flat = _segment_sum(
-        xp, xp.repeat(weights, length), cell.ravel(), num_states * length * vocab
-    )
-    probs = flat.reshape(num_states, length, vocab)
-    total = _segment_sum(xp, weights, state_of_row, num_states)[:, None, None]
+    probs = _weighted_counts(xp, state_of_row, weights, rows, num_states, vocab)
+    total = probs[:, :1].sum(axis=-1, keepdims=True)  # every row has one token there
     sizes = xp.asarray(sizes).astype(dtype)[:, None]
     uniform = (xp.arange(vocab, dtype=dtype)[None, :] < sizes).astype(dtype) / sizes
     return xp.where(total > 0, probs / xp.where(total > 0, total, 1.0), uniform)
 
 
-def _segment_sum(xp, values, ids, size: int):
+def _weighted_counts(xp, state_of_row, weights, rows, num_states: int, vocab: int):
+    r"""$\sum_n [s_n = s]\, w_n\, [y_{nj} = v]$ as `(S, L, V)`.
+
+    NumPy (the enumerator: many states, many rows) adds into the flat cell index;
+    JAX (the oracle model: one state per call) contracts one-hot tables, a matrix
+    product that compiles and runs far faster than a scatter.
+    """
+    length = rows.shape[1]
     if xp is np:
-        return np.bincount(ids, weights=values, minlength=size).astype(float)
-    return jnp.zeros(size, values.dtype).at[ids].add(values)
+        position = np.arange(length)[None, :]
+        cell = (state_of_row[:, None] * length + position) * vocab + rows
+        flat = np.bincount(
+            cell.ravel(),
+            weights=np.repeat(weights, length),
+            minlength=num_states * length * vocab,
+        )
+        return flat.reshape(num_states, length, vocab).astype(weights.dtype)
+    dtype = weights.dtype
+    states = jax.nn.one_hot(state_of_row, num_states, dtype=dtype)
+    tokens = jax.nn.one_hot(rows, vocab, dtype=dtype)
+    return jnp.einsum("ns,nlv->slv", states * weights[:, None], tokens)
 
 
 def oracle_params(task) -> dict[str, jax.Array]:

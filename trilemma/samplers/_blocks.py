@@ -72,6 +72,27 @@ def draw_distribution(probs, temperature: float):
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
+def draw_index(pmf, u):
+    r"""Draw one index from each row of `pmf` by the inverse CDF of a uniform.
+
+    The draw is the first index $i$ whose cumulative mass exceeds $u \sum_k p_k$, so
+    $P(i) = p_i / \sum_k p_k$ for $u \sim U[0, 1)$ and an index of mass 0 is never
+    drawn. One uniform per row, where Gumbel-max needs one per entry.
+
+    Args:
+      pmf: `(..., K)` non-negative weights, each row with positive mass.
+      u: `(...)` uniforms in $[0, 1)$.
+
+    Returns:
+      `(...)` integer indices.
+    """
+    xp = xp_of(pmf)
+    cdf = xp.cumsum(pmf, axis=-1)
+    below = xp.sum(cdf <= u[..., None] * cdf[..., -1:], axis=-1)
+    last = pmf.shape[-1] - 1 - xp.argmax(pmf[..., ::-1] > 0, axis=-1)
+    return xp.minimum(below, last)  # u * total may round up to the total
+
+
 # --- which positions: per-token scores ------------------------------------------------
 
 

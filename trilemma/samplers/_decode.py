@@ -1,7 +1,7 @@
 r"""Monte Carlo decoding: a `Sampler` run on any `Model`, compiled once.
 
 `step(key, state) -> (state, info)` draws every masked token from its law $\pi_j$
-(Gumbel-max, in float64 when x64 is on), scores the drawn tokens, draws the count $k$
+(inverse CDF of one uniform per position, in float64 when x64 is on), scores the drawn tokens, draws the count $k$
 from the sampler's count pmf, ranks eligible positions by score with uniformly random
 tie-breaking priorities, and commits the first $k$. It calls the same building blocks
 as the exact enumerator, so Monte Carlo frequencies converge to `trilemma.simulate`'s
@@ -99,17 +99,15 @@ def build_step(
             logits = logits.at[:, mask_id].set(-jnp.inf)
         probs = jax.nn.softmax(logits, axis=-1)
         pi = _blocks.draw_distribution(probs, sampler.temperature)
-        key_token, key_count, key_tie = jax.random.split(key, 3)
-        gumbel = jax.random.gumbel(key_token, pi.shape, dtype=probs.dtype)
-        log_pi = jnp.where(pi > 0, jnp.log(jnp.where(pi > 0, pi, 1.0)), -jnp.inf)
-        drawn = jnp.argmax(log_pi + gumbel, axis=-1)
+        # one call for every uniform of the step: tokens, tie priorities, the count
+        u = jax.random.uniform(key, (2 * length + 1,), dtype=probs.dtype)
+        drawn = _blocks.draw_index(pi, u[:length])
         table = _blocks.quantize(sampler.score(probs, jnp.arange(length)))
         score = jnp.take_along_axis(table, drawn[:, None], axis=-1)[:, 0]
         score = jnp.where(eligible, score, -jnp.inf)
         # one sort ranks by score, ties by a uniformly random priority
-        priority = jax.random.uniform(key_tie, (length,), dtype=probs.dtype)
         neg_sorted, _, order = jax.lax.sort(
-            (-score, priority, jnp.arange(length)), num_keys=2
+            (-score, u[length : 2 * length], jnp.arange(length)), num_keys=2
         )
         pmf = sampler.count(
             -neg_sorted,
@@ -117,7 +115,7 @@ def build_step(
             jnp.asarray(block_size).astype(int),
             state.step.astype(int),
         )
-        count = jax.random.categorical(key_count, jnp.log(pmf)).astype(int)
+        count = _blocks.draw_index(pmf, u[2 * length])
         commit = jnp.zeros(length, bool).at[order].set(jnp.arange(length) < count)
         commit = commit & eligible
         new_tokens = jnp.where(commit, drawn.astype(tokens.dtype), tokens)
