@@ -182,7 +182,9 @@ def main(argv=None) -> int:
         first = time.perf_counter() - start
         # the batched while-loop runs until its slowest row is done
         steps = int(np.max(np.nonzero(np.asarray(result.committed).any(0))[0])) + 1
-        decode_s = best(lambda s=sampler: T.decode_batch(s, model, key, tokens), 5)
+        decode_s = best(
+            lambda s=sampler, k=key: T.decode_batch(s, model, k, tokens), args.repeats
+        )
         forward_s = best(forward_loop(model, tokens, steps), args.repeats)
         rows.append(
             {

@@ -1,11 +1,11 @@
 r"""Monte Carlo decoding: a `Sampler` run on any `Model`, compiled once.
 
 `step(key, state) -> (state, info)` draws every masked token from its law $\pi_j$
-(inverse CDF of one uniform per position, in float64 when x64 is on), scores the drawn tokens, draws the count $k$
-from the sampler's count pmf, ranks eligible positions by score with uniformly random
-tie-breaking priorities, and commits the first $k$. It calls the same building blocks
-as the exact enumerator, so Monte Carlo frequencies converge to `trilemma.simulate`'s
-exact law.
+(inverse CDF of one uniform per position, in float64 when x64 is on), scores the
+drawn tokens, draws the count $k$ from the sampler's count pmf, ranks eligible
+positions by score with uniformly random tie-breaking priorities (one multi-key sort),
+and commits the first $k$. It calls the same building blocks as the exact enumerator,
+so Monte Carlo frequencies converge to `trilemma.simulate`'s exact law.
 
 One module-level jitted kernel decodes a batch: the sampler, the model's `logits_fn`
 and the mask id are static, the model's `params`, the keys and the tokens are traced.
