@@ -1,0 +1,130 @@
+"""The embedded transformer and its training objectives."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import trilemma as T
+from trilemma.models import objectives
+from trilemma.models.transformer import (
+    TransformerConfig,
+    init_params,
+    transformer_logits_fn,
+)
+
+CONFIG = TransformerConfig(vocab_size=7, sequence_length=5, width=16, depth=2, heads=2)
+
+
+def trained_like(config, seed=0):
+    """Parameters with every weight random (the output projection too)."""
+    params = init_params(config, jax.random.key(seed))
+    leaves, tree = jax.tree_util.tree_flatten(params)
+    keys = jax.random.split(jax.random.key(seed + 1), len(leaves))
+    noisy = [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)]
+    return jax.tree_util.tree_unflatten(tree, noisy)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_sees_what_it_should(causal):
+    """Causal: logits at i ignore tokens after i. Bidirectional: they see them."""
+    config = TransformerConfig(**{**vars(CONFIG), "causal": causal})
+    fn = jax.jit(transformer_logits_fn(config))
+    params = trained_like(config)
+    tokens = jnp.asarray([1, 2, 3, 4, 5])
+    base = np.asarray(fn(params, tokens))
+    for j in range(1, 5):
+        changed = np.asarray(fn(params, tokens.at[j].set(6)))
+        before = np.abs(changed[:j] - base[:j]).max()
+        if causal:
+            assert before == 0.0, j
+        else:
+            assert before > 1e-6, j
+        assert np.abs(changed[j] - base[j]).max() > 1e-6
+
+
+def test_equal_configs_share_one_logits_fn():
+    same = TransformerConfig(**vars(CONFIG))
+    assert transformer_logits_fn(same) is transformer_logits_fn(CONFIG)
+    with pytest.raises(ValueError, match="`heads` must divide `width`"):
+        TransformerConfig(vocab_size=3, sequence_length=3, width=10, heads=3)
+
+
+def test_initial_model_is_uniform_and_decodes():
+    """The output projection starts at zero: uniform logits; the decoder runs it."""
+    task = T.make_task("shuffle", 3)
+    layout = T.task_layout(task)
+    config = TransformerConfig(
+        vocab_size=layout.mask_id + 1, sequence_length=layout.sequence_length, width=8
+    )
+    params = init_params(config, jax.random.key(0))
+    model = T.Model(transformer_logits_fn(config), params, layout, "untrained")
+    logits = np.asarray(model.logits_fn(params, layout.initial_tokens(0)))
+    assert logits.shape == (4, config.vocab_size) and (logits == 0).all()
+    out = T.decode_batch(
+        T.SAMPLERS["confidence_topk"](k=1, temperature=1.0),
+        model,
+        jax.random.key(1),
+        layout.initial_tokens(np.zeros(8, int)),
+    )
+    assert (np.asarray(out.tokens)[:, 1:] < layout.mask_id).all()
+    assert (np.asarray(out.nfe) == 3).all()
+
+
+def test_stratified_times_fill_one_bin_each():
+    batch = 64
+    t = np.asarray(objectives.stratified_times(jax.random.key(3), batch))
+    bins = np.floor((1.0 - t) * batch).astype(int)
+    assert sorted(bins.tolist()) == list(range(batch))
+    assert (t > 0).all() and (t <= 1).all()
+
+
+def test_diffusion_loss_equals_its_definition():
+    """The loss, recomputed plainly from the same masks: sum of masked NLL / t, / L."""
+    fn = transformer_logits_fn(CONFIG)
+    params = trained_like(CONFIG)
+    rng = np.random.default_rng(0)
+    tokens = np.concatenate(
+        [rng.integers(0, 6, (32, 1)), rng.integers(0, 6, (32, 4))], axis=1
+    )
+    key = jax.random.key(5)
+    loss = float(
+        objectives.diffusion_loss(
+            fn, params, key, jnp.asarray(tokens), prefix_length=1, mask_id=6
+        )
+    )
+    t, masked = (np.asarray(a) for a in objectives.mask_outputs(key, (32, 4)))
+    fn = jax.jit(fn)
+    total = 0.0
+    for b in range(32):
+        noisy = tokens[b].copy()
+        noisy[1:][masked[b]] = 6
+        logits = np.asarray(fn(params, jnp.asarray(noisy)), float)[1:, :6]
+        for j in np.nonzero(masked[b])[0]:
+            row = logits[j]
+            log_z = math.log(np.sum(np.exp(row - row.max()))) + row.max()
+            total += (log_z - row[tokens[b, 1 + j]]) / t[b]
+    assert abs(loss - total / 32 / 4) < 1e-10
+    assert masked.any() and not masked.all()
+
+
+def test_autoregressive_loss_equals_its_definition():
+    config = TransformerConfig(**{**vars(CONFIG), "causal": True})
+    fn = transformer_logits_fn(config)
+    params = trained_like(config, seed=4)
+    tokens = np.array([[0, 1, 2, 3, 4], [5, 4, 3, 2, 1]])
+    loss = float(
+        objectives.autoregressive_loss(
+            fn, params, jnp.asarray(tokens), prefix_length=2, mask_id=6
+        )
+    )
+    fn = jax.jit(fn)
+    total = 0.0
+    for row in tokens:
+        logits = np.asarray(fn(params, jnp.asarray(row)), float)[:, :6]
+        for i in range(2, 5):
+            z = logits[i - 1]
+            total += math.log(np.sum(np.exp(z))) - z[row[i]]
+    assert abs(loss - total / 6) < 1e-10

@@ -1,0 +1,154 @@
+r"""A small pre-LayerNorm transformer as a pure function of a parameter pytree.
+
+One architecture serves both embedded models: bidirectional (the masked-diffusion
+denoiser: logits at every position from the whole, partly masked sequence) and causal
+(the autoregressive model: position $i$ sees positions $\le i$ and predicts token
+$i + 1$). Each block is
+
+$$x \leftarrow x + \mathrm{Attn}(\mathrm{LN}(x)), \qquad
+  x \leftarrow x + W_2\,\mathrm{GELU}(W_1\,\mathrm{LN}(x) + b_1) + b_2,$$
+
+after token and learned position embeddings, with a final LayerNorm and an untied
+output projection. The blocks' parameters are stacked along a leading depth axis and
+run with `lax.scan`, so compile time does not grow with depth.
+
+Parameters are a plain dict of arrays (no module library: the whole network is these
+few functions), which is what the decoder traces; the architecture lives in a
+hashable `TransformerConfig`, and `transformer_logits_fn(config)` returns the same
+function object for equal configs, so it is a valid static `logits_fn` of a `Model`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+
+from .. import _checks
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformerConfig:
+    """The architecture of an embedded model.
+
+    Attributes:
+      vocab_size: tokens embedded and predicted ($V$).
+      sequence_length: the longest sequence (learned positions).
+      width: model width $d$.
+      depth: number of blocks.
+      heads: attention heads (divides `width`).
+      causal: autoregressive attention (position $i$ sees $\\le i$).
+      mlp_ratio: hidden width of the MLP over `width`.
+    """
+
+    vocab_size: int
+    sequence_length: int
+    width: int = 96
+    depth: int = 3
+    heads: int = 4
+    causal: bool = False
+    mlp_ratio: int = 4
+
+    def __post_init__(self):
+        for name in ("vocab_size", "sequence_length", "width", "depth", "heads"):
+            _checks.check_positive_int(getattr(self, name), name)
+        _checks.check_positive_int(self.mlp_ratio, "mlp_ratio")
+        if self.width % self.heads:
+            raise ValueError(
+                f"`heads` must divide `width`; got width={self.width}, "
+                f"heads={self.heads}."
+            )
+
+
+def init_params(config: TransformerConfig, key) -> dict[str, jax.Array]:
+    """Random initial parameters: normal(0, 0.02) weights, residual outputs scaled
+    by 1/sqrt(2 depth), zero biases, unit LayerNorm gains.
+    """
+    d, depth, hidden = config.width, config.depth, config.mlp_ratio * config.width
+    keys = jax.random.split(key, 6)
+    dtype = jnp.zeros(()).dtype  # float64 when x64 is on
+
+    def normal(k, shape, scale=0.02):
+        return scale * jax.random.normal(k, shape, dtype)
+
+    residual = 0.02 / math.sqrt(2 * depth)
+    return {
+        "embed": normal(keys[0], (config.vocab_size, d)),
+        "position": normal(keys[1], (config.sequence_length, d)),
+        "blocks": {
+            "ln1_gain": jnp.ones((depth, d), dtype),
+            "ln1_bias": jnp.zeros((depth, d), dtype),
+            "qkv": normal(keys[2], (depth, d, 3 * d)),
+            "out": normal(keys[3], (depth, d, d), residual),
+            "ln2_gain": jnp.ones((depth, d), dtype),
+            "ln2_bias": jnp.zeros((depth, d), dtype),
+            "mlp_in": normal(keys[4], (depth, d, hidden)),
+            "mlp_in_bias": jnp.zeros((depth, hidden), dtype),
+            "mlp_out": normal(keys[5], (depth, hidden, d), residual),
+            "mlp_out_bias": jnp.zeros((depth, d), dtype),
+        },
+        "final_gain": jnp.ones((d,), dtype),
+        "final_bias": jnp.zeros((d,), dtype),
+        "unembed": jnp.zeros((d, config.vocab_size), dtype),
+        "unembed_bias": jnp.zeros((config.vocab_size,), dtype),
+    }
+
+
+def _row(vector):
+    """A `(d,)` gain or bias as a `(1, d)` row (explicit broadcasting)."""
+    return vector[None, :]
+
+
+def _layer_norm(x, gain, bias, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) * jax.lax.rsqrt(var + eps) * _row(gain) + _row(bias)
+
+
+def _block(config: TransformerConfig, x, p):
+    length, d = x.shape
+    heads, head = config.heads, config.width // config.heads
+    h = _layer_norm(x, p["ln1_gain"], p["ln1_bias"])
+    q, k, v = jnp.split(h @ p["qkv"], 3, axis=-1)
+    q, k, v = (a.reshape(length, heads, head).transpose(1, 0, 2) for a in (q, k, v))
+    scores = q @ k.transpose(0, 2, 1) / math.sqrt(head)
+    if config.causal:
+        allowed = jnp.tril(jnp.ones((length, length), bool))[None]
+        scores = jnp.where(allowed, scores, -jnp.inf)
+    attended = jax.nn.softmax(scores, axis=-1) @ v
+    x = x + attended.transpose(1, 0, 2).reshape(length, d) @ p["out"]
+    h = _layer_norm(x, p["ln2_gain"], p["ln2_bias"])
+    h = jax.nn.gelu(h @ p["mlp_in"] + _row(p["mlp_in_bias"]))
+    return x + h @ p["mlp_out"] + _row(p["mlp_out_bias"])
+
+
+@functools.cache
+def transformer_logits_fn(config: TransformerConfig):
+    """`logits_fn(params, tokens (S,)) -> logits (S, V)` of `config` (one per config).
+
+    Bidirectional configs give each position's denoising logits; causal ones give at
+    position $i$ the logits of token $i + 1$.
+    """
+
+    def logits_fn(params, tokens):
+        tokens = jnp.asarray(tokens)
+        length = tokens.shape[-1]
+        x = params["embed"][tokens] + params["position"][:length]
+
+        def step(x, block):
+            return _block(config, x, block), None
+
+        x, _ = jax.lax.scan(step, x, params["blocks"])
+        x = _layer_norm(x, params["final_gain"], params["final_bias"])
+        return x @ params["unembed"] + _row(params["unembed_bias"])
+
+    logits_fn.__qualname__ = f"transformer_logits_fn({config})"
+    return logits_fn
+
+
+def num_parameters(params) -> int:
+    """Number of scalars in a parameter pytree."""
+    return sum(int(leaf.size) for leaf in jax.tree_util.tree_leaves(params))
