@@ -23,7 +23,10 @@ def trained_like(config, seed=0):
     params = init_params(config, jax.random.key(seed))
     leaves, tree = jax.tree_util.tree_flatten(params)
     keys = jax.random.split(jax.random.key(seed + 1), len(leaves))
-    noisy = [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)]
+    noisy = [
+        x + 0.3 * jax.random.normal(k, x.shape)
+        for x, k in zip(leaves, keys, strict=True)
+    ]
     return jax.tree_util.tree_unflatten(tree, noisy)
 
 

@@ -32,7 +32,7 @@ from .. import _checks
 
 @dataclasses.dataclass(frozen=True)
 class TransformerConfig:
-    """The architecture of an embedded model.
+    r"""The architecture of an embedded model.
 
     Attributes:
       vocab_size: tokens embedded and predicted ($V$).
@@ -64,8 +64,11 @@ class TransformerConfig:
 
 
 def init_params(config: TransformerConfig, key) -> dict[str, jax.Array]:
-    """Random initial parameters: normal(0, 0.02) weights, residual outputs scaled
-    by 1/sqrt(2 depth), zero biases, unit LayerNorm gains.
+    """Random initial parameters of `config`.
+
+    Weights are normal(0, 0.02), those feeding the residual stream scaled by
+    1/sqrt(2 depth); biases are 0, LayerNorm gains 1, and the output projection is 0,
+    so an untrained model predicts uniformly.
     """
     d, depth, hidden = config.width, config.depth, config.mlp_ratio * config.width
     keys = jax.random.split(key, 6)
