@@ -179,8 +179,10 @@ def test_sequences_follow_the_task_law():
 
 
 def test_training_is_deterministic_and_resumes(tmp_path, monkeypatch):
-    """Same seed, same parameters; a run interrupted after a checkpoint resumes to
-    exactly the parameters of the uninterrupted run, and the loss goes down.
+    """Training is deterministic, resumable and lowers the loss.
+
+    Same seed, same parameters; a run interrupted after a checkpoint resumes to
+    exactly the parameters of the uninterrupted run.
     """
     from trilemma.models import training
 
