@@ -10,8 +10,10 @@ probability masses (TV, precision, recall) are unitless.
 
 One private module per figure family, and `_style.py` for what they share: the
 Okabe–Ito `PALETTE` (one meaning per colour: vermillion is fluency, bluish green
-diversity, blue the model, grey the target), `style()`, the sampler family styles
-and the panel and legend helpers.
+diversity, blue the model, grey the target), `style()`, the styles keyed by sampler
+name (a sampler they do not list gets a default style, so a new sampler in
+`trilemma.samplers.SAMPLERS` draws without an edit here) and the panel and legend
+helpers.
 """
 
 from ._decoding_accuracy import fig_decoding_accuracy as fig_decoding_accuracy

@@ -12,20 +12,43 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ._style import PALETTE, legend_and_caption, style
+from ._style import PALETTE, legend_and_caption, sampler_style, style
 
+# Marker of each sampler in the top-k panels (the colour is the list length n).
 _SAMPLER_MARKERS = {
     "random_topk": {"marker": "o", "ms": 5.0},
     "confidence_topk": {"marker": "s", "ms": 7.5, "mfc": "none", "mew": 1.1},
 }
+_SAMPLER_DEFAULT = {"ms": 6.0}
+# Line and marker of each rule in the threshold panels: ">=" wide and underneath,
+# ">" narrow on top, so both stay visible where they agree.
 _RULE_STYLES = {
-    "threshold": {"color": PALETTE["blue"], "marker": "o", "ms": 6.5, "lw": 4.0},
+    "threshold": {
+        "color": PALETTE["blue"],
+        "marker": "o",
+        "ms": 6.5,
+        "lw": 4.0,
+        "alpha": 0.8,
+        "mec": "white",
+        "zorder": 3,
+    },
     "threshold_strict": {
         "color": PALETTE["orange"],
         "marker": "D",
         "ms": 4.5,
         "lw": 1.6,
+        "alpha": 1.0,
+        "mec": PALETTE["orange"],
+        "zorder": 4,
     },
+}
+_RULE_DEFAULT = {
+    "color": PALETTE["black"],
+    "ms": 5.0,
+    "lw": 1.6,
+    "alpha": 1.0,
+    "mec": PALETTE["black"],
+    "zorder": 4,
 }
 
 
@@ -45,7 +68,8 @@ def fig_decoding_accuracy(
     ParallelBench's Fig. 2 for the ideal model. Two kinds of panels:
 
     * `"kind": "k"`: accuracy against tokens per step $k$, one colour per list length
-      $n$; filled circles for random top-k, open squares for confidence top-k, and
+      $n$ and one marker per sampler (filled circles for random top-k, open squares
+      for confidence top-k, a default marker for any other sampler), and
       closed-form lines (solid, or dashed for a second closed form); an optional
       grey step line for the paper's compact statement. Points and lines are offset
       slightly by $n$ so that equal values stay visible.
@@ -58,12 +82,12 @@ def fig_decoding_accuracy(
       data: mapping with `"panels"` (sequence of panel mappings), `"n_values"` (the
         list lengths, for colours), optional `"ncols"` (default 3) and `"caption"`.
         A `"k"` panel has `"title"`, `"series"` (mappings with `"n"`, `"sampler"`
-        (`"random_topk"` or `"confidence_topk"`), `"k"`, `"accuracy"`), `"lines"`
+        (registry name), `"k"`, `"accuracy"`), `"lines"`
         (mappings with `"n"`, `"k"`, `"accuracy"`, `"style"` (`"solid"` or
         `"dashed"`)), `"line_labels"` (style -> legend text), and optionally
         `"log_y"`, `"ylabel"`, `"note"` (text in the upper right), `"legend_loc"`
         and `"paper"` (`"k"`, `"accuracy"`, `"label"`). A `"gamma"` panel has `"title"`,
-        `"rules"` (mappings with `"rule"` (`"threshold"` or `"threshold_strict"`),
+        `"rules"` (mappings with `"rule"` (registry name, e.g. `"threshold"`),
         `"label"`, `"points"` (pairs (gamma, accuracy)) and `"intervals"` (triples
         (low, high, accuracy))), `"markers"` (mappings with `"gamma"`, `"label"`)
         and optionally `"ylabel"`.
@@ -93,38 +117,41 @@ def fig_decoding_accuracy(
             else:
                 _draw_threshold_accuracy(ax, panel)
         if axes is None:
-            legend_and_caption(
-                fig, _decoding_handles(colours), len(colours) + 2, data.get("caption")
+            samplers = dict.fromkeys(
+                s["sampler"] for p in panels if p["kind"] == "k" for s in p["series"]
             )
+            handles = _decoding_handles(colours, list(samplers))
+            legend_and_caption(fig, handles, len(handles), data.get("caption"))
     return fig
 
 
-def _decoding_handles(colours: Mapping[int, Any]) -> list[Any]:
-    handles: list[Any] = [
+def _sampler_marker(name: str) -> dict[str, Any]:
+    return sampler_style(_SAMPLER_MARKERS, name, _SAMPLER_DEFAULT)
+
+
+def _sampler_label(name: str) -> str:
+    """Legend text of a sampler: `random_topk` -> "random top-k"."""
+    return name.replace("_topk", " top-k").replace("_", " ")
+
+
+def _decoding_handles(colours: Mapping[int, Any], samplers: Sequence[str]) -> list[Any]:
+    """One handle per list length n, then one per sampler, in order of appearance."""
+    by_n = [
         Line2D([], [], color=c, marker="o", ls="-", ms=5, label=f"n = {n}")
         for n, c in colours.items()
     ]
-    handles.append(
+    by_sampler = [
         Line2D(
             [],
             [],
             color="#444444",
             ls="none",
-            label="random top-k",
-            **_SAMPLER_MARKERS["random_topk"],
+            label=_sampler_label(name),
+            **_sampler_marker(name),
         )
-    )
-    handles.append(
-        Line2D(
-            [],
-            [],
-            color="#444444",
-            ls="none",
-            label="confidence top-k",
-            **_SAMPLER_MARKERS["confidence_topk"],
-        )
-    )
-    return handles
+        for name in samplers
+    ]
+    return by_n + by_sampler
 
 
 def _offset(n: int, colours: Mapping[int, Any]) -> float:
@@ -152,7 +179,7 @@ def _draw_topk_accuracy(ax: Axes, panel: Mapping[str, Any], colours) -> None:
             ls="none",
             color=colours[s["n"]],
             zorder=3,
-            **_SAMPLER_MARKERS[s["sampler"]],
+            **_sampler_marker(s["sampler"]),
         )
     handles = [
         Line2D([], [], color="#444444", ls=dashes[k], lw=1.2, label=v)
@@ -216,8 +243,7 @@ def _draw_threshold_accuracy(ax: Axes, panel: Mapping[str, Any]) -> None:
         )
     handles = []
     for rule in panel["rules"]:
-        st = _RULE_STYLES[rule["rule"]]
-        below = rule["rule"] == "threshold"
+        st = sampler_style(_RULE_STYLES, rule["rule"], _RULE_DEFAULT)
         for lo, hi, value in rule["intervals"]:
             ax.plot(
                 [lo, hi],
@@ -225,7 +251,7 @@ def _draw_threshold_accuracy(ax: Axes, panel: Mapping[str, Any]) -> None:
                 color=st["color"],
                 lw=st["lw"],
                 solid_capstyle="butt",
-                alpha=0.8 if below else 1.0,
+                alpha=st["alpha"],
                 zorder=2,
             )
         # a marker where the value at gamma differs from either side: the jumps
@@ -245,8 +271,8 @@ def _draw_threshold_accuracy(ax: Axes, panel: Mapping[str, Any]) -> None:
                 marker=st["marker"],
                 ms=st["ms"],
                 color=st["color"],
-                mec="white" if below else st["color"],
-                zorder=3 if below else 4,
+                mec=st["mec"],
+                zorder=st["zorder"],
                 clip_on=False,
             )
         handles.append(

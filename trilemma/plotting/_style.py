@@ -12,6 +12,7 @@ References:
 from __future__ import annotations
 
 import contextlib
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -90,7 +91,42 @@ def style() -> Iterator[None]:
         yield
 
 
-# --- sampler families ----------------------------------------------------------------
+# --- styles keyed by sampler name -----------------------------------------------------
+
+FALLBACK_MARKERS = (">", "p", "h", "*", "X", "8")
+"""Markers of samplers no style table lists; no table uses them for a listed one."""
+
+
+def sampler_style(
+    styles: Mapping[str, Mapping[str, Any]], name: str, default: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Matplotlib style of sampler (or rule) `name` from a table keyed by sampler name.
+
+    Every style table keyed by sampler name is read through this function, so a
+    sampler added to `trilemma.samplers.SAMPLERS` draws without an edit here: a name
+    the table does not list gets the table's `default` with a marker of its own from
+    `FALLBACK_MARKERS`, picked from the name (the same in every run and figure, and
+    different from every listed sampler's marker).
+
+    Args:
+      styles: name -> keyword arguments for `Axes.plot` (marker, colour, ...).
+      name: the sampler's registry name (or a figure's own id for it).
+      default: the style of a sampler `styles` does not list, without its marker.
+
+    Returns:
+      A new dict, safe to modify.
+
+    >>> table = {"threshold": {"marker": "o", "ms": 6.0}}
+    >>> sampler_style(table, "threshold", {"ms": 5.0})
+    {'marker': 'o', 'ms': 6.0}
+    >>> sampler_style(table, "new_sampler", {"ms": 5.0})["marker"] in FALLBACK_MARKERS
+    True
+    """
+    if name in styles:
+        return dict(styles[name])
+    pick = zlib.crc32(name.encode()) % len(FALLBACK_MARKERS)
+    return {**default, "marker": FALLBACK_MARKERS[pick]}
+
 
 # Family colours are categorical, one per sampler family and shared by
 # fig_trilemma_frontier and fig_pbx; there they do not carry the fluency / diversity
@@ -114,7 +150,7 @@ FAMILY_STYLES: dict[str, dict[str, Any]] = {
     "factor": {"color": PALETTE["orange"], "marker": "^", "ms": 5.5},
     "eb": {"color": PALETTE["green"], "marker": "P", "ms": 4.5},
 }
-_FAMILY_DEFAULT = {"color": PALETTE["black"], "marker": "o", "ms": 5.0}
+_FAMILY_DEFAULT = {"color": PALETTE["black"], "ms": 5.0}
 
 
 def family_style(family: str, temperature: float) -> dict[str, Any]:
@@ -123,7 +159,7 @@ def family_style(family: str, temperature: float) -> dict[str, Any]:
     Greedy sweeps (temperature 0) are solid (or the family's `greedy_ls`) with
     filled markers; sampled ones dashed with open markers.
     """
-    st = dict(FAMILY_STYLES.get(family, _FAMILY_DEFAULT))
+    st = sampler_style(FAMILY_STYLES, family, _FAMILY_DEFAULT)
     greedy = temperature == 0
     greedy_ls = st.pop("greedy_ls", "-")
     st.update(ls=greedy_ls if greedy else "--", mfc=st["color"] if greedy else "white")
