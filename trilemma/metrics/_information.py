@@ -25,7 +25,7 @@ def entropy(p: Joint, variables=None) -> Scalar:
 
     >>> import jax.numpy as jnp
     >>> from trilemma import entropy, to_bits
-    >>> float(to_bits(entropy(jnp.array([0.5, 0.25, 0.25]))))
+    >>> round(float(to_bits(entropy(jnp.array([0.5, 0.25, 0.25])))), 12)
     1.5
     """
     p, variables, _ = resolve(p, variables, ())

@@ -85,7 +85,7 @@ def style() -> Iterator[None]:
     >>> from trilemma.plotting import style
     >>> with style():
     ...     print(mpl.rcParams["savefig.dpi"])
-    200
+    200.0
     """
     with mpl.rc_context(_RC):
         yield
