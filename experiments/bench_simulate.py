@@ -4,17 +4,24 @@
 of forward passes (NFE) by enumerating decoding trajectories level by level, with
 NumPy. This script re-derives the same quantities with a separate, plain-Python
 enumerator written from the sampler definitions (dicts and loops, no array code, no
-trilemma internals: it reads only the task's support and the sampler's name and
-parameters). It first checks that both agree to 1e-9 (valid outputs' probabilities,
-invalid mass, E[NFE]) on several hundred small cases: every sampler, several
-parameters, temperatures 0, 0.5 and 1, nine tasks; a failure is printed on stderr and
-the script exits with status 1 before timing (unless --keep-going). It then times
-both on shuffle_distinct n = 5, 6, 7 (5,039 outcomes at n = 7) for every registered
-sampler (greedy, one parameter each) and prints states visited, trilemma's first and
-warm call (with and without the entropy of q over invalid outputs, which the plain
-enumerator does not compute), the plain time, the ratios plain / trilemma, and
-whether the goal (under 10 s at n = 7) is met. Ratios are measured in the same run,
+trilemma code: it reads only the task's support and, from the `Sampler` value, the
+names of its score and count rule with the rule's settings, its temperature, block
+and `uses_step`, and defines each building block itself). It first checks that both
+agree to 1e-9 (valid outputs' probabilities, invalid mass, E[NFE]) on over a
+thousand small cases: every sampler, several parameters, temperatures 0, 0.5 and 1,
+nine tasks; a failure is printed on stderr and the script exits with status 1 before
+timing (unless --keep-going). It then times both on shuffle_distinct n = 5, 6, 7
+(5,039 outcomes at n = 7) for every registered sampler (greedy, one parameter each)
+and prints states visited, trilemma's first and warm call (with and without the
+entropy of q over invalid outputs, which the plain enumerator does not compute), the
+plain time, the ratios plain / trilemma, and whether the goal (under 10 s at n = 7)
+is met. Ratios are measured in the same run,
 so they are meaningful on a noisy machine; absolute times are not.
+
+The samplers are the entries of `T.SAMPLERS` and their parameters come from each
+factory's signature, with one value per kind of parameter (`TIMED_VALUES`,
+`CHECK_VALUES`), so a new sampler is checked and timed without an edit here (a new
+kind of parameter needs its values, a new building block its plain definition).
 
   python experiments/bench_simulate.py [--quick] [--json out.json] [--keep-going]
 """
@@ -22,6 +29,7 @@ so they are meaningful on a noisy machine; absolute times are not.
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import math
@@ -49,33 +57,80 @@ PLAIN_CAP_S = 120.0
 GOAL_S = 10.0
 """Goal for one exact simulation at n = 7 (the issue's target)."""
 
-# The samplers timed: one reasonable parameter each, greedy decoding.
-TIMED = {
-    "random_topk": {"k": 2},
-    "confidence_topk": {"k": 2},
-    "margin_topk": {"k": 2},
-    "entropy_topk": {"k": 2},
-    "left_to_right": {"k": 2},
-    "threshold": {"gamma": 0.5},
-    "threshold_strict": {"gamma": 0.5},
-    "factor": {"factor": 1},
-    "eb": {"gamma": 0.5},
-    "mdlm": {"num_steps": None},  # num_steps = n
-}
+TIMED_VALUES = {"k": 2, "gamma": 0.5, "factor": 1, "num_steps": None}
+"""The timed value of each kind of sampler parameter (None: one step per token)."""
 
-# Each registered sampler as (score, count rule), from its definition.
-RULES = {
-    "random_topk": ("uniform", "topk"),
-    "confidence_topk": ("confidence", "topk"),
-    "margin_topk": ("margin", "topk"),
-    "entropy_topk": ("neg_entropy", "topk"),
-    "left_to_right": ("left_to_right", "topk"),
-    "threshold": ("confidence", "threshold"),
-    "threshold_strict": ("confidence", "threshold_strict"),
-    "factor": ("confidence", "factor"),
-    "eb": ("neg_entropy", "eb"),
-    "mdlm": ("uniform", "mdlm"),
+CHECK_VALUES = {
+    "k": (1, 2, 3),
+    "num_steps": (1, 2, 4),
+    "gamma": (0.3, 0.5, 0.9, 3.0),
+    "factor": (1, 2),
+    "block": (2,),
+    "reference_quirk": (True,),
 }
+"""The values each kind of sampler parameter takes in the agreement check."""
+
+
+# --- the samplers, from the registry --------------------------------------------------
+
+
+def parameters(name: str) -> list[inspect.Parameter]:
+    """Keyword parameters of sampler `name`'s factory, but temperature (swept)."""
+    signature = inspect.signature(T.SAMPLERS[name])
+    return [p for p in signature.parameters.values() if p.name != "temperature"]
+
+
+def timed_params(name: str, length: int) -> dict:
+    """The setting timed for sampler `name` on `length` output positions.
+
+    Every parameter without a default, or else the first with a timed value (the
+    top-k factories take `k` or `num_steps`), at its `TIMED_VALUES` value.
+    """
+    params = parameters(name)
+    chosen = [p.name for p in params if p.default is inspect.Parameter.empty]
+    if not chosen:
+        chosen = [p.name for p in params if p.name in TIMED_VALUES][:1]
+    missing = [p for p in chosen if p not in TIMED_VALUES]
+    if missing:
+        raise SystemExit(
+            f"no timed value for parameters {missing} of sampler {name!r}: add one "
+            "per kind of parameter to TIMED_VALUES"
+        )
+    return {p: length if TIMED_VALUES[p] is None else TIMED_VALUES[p] for p in chosen}
+
+
+def check_params(name: str, length: int) -> list[dict]:
+    """The settings of sampler `name` checked on `length` output positions.
+
+    Each parameter at each of its `CHECK_VALUES`, set on top of the timed setting,
+    or alone where the factory refuses that combination (`k` and `num_steps` are
+    alternatives); a value the factory refuses either way (a threshold gamma > 1)
+    is left out.
+    """
+    factory, base = T.SAMPLERS[name], timed_params(name, length)
+    settings: list[dict] = []
+    for param in parameters(name):
+        for value in CHECK_VALUES.get(param.name, ()):
+            for params in ({**base, param.name: value}, {param.name: value}):
+                if _accepts(factory, params):
+                    if params not in settings:
+                        settings.append(params)
+                    break
+    if not settings:
+        raise SystemExit(
+            f"no check values for any parameter of sampler {name!r}: add them per "
+            "kind of parameter to CHECK_VALUES"
+        )
+    return settings
+
+
+def _accepts(factory, params: dict) -> bool:
+    """Whether the factory builds a sampler from `params` (its checks are eager)."""
+    try:
+        factory(**params)
+    except ValueError:
+        return False
+    return True
 
 
 # --- the plain-Python enumerator ------------------------------------------------------
@@ -108,21 +163,21 @@ def token_law(p, temperature):
     return {v: w / total for v, w in weights.items()}
 
 
-def token_scores(kind, p, law, j):
+def token_scores(score, p, law, j):
     """Score of committing each drawable token `v` (in `law`) at position `j`."""
-    if kind == "confidence":
+    if score == "confidence_score":
         return {v: p[v] for v in law}
-    if kind == "margin":
+    if score == "margin_score":
         top = sorted(p, reverse=True) + [0.0]
         value = top[0] - top[1]
-    elif kind == "neg_entropy":
+    elif score == "neg_entropy_score":
         value = sum(pv * math.log(pv) for pv in p if pv > 0)
-    elif kind == "uniform":
+    elif score == "uniform_score":
         value = 0.0
-    elif kind == "left_to_right":
+    elif score == "left_to_right_score":
         value = -float(j)
     else:
-        raise ValueError(f"unknown score {kind!r}")
+        raise ValueError(f"the plain enumerator does not define the score {score!r}")
     return {v: value for v in law}
 
 
@@ -147,9 +202,10 @@ def score_classes(law, scores):
 def count_pmf(rule, params, ranked, m, block_size, step):
     """Law of the number of positions committed: {k: probability}.
 
-    `ranked` holds the scores of the m eligible positions, highest first.
+    `rule` names the sampler's count rule and `params` holds its settings; `ranked`
+    holds the scores of the m eligible positions, highest first.
     """
-    if rule == "topk":
+    if rule == "topk_count":
         size = max(block_size, 1)
         k, num_steps = params.get("k"), params.get("num_steps")
         steps = min(-(-size // k) if num_steps is None else num_steps, size)
@@ -163,14 +219,14 @@ def count_pmf(rule, params, ranked, m, block_size, step):
                 break
             start += c
         return {max(min(count, m), min(m, 1)): 1.0}
-    if rule in ("threshold", "threshold_strict"):
+    if rule == "threshold_count":
         gamma = params["gamma"]
-        if rule == "threshold":
-            passed = sum(1 for s in ranked if s >= gamma - TOL)
-        else:
+        if params["strict"]:
             passed = sum(1 for s in ranked if s > gamma + TOL)
+        else:
+            passed = sum(1 for s in ranked if s >= gamma - TOL)
         return {max(passed, min(m, 1)): 1.0}
-    if rule == "factor":
+    if rule == "factor_count":
         count = 0
         for n, c in enumerate(ranked, start=1):
             if n > 1 and c < 1.0 - params["factor"] / (n + 1) - TOL:
@@ -179,7 +235,7 @@ def count_pmf(rule, params, ranked, m, block_size, step):
         if params.get("reference_quirk") and count == m - 1:
             count = m
         return {count: 1.0}
-    if rule == "eb":
+    if rule == "entropy_bounded_count":
         count, total, largest = 0, 0.0, -math.inf
         for n, s in enumerate(ranked, start=1):
             total, largest = total - s, max(largest, -s)  # entropies, increasing
@@ -187,7 +243,7 @@ def count_pmf(rule, params, ranked, m, block_size, step):
                 break
             count = n
         return {max(count, min(m, 1)): 1.0}
-    if rule == "mdlm":
+    if rule == "ancestral_count":
         rate = 1.0 / max(params["num_steps"] - step, 1)
         if rate >= 1.0:
             return {m: 1.0}
@@ -197,7 +253,7 @@ def count_pmf(rule, params, ranked, m, block_size, step):
             if pk > 0:
                 pmf[k] = pk
         return pmf
-    raise ValueError(f"unknown count rule {rule!r}")
+    raise ValueError(f"the plain enumerator does not define the count rule {rule!r}")
 
 
 def committed_sets(scores, k):
@@ -228,20 +284,21 @@ def plain_simulate(task, sampler, *, literal=False) -> PlainResult:
 
     Args:
       task: a trilemma task (only its support, probabilities and sizes are read).
-      sampler: a registered sampler (only its name and parameters are read).
+      sampler: a sampler; only the names of its score and count rule, the count
+        rule's settings, its temperature, block length and `uses_step` are read.
       literal: False (fast): a state's valid children are the distinct values its
         consistent rows take on the committed positions, the remaining mass is
         invalid, and off-support states keep only their mask pattern (their oracle
         is uniform whatever the tokens). True: draw every token combination and keep
         off-support states with their tokens (slow; a check of the shortcuts).
     """
-    if sampler.name not in RULES:
-        raise ValueError(f"the plain enumerator does not know {sampler.name!r}")
-    score_kind, rule = RULES[sampler.name]
-    params = dict(sampler.params)
-    temperature = sampler.temperature
-    block = params.get("block")
-    uses_step = rule == "mdlm"
+    score = sampler.score.__name__
+    rule, params = sampler.count.fn.__name__, dict(sampler.count.settings)
+    temperature, block, uses_step = (
+        sampler.temperature,
+        sampler.block,
+        sampler.uses_step,
+    )
 
     sizes = [int(s) for s in task.joint.sizes[1:]]
     length = len(sizes)
@@ -313,7 +370,7 @@ def plain_simulate(task, sampler, *, literal=False) -> PlainResult:
             classes = []
             for j in eligible:
                 law = token_law(probs[j], temperature)
-                scores = token_scores(score_kind, probs[j], law, j)
+                scores = token_scores(score, probs[j], law, j)
                 classes.append(score_classes(law, scores))
             # one score class per eligible position (each fixes that position's score)
             for choice in itertools.product(*classes):
@@ -409,25 +466,6 @@ def compare(sim, plain: PlainResult) -> tuple[float, str]:
 
 def check_cases(quick: bool):
     """(task, sampler, literal) triples covering every sampler, rule and tie path."""
-    variants = {
-        "random_topk": [{"k": 1}, {"k": 2}, {"k": 3}, {"num_steps": 2}],
-        "confidence_topk": [{"k": 2}, {"k": 1, "block": 2}],
-        "margin_topk": [{"k": 2}],
-        "entropy_topk": [{"k": 2}, {"num_steps": 2, "block": 3}],
-        "left_to_right": [{"k": 2}, {"num_steps": 2}],
-        "threshold": [{"gamma": 0.5}, {"gamma": 0.3}, {"gamma": 0.9}],
-        "threshold_strict": [{"gamma": 0.5}, {"gamma": 0.3}],
-        "factor": [
-            {"factor": 1},
-            {"factor": 2},
-            {"factor": 1, "reference_quirk": True},
-        ],
-        "eb": [{"gamma": 0.5}, {"gamma": 1.0}, {"gamma": 3.0}],
-        "mdlm": [{"num_steps": 1}, {"num_steps": 2}, {"num_steps": 4}],
-    }
-    missing = set(T.SAMPLERS) - set(variants)
-    if missing:
-        raise SystemExit(f"no check variants for samplers {sorted(missing)}")
     tasks = [("shuffle_distinct", 4), ("random_joint", 3), ("insert_index", 3)]
     if not quick:
         tasks += [
@@ -439,10 +477,11 @@ def check_cases(quick: bool):
             ("latin_square", 3),
         ]
     temperatures = [0.0, 1.0] if quick else [0.0, 0.5, 1.0]
-    for (task_name, n), (name, options) in itertools.product(tasks, variants.items()):
+    for (task_name, n), name in itertools.product(tasks, T.SAMPLERS):
         task = T.make_task(task_name, n)
         # the literal enumerator expands every off-support completion (V**L)
         literal = len(task.outputs) <= 4
+        options = check_params(name, len(task.outputs))
         for params, temperature in itertools.product(options, temperatures):
             if task_name == "latin_square" and params.get("num_steps", 0) > 2:
                 continue  # about 25 s each in T.simulate (9 positions, MDLM)
@@ -505,15 +544,11 @@ def timed(fn, *args, **kwargs):
 def bench_rows(ns):
     """Time both enumerators for every sampler and size; one dict per (sampler, n)."""
     for name in T.SAMPLERS:
-        if name not in TIMED:
-            raise SystemExit(f"no timed parameters for sampler {name!r}")
         plain_times: dict[int, float] = {}
         states: dict[int, int] = {}
         for n in ns:
             task = T.make_task("shuffle_distinct", n)
-            params = {**TIMED[name]}
-            if "num_steps" in params and params["num_steps"] is None:
-                params["num_steps"] = n
+            params = timed_params(name, len(task.outputs))
             sampler = T.SAMPLERS[name](**params, temperature=0.0)
             sim, first = timed(T.simulate, task, sampler)
             repeats = 1 if first > 5.0 else 2

@@ -12,8 +12,9 @@ to itself), so L_T depends only on the step sizes; the figure labels each point 
 the sizes of the optimal schedule found, in decoding order. For Shuffle L_T also has
 a closed form (REFERENCE 2.4), L_T = sum_t s_t log2 m_t - log2 n! with m_t the
 number of tokens still masked before step t, and the optimum over step sizes is
-checked against it. The dashed baseline decodes equal contiguous blocks, left to
-right, with the remainder in the first blocks (LLaDA's schedule, REFERENCE 2.7).
+checked against it. The dashed baseline decodes contiguous blocks left to right with
+LLaDA's step sizes for T steps (near-equal, remainder first; REFERENCE 2.7), from
+`trilemma.samplers.topk_schedule`.
 
   python experiments/fig_optimal_schedule.py [--outdir figures]
 """
@@ -37,12 +38,6 @@ STEM = "optimal_schedule"
 N = 6
 TASKS = ("shuffle", "replace_random")
 LABELS = {"shuffle": "Shuffle", "replace_random": "Replace Random"}
-
-
-def equal_blocks(n: int, num_steps: int) -> list[int]:
-    """Near-equal step sizes for `n` tokens in `num_steps` steps, remainder first."""
-    base, extra = divmod(n, num_steps)
-    return [base + 1] * extra + [base] * (num_steps - extra)
 
 
 def compositions(n: int, num_steps: int):
@@ -107,7 +102,7 @@ def _panel(name: str, n: int) -> dict:
             raise RuntimeError(f"{name}: L_T depends on positions, not only sizes")
         schedules.append(positions)
         sizes.append([len(step) for step in positions])
-        blocks = equal_blocks(n, num_steps)
+        blocks = list(T.samplers.topk_schedule(n, num_steps=num_steps))
         edges = [0, *itertools.accumulate(blocks)]
         partition = [tuple(task.outputs[a:b]) for a, b in itertools.pairwise(edges)]
         value = T.t_step_bound(task.joint, partition, given=task.given)

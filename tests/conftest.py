@@ -1,14 +1,9 @@
-"""Test configuration: float64, strict dtype promotion, hypothesis profiles."""
+"""Test configuration: hypothesis profiles (JAX's settings are in ../conftest.py)."""
 
 import os
 
-import jax
 import pytest
 from hypothesis import HealthCheck, settings
-
-jax.config.update("jax_enable_x64", True)
-jax.config.update("jax_numpy_dtype_promotion", "strict")
-jax.config.update("jax_numpy_rank_promotion", "raise")
 
 settings.register_profile(
     "ci",

@@ -11,6 +11,8 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from trilemma import plotting  # noqa: E402
+from trilemma.plotting import _decoding_accuracy, _style  # noqa: E402
+from trilemma.samplers import SAMPLERS  # noqa: E402
 
 
 def decoding_accuracy_data():
@@ -144,3 +146,73 @@ def test_draws_into_given_axes():
     assert out is grid[0, 0].figure
     ax = Figure().subplots(1, 2)
     assert plotting.fig_pbx(pbx_data(), axes=list(ax)) is ax[0].figure
+
+
+NEW = "sampler_not_in_any_table"
+"""A sampler name no style table lists, as a new entry of `SAMPLERS` would be."""
+
+
+def _legend_markers(fig):
+    """Legend label -> marker, over every legend of the figure and its axes."""
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    return {
+        text.get_text(): handle.get_marker()
+        for legend in legends
+        if legend is not None
+        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+
+
+@pytest.mark.parametrize("name", [*SAMPLERS, NEW])
+def test_every_sampler_name_draws(name):
+    """Figures keyed by sampler name draw any registered (or new) sampler."""
+    data = decoding_accuracy_data()
+    data["panels"][0]["series"][0]["sampler"] = name
+    data["panels"][2]["rules"][0]["rule"] = name
+    frontier = trilemma_frontier_data()
+    frontier["rows"][0]["curves"][0]["family"] = name
+    pbx = pbx_data()
+    pbx["curves"][0]["id"] = name
+    for fig in (
+        plotting.fig_decoding_accuracy(data),
+        plotting.fig_trilemma_frontier(frontier),
+        plotting.fig_pbx(pbx),
+    ):
+        with plotting.style():
+            fig.savefig(io.BytesIO(), format="png", dpi=20)
+
+
+def test_unlisted_sampler_gets_its_own_fallback_marker():
+    data = decoding_accuracy_data()
+    data["panels"][0]["series"].insert(
+        0, {"n": 3, "sampler": NEW, "k": [1, 2], "accuracy": [1.0, 0.5]}
+    )
+    data["panels"][2]["rules"][0].update(rule=NEW, label="new rule")
+    markers = _legend_markers(plotting.fig_decoding_accuracy(data))
+    # the sampler legend lists the samplers drawn, in order of appearance
+    assert [k for k in markers if "top-k" in k or k.startswith("sampler")] == [
+        "sampler not in any table",
+        "random top-k",
+        "confidence top-k",
+    ]
+    assert markers["sampler not in any table"] in _style.FALLBACK_MARKERS
+    assert markers["new rule"] in _style.FALLBACK_MARKERS
+    assert (markers["random top-k"], markers["confidence top-k"]) == ("o", "s")
+
+    frontier = trilemma_frontier_data()
+    frontier["rows"][0]["curves"][0]["family"] = NEW
+    frontier["legend_order"] = ["random_topk 1.0", "eb 0.0"]
+    markers = _legend_markers(plotting.fig_trilemma_frontier(frontier))
+    assert markers["random_topk 1.0"] in _style.FALLBACK_MARKERS
+    assert markers["eb 0.0"] == "P"
+
+
+def test_fallback_markers_are_unused_by_listed_samplers():
+    """So a sampler without a style never looks like one with a style."""
+    tables = (
+        _decoding_accuracy._SAMPLER_MARKERS,
+        _decoding_accuracy._RULE_STYLES,
+        _style.FAMILY_STYLES,
+    )
+    used = {st["marker"] for table in tables for st in table.values()}
+    assert not used & set(_style.FALLBACK_MARKERS)

@@ -23,6 +23,13 @@ def total_variation_distance(p: Joint, q: Joint) -> Scalar:
 
     Equal to $\sum_x (p-q)_+ = \max_A |p(A)-q(A)| = 1-\sum_x\min(p,q)$; lies in $[0,1]$.
     Fast-dLLM's $D_{TV} = \tfrac12 D_1$ is the same quantity.
+
+    >>> import jax.numpy as jnp
+    >>> from trilemma import total_variation_distance
+    >>> p = jnp.array([0.5, 0.5, 0.0])
+    >>> q = jnp.array([0.25, 0.25, 0.5])  # half of its mass outside supp p
+    >>> float(total_variation_distance(p, q))
+    0.5
     """
     return _tv(*check_pair(p, q))
 
@@ -34,6 +41,14 @@ def kl_divergence(p: Joint, q: Joint) -> Scalar:
     with $0\log\frac{0}{q} = 0$ and $+\infty$ where $p(x) > 0 = q(x)$.
     Forward $D(p^*\|p)$ is infinite when the model misses a valid outcome (diversity);
     reverse $D(p\|p^*)$ when it produces an invalid one (fluency).
+
+    >>> import jax.numpy as jnp
+    >>> from trilemma import kl_divergence, to_bits
+    >>> p, q = jnp.array([1.0, 0.0]), jnp.array([0.5, 0.5])
+    >>> round(float(to_bits(kl_divergence(p, q))), 12)  # log2(1 / 0.5)
+    1.0
+    >>> float(kl_divergence(q, p))  # q puts mass where p is 0
+    inf
 
     References:
       Cover & Thomas, *Elements of Information Theory*, 2nd ed., §2.3.

@@ -25,7 +25,7 @@ def entropy(p: Joint, variables=None) -> Scalar:
 
     >>> import jax.numpy as jnp
     >>> from trilemma import entropy, to_bits
-    >>> float(to_bits(entropy(jnp.array([0.5, 0.25, 0.25]))))
+    >>> round(float(to_bits(entropy(jnp.array([0.5, 0.25, 0.25])))), 12)
     1.5
     """
     p, variables, _ = resolve(p, variables, ())
@@ -39,6 +39,17 @@ def conditional_entropy(p: Joint, variables=None, *, given) -> Scalar:
       p: dense pmf or `SparseJoint`.
       variables: the variables $V$; default every variable not in `given`.
       given: the conditioning variables $G$.
+
+    Returns:
+      Scalar in nats, in $[0, H(V)]$.
+
+    >>> import jax.numpy as jnp
+    >>> from trilemma import conditional_entropy, to_bits
+    >>> xor = jnp.array([[[0.25, 0], [0, 0.25]], [[0, 0.25], [0.25, 0]]])
+    >>> round(float(to_bits(conditional_entropy(xor, (2,), given=(0, 1)))), 12)
+    0.0
+    >>> round(float(to_bits(conditional_entropy(xor, (0,), given=(1,)))), 12)
+    1.0
     """
     p, variables, given = resolve(p, variables, given)
     return entropy_combination(p, ((1.0, union(variables, given)), (-1.0, given)))
@@ -52,6 +63,20 @@ def mutual_information(p: Joint, a, b, *, given=()) -> Scalar:
       a: index set $A$.
       b: index set $B$, disjoint from $A$.
       given: conditioning variables, disjoint from both; default none.
+
+    Returns:
+      Scalar in nats, in $[0, \min(H(A|G), H(B|G))]$.
+
+    With $X_2 = X_0 \oplus X_1$ (XOR of two fair bits), $X_0$ and $X_2$ are
+    independent, but knowing $X_1$ makes each determine the other:
+
+    >>> import jax.numpy as jnp
+    >>> from trilemma import mutual_information, to_bits
+    >>> xor = jnp.array([[[0.25, 0], [0, 0.25]], [[0, 0.25], [0.25, 0]]])
+    >>> round(float(to_bits(mutual_information(xor, (0,), (2,)))), 12)
+    0.0
+    >>> round(float(to_bits(mutual_information(xor, (0,), (2,), given=(1,)))), 12)
+    1.0
     """
     p, a, given = resolve(p, a, given, name="a")
     _, b, _ = resolve(p, b, given, name="b")

@@ -48,13 +48,28 @@ def precision(p: Joint, p_star: Joint) -> Scalar:
     r"""Maximum PRD precision $\bar\alpha = p(\mathrm{supp}\,p^*)$, the valid mass.
 
     A grader accepting exactly $\mathrm{supp}\,p^*$ scores the model $\bar\alpha$.
+
+    >>> import jax.numpy as jnp
+    >>> from trilemma import precision
+    >>> p_star = jnp.array([0.5, 0.5, 0.0])
+    >>> float(precision(jnp.array([0.25, 0.25, 0.5]), p_star))  # half is invalid
+    0.5
     """
     p, p_star = check_pair(p, p_star, ("p", "p_star"))
     return _support_mass(p, p_star)
 
 
 def recall(p: Joint, p_star: Joint) -> Scalar:
-    r"""Maximum PRD recall $\bar\beta = p^*(\mathrm{supp}\,p)$: target mass produced."""
+    r"""Maximum PRD recall $\bar\beta = p^*(\mathrm{supp}\,p)$: target mass produced.
+
+    >>> import jax.numpy as jnp
+    >>> from trilemma import recall
+    >>> p_star = jnp.array([0.5, 0.5, 0.0])
+    >>> float(recall(jnp.array([0.25, 0.25, 0.5]), p_star))  # every valid outcome
+    1.0
+    >>> float(recall(jnp.array([1.0, 0.0, 0.0]), p_star))  # mode collapse
+    0.5
+    """
     p, p_star = check_pair(p, p_star, ("p", "p_star"))
     return _support_mass(p_star, p)
 

@@ -47,6 +47,18 @@ def t_step_bound(p: Joint, partition, *, given=()) -> Scalar:
     Returns:
       Scalar in nats. $L_1 = C(Y|X)$ and $L_{|Y|} = 0$ (one token per step).
 
+    For $Y_2 = Y_0 \oplus Y_1$, decoding the two independent bits first costs
+    nothing, while decoding $Y_1$ with $Y_2$ costs their 1 bit of dependence given
+    $Y_0$:
+
+    >>> import jax.numpy as jnp
+    >>> from trilemma import t_step_bound, to_bits
+    >>> xor = jnp.array([[[0.25, 0], [0, 0.25]], [[0, 0.25], [0.25, 0]]])
+    >>> round(float(to_bits(t_step_bound(xor, [(0, 1), (2,)]))), 12)
+    0.0
+    >>> round(float(to_bits(t_step_bound(xor, [(0,), (1, 2)]))), 12)
+    1.0
+
     References:
       Kang et al., *ParallelBench*, arXiv:2510.04767, Theorem 1 (Eq. 2).
     """

@@ -8,11 +8,11 @@ default). The `*_index` tasks append the 0-based position to the prompt row
 (`prompts[i] = (list..., index)`) and the prompt law is uniform over every rotation and
 every valid index. The joint's first variable is the prompt's row in `Task.prompts`.
 
-Graders are the v1 scoring rules of ParallelBench (`parallelbench/dataset/metrics.py`)
-applied to token lists instead of parsed name lists; with fixed output lengths the
-parsing steps are moot. For every task the accepted outputs are exactly the support of
-$p^*(\cdot|x)$, except `shuffle`, whose data law includes the identity the grader
-rejects (reference §2.7).
+Graders are the v1 scoring rules of ParallelBench (`dataset/parallel_bench/metrics.py`
+at commit 72de8f7) applied to token lists instead of parsed name lists; with fixed
+output lengths the parsing steps are moot. For every task the accepted outputs are
+exactly the support of $p^*(\cdot|x)$, except `shuffle`, whose data law includes the
+identity the grader rejects (reference §2.7).
 """
 
 from __future__ import annotations
