@@ -322,11 +322,13 @@ def test_sparse_joint_bad_probs():
 def test_sparse_joint_outcome_matrix_shape_and_dtype():
     with pytest.raises(TypeError, match="`outcomes` must be an integer array"):
         T.sparse_joint([[0.0, 1.0]], [1.0])
-    with pytest.raises(ValueError, match="`outcomes` must be a 2-D"):
+    with pytest.raises(
+        ValueError, match=r"`outcomes` must have shape \(rows, variables\)"
+    ):
         T.sparse_joint([0, 1], [0.5, 0.5])
     with pytest.raises(ValueError, match="`outcomes` is empty"):
         T.sparse_joint(np.zeros((0, 2), int), np.zeros(0))
-    with pytest.raises(ValueError, match="`sizes` has 3 entries"):
+    with pytest.raises(ValueError, match=r"`sizes` must have shape \(2,\)"):
         T.sparse_joint([[0, 1]], [1.0], sizes=(2, 2, 2))
     with pytest.raises(TypeError, match="`sizes`"):
         T.sparse_joint([[0, 1]], [1.0], sizes=(2, 2.0))

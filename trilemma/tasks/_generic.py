@@ -46,8 +46,8 @@ def random_joint(
     check_options("random_joint", options, ("vocab", "seed", "zeros"))
     n = size(n, 3)
     vocab, seed, zeros = _check_family(vocab, seed, zeros)
-    num_prompts = _checks.check_positive_int(num_prompts, "num_prompts")
-    cells = vocab**n
+    num_prompts = _checks.check_int(num_prompts, "num_prompts", minimum=1)
+    cells = _checks.power(vocab, n)
     _check_dense(num_prompts, cells, n, max_bytes)
     num_zero = min(math.floor(zeros * cells), cells - 1)
     rng = np.random.default_rng(seed)
@@ -105,8 +105,8 @@ def markov_chain(
     check_options("markov_chain", options, ("vocab", "seed", "zeros"))
     n = size(n, 4)
     vocab, seed, zeros = _check_family(vocab, seed, zeros)
-    num_prompts = _checks.check_positive_int(num_prompts, "num_prompts")
-    cells = vocab**n
+    num_prompts = _checks.check_int(num_prompts, "num_prompts", minimum=1)
+    cells = _checks.power(vocab, n)
     _check_dense(num_prompts, cells, n, max_bytes)
     rng = np.random.default_rng(seed)
     chains = []
@@ -143,19 +143,23 @@ def markov_chain(
 
 
 def _check_family(vocab, seed, zeros):
-    vocab = _checks.check_positive_int(vocab, "vocab")
-    seed = _checks.check_positive_int(seed, "seed", minimum=0)
-    if isinstance(zeros, bool) or not isinstance(zeros, int | float | np.floating):
-        raise TypeError(f"`zeros` must be a number; got {zeros!r}.")
-    if not 0 <= zeros < 1:
-        raise ValueError(f"`zeros` must be in [0, 1); got {zeros}.")
-    return vocab, seed, float(zeros)
+    vocab = _checks.check_int(vocab, "vocab", minimum=1)
+    seed = _checks.check_int(seed, "seed", minimum=0)
+    zeros = _checks.check_real(zeros, "zeros", low=0.0, high=1.0, high_open=True)
+    return vocab, seed, zeros
 
 
 def _check_dense(num_prompts, cells, n, max_bytes):
+    """Refuse the dense tables over the memory budget before drawing them.
+
+    Per cell: the float64 pmf and a copy, the indices of its nonzero cells and their n
+    int64 coordinates (twice, as `unravel_index` output and stacked), then the joint's
+    row of n + 1 tokens.
+    """
     _checks.check_memory(
-        num_prompts * cells * (24 + n + 1),
-        f"{num_prompts:,} dense table(s) of {cells:,} outputs",
+        num_prompts * cells * (8 * (4 + 2 * n) + n + 1),
+        f"{_checks.format_count(num_prompts)} dense table(s) of "
+        f"{_checks.format_count(cells)} outputs",
         max_bytes,
     )
 
