@@ -176,7 +176,7 @@ def check_options(
 
 def unknown(kind: str, name: str, available: Iterable[str]) -> ValueError:
     """The error for an unknown registry name."""
-    return ValueError(f"Unknown {kind} {name!r}; available: {sorted(available)}.")
+    return ValueError(f"Unknown {kind} {show(name)}; available: {sorted(available)}.")
 
 
 # --- arrays ---------------------------------------------------------------------------
@@ -536,20 +536,27 @@ def check_memory(nbytes: int, what: str, budget: int | None = None) -> None:
         )
 
 
-def check_work(amount: int, what: str, limit: int, *, unit: str) -> None:
-    """Raise `ValueError` before a computation that could not finish in minutes.
+def check_work(
+    amount: int,
+    what: str,
+    limit: int,
+    *,
+    unit: str,
+    why: str = "more would not finish in minutes",
+) -> None:
+    """Raise `ValueError` before a computation too large to run, naming its size.
 
     Args:
       amount: the size of the computation (an upper bound is enough).
       what: the computation, for the message.
       limit: the largest `amount` accepted.
-      unit: what `amount` counts (`"states"`).
+      unit: what `amount` counts (`"decoding states"`).
+      why: the reason for the limit.
     """
     if amount > limit:
         raise ValueError(
-            f"{what} could take up to {format_count(amount)} {unit}, over the limit "
-            f"of {format_count(limit)} (about what finishes in minutes); choose a "
-            "smaller size."
+            f"{what} involves up to {format_count(amount)} {unit}, over the limit of "
+            f"{format_count(limit)} ({why}); choose a smaller size."
         )
 
 

@@ -40,8 +40,9 @@ def check_size(task) -> None:
     Memory is checked where it is allocated: the task's builder estimates its whole
     build, and the optimal schedule its 3^n pair table, before allocating anything.
     """
-    what = f"C(Y|X) of {task.name} (n = {_checks.show(task.n)}) term by term"
-    _checks.check_work(len(task.outputs), what, MAX_OUTPUTS, unit="output variables")
+    what = f"exact C(Y|X) of {task.name} (n = {_checks.show(task.n)})"
+    unit = "output variables (one compiled entropy term each)"
+    _checks.check_work(len(task.outputs), what, MAX_OUTPUTS, unit=unit)
 
 
 def run(args) -> int:

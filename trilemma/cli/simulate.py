@@ -78,11 +78,13 @@ def size(task, sampler) -> tuple[int, int]:
     rows, prompts, vocab = joint.support_size, joint.sizes[0], max(joint.sizes[1:])
     block = length if sampler.block is None else min(sampler.block, length)
     full, rest = divmod(length, block)
-    blocks = [block] * full + ([rest] if rest else [])
     levels = (dict(sampler.params).get("num_steps") or 1) if sampler.uses_step else 1
-    patterns = levels * (full * _checks.power(2, block) + _checks.power(2, rest))
+    # a full block's pattern is the next block's empty one: 2^L patterns without blocks
+    per_level = full * (_checks.power(2, block) - 1) + _checks.power(2, rest)
+    patterns = levels * per_level
     if patterns > MAX_PATTERNS:  # the state bound would be larger still
         return patterns, patterns
+    blocks = [block] * full + ([rest] if rest else [])
     states, done = 0, 0
     for index, width in enumerate(blocks):
         last = index == len(blocks) - 1  # a full block is the next one's empty pattern

@@ -124,7 +124,7 @@ def optimal_t_step_bound(
     p, outputs, given = resolve(p, None, given)
     n = len(outputs)
     pairs, what = _checks.power(3, n), f"the optimal schedule of {n} output variables"
-    _checks.check_work(pairs, what, 3**19, unit="subset pairs")
+    _checks.check_work(pairs, what, 3**19, unit="subset pairs", why="int32 indices")
     _checks.check_memory(_PAIR_BYTES * pairs, what, max_bytes)
     num_steps = _checks.check_int(num_steps, "num_steps", minimum=1, maximum=n)
     h = subset_entropy_table(

@@ -117,10 +117,10 @@ def markov_chain(
 
     def outputs(prompt):
         initial, moves = chains[int(prompt[0])]
-        p = initial
+        p = initial  # flat over vocab^t prefixes, last token fastest (no n-d array)
         for move in moves:
-            p = p[..., :, None] * move
-        return _support(p.ravel(), vocab, n)
+            p = (p.reshape(-1, vocab, 1) * move[None]).ravel()
+        return _support(p, vocab, n)
 
     prompts = np.arange(num_prompts)[:, None]
     joint = build_joint(
@@ -165,9 +165,15 @@ def _check_dense(num_prompts, cells, n, max_bytes):
 
 
 def _support(p, vocab, n):
-    """(rows, probs) of the nonzero cells of a flat pmf over vocab^n outputs."""
+    """(rows, probs) of the nonzero cells of a flat pmf over vocab^n outputs.
+
+    The digits of each cell index in base `vocab` are its tokens (first token most
+    significant), computed directly rather than by `np.unravel_index`, which is
+    limited to 64 dimensions.
+    """
     keep = np.flatnonzero(p)
-    rows = np.stack(np.unravel_index(keep, (vocab,) * n), axis=1)
+    weights = vocab ** np.arange(n - 1, -1, -1, dtype=np.int64)  # vocab^n < 2^63
+    rows = keep[:, None] // weights[None, :] % vocab
     return rows, p[keep]
 
 
