@@ -580,7 +580,9 @@ def show(value) -> str:
     """A received value for a message: its repr, shortened when it is long."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1e30:
+    if isinstance(value, str) and len(value) > 40:
+        return f"'{value[:24]}...{value[-8:]}' ({len(value):,} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
         digits = len(str(abs(value))) if abs(value).bit_length() < 14_000 else None
         if digits is None:  # beyond the int-to-str limit: count digits by log10
             digits = math.floor(math.log10(abs(value))) + 1

@@ -110,8 +110,10 @@ def run(args) -> int:
     """Simulate and print the report (text, or one JSON object with `--json`)."""
     from ..simulation import simulate
 
+    sampler = make_sampler(
+        args
+    )  # cheap: its flags are checked before the task is built
     task = _common.make_task(args)
-    sampler = make_sampler(args)
     check_size(task, sampler)
     start = time.perf_counter()
     sim = simulate(task, sampler, progress=not args.json)

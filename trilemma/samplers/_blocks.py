@@ -72,8 +72,11 @@ def draw_distribution(probs, temperature: float):
     $\pi_j(v) \propto p_j(v)^{1/\tau} = \exp((\log p_j(v) - \log p_j^{\max})/\tau)$,
     computed in log space: the exponent is at most 0, and it is floored at -800
     (where $e^{-800}$ is already 0 in float64) before the division, so no
-    temperature, however small ($\tau = 10^{-320}$), overflows. As $\tau \to 0$ the
-    law tends to the uniform law on the tokens of maximal probability.
+    temperature, however small, overflows. As $\tau \to 0$ the law tends to the
+    uniform law on the tokens of maximal probability; temperatures below $10^{-300}$
+    are computed as $10^{-300}$, which gives that same law (every nonzero gap of
+    log-probabilities exceeds $10^{-31}$, so its weight underflows to 0 either way)
+    and keeps subnormal constants, which XLA flushes to zero, out of the kernel.
 
     Args:
       probs: `(..., V)` probabilities (rows may contain zeros).
@@ -87,8 +90,9 @@ def draw_distribution(probs, temperature: float):
         positive = probs > 0
         log_p = xp.log(xp.where(positive, probs, 1.0))
         top = xp.max(xp.where(positive, log_p, -xp.inf), axis=-1, keepdims=True)
-        gap = xp.maximum(xp.where(positive, log_p - top, 0.0), -800.0 * temperature)
-        weights = xp.where(positive, xp.exp(gap / temperature), 0.0)
+        tau = max(temperature, 1e-300)
+        gap = xp.maximum(xp.where(positive, log_p - top, 0.0), -800.0 * tau)
+        weights = xp.where(positive, xp.exp(gap / tau), 0.0)
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
