@@ -299,7 +299,7 @@ def ancestral_count(sorted_scores, num_eligible, block_size, step, *, num_steps)
     """
     xp = xp_of(sorted_scores)
     length = sorted_scores.shape[-1]
-    left = float(num_steps) - xp.asarray(step).astype(float)  # float: any num_steps
+    left = float(num_steps) - xp.asarray(step).astype(float)  # exact below 2^53
     rate = 1.0 / xp.maximum(left, 1.0)
     m = xp.asarray(num_eligible)[..., None].astype(float)
     k = lift(xp.arange(length + 1).astype(float), m.ndim - 1)
