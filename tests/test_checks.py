@@ -5,6 +5,7 @@ message that blames the wrong argument fails the test.
 """
 
 import math
+import re
 
 import jax.numpy as jnp
 import numpy as np
@@ -322,11 +323,13 @@ def test_sparse_joint_bad_probs():
 def test_sparse_joint_outcome_matrix_shape_and_dtype():
     with pytest.raises(TypeError, match="`outcomes` must be an integer array"):
         T.sparse_joint([[0.0, 1.0]], [1.0])
-    with pytest.raises(ValueError, match="`outcomes` must be a 2-D"):
+    with pytest.raises(
+        ValueError, match=r"`outcomes` must have shape \(rows, variables\)"
+    ):
         T.sparse_joint([0, 1], [0.5, 0.5])
     with pytest.raises(ValueError, match="`outcomes` is empty"):
         T.sparse_joint(np.zeros((0, 2), int), np.zeros(0))
-    with pytest.raises(ValueError, match="`sizes` has 3 entries"):
+    with pytest.raises(ValueError, match=r"`sizes` must have shape \(2,\)"):
         T.sparse_joint([[0, 1]], [1.0], sizes=(2, 2, 2))
     with pytest.raises(TypeError, match="`sizes`"):
         T.sparse_joint([[0, 1]], [1.0], sizes=(2, 2.0))
@@ -353,3 +356,135 @@ def test_empirical_bad_samples():
         T.empirical(np.array([[3, 0]]), sizes=(2, 2))
     with pytest.raises(ValueError, match="`samples` is empty"):
         T.empirical(np.zeros((0, 3), int))
+
+
+# --------------------------------------------------------------------------------------
+# Scalar arguments: one checker per kind of value, the same exception everywhere.
+
+WRONG_TYPE = {
+    "factor": lambda: T.SAMPLERS["factor"](factor="x"),
+    "gamma (threshold)": lambda: T.SAMPLERS["threshold"](gamma="x"),
+    "gamma (eb)": lambda: T.SAMPLERS["eb"](gamma="x"),
+    "k": lambda: T.SAMPLERS["random_topk"](k=2.0),
+    "num_steps": lambda: T.SAMPLERS["mdlm"](num_steps="3"),
+    "block": lambda: T.SAMPLERS["confidence_topk"](k=1, block=1.5),
+    "temperature": lambda: T.SAMPLERS["random_topk"](k=1, temperature=None),
+    "reference_quirk": lambda: T.SAMPLERS["factor"](factor=1.0, reference_quirk=1),
+    "epsilon": lambda: T.prd_curve_grid(P, P, epsilon="small"),
+    "beta": lambda: T.max_f_beta_pair(T.prd_curve(P, P), "8"),
+    "top_p": lambda: T.autoregressive_model(np.array([0.5, 0.5]), top_p="all"),
+    "n": lambda: T.make_task("copy", "3"),
+    "num_prompts": lambda: T.make_task("copy", 3, num_prompts=1.0),
+    "zeros": lambda: T.make_task("random_joint", 2, zeros="none"),
+    "max_bytes": lambda: T.make_task("copy", 3, max_bytes=1e9),
+}
+
+OUT_OF_RANGE = {
+    "factor": lambda: T.SAMPLERS["factor"](factor=-1.0),
+    "gamma (threshold)": lambda: T.SAMPLERS["threshold"](gamma=2.0),
+    "gamma (eb)": lambda: T.SAMPLERS["eb"](gamma=-0.5),
+    "k": lambda: T.SAMPLERS["random_topk"](k=0),
+    "num_steps": lambda: T.SAMPLERS["mdlm"](num_steps=2**63),
+    "block": lambda: T.SAMPLERS["confidence_topk"](k=1, block=0),
+    "temperature": lambda: T.SAMPLERS["random_topk"](k=1, temperature=math.inf),
+    "epsilon": lambda: T.prd_curve_grid(P, P, epsilon=0.1),
+    "beta": lambda: T.max_f_beta_pair(T.prd_curve(P, P), 0.0),
+    "top_p": lambda: T.autoregressive_model(np.array([0.5, 0.5]), top_p=0.0),
+    "n": lambda: T.make_task("copy", 0),
+    "num_prompts": lambda: T.make_task("copy", 3, num_prompts=4),
+    "zeros": lambda: T.make_task("random_joint", 2, zeros=1.0),
+    "max_bytes": lambda: T.make_task("copy", 3, max_bytes=0),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_TYPE))
+def test_a_wrong_type_is_a_type_error_naming_the_argument(case):
+    name = case.split()[0]
+    with pytest.raises(TypeError, match=rf"^`{name}` must be .*; got .* \(\w+\)\.$"):
+        WRONG_TYPE[case]()
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_RANGE))
+def test_a_value_out_of_range_is_a_value_error_naming_the_argument(case):
+    name = case.split()[0]
+    with pytest.raises(ValueError, match=rf"^`{name}` must be .*; got [^(]+\.$"):
+        OUT_OF_RANGE[case]()
+
+
+def test_check_int_messages():
+    from trilemma._checks import check_int
+
+    assert check_int(np.int64(3), "k", minimum=1) == 3
+    with pytest.raises(ValueError, match=r"^`k` must be an integer >= 1; got 0\.$"):
+        check_int(0, "k", minimum=1)
+    with pytest.raises(ValueError, match=r"^`t` must be an integer in \[1, 3\]; got 4"):
+        check_int(4, "t", minimum=1, maximum=3)
+    with pytest.raises(ValueError, match=r"got a 5,001-digit integer\.$"):
+        check_int(10**5000, "n", maximum=3)
+    for bad in (True, 1.0, "1", None):
+        with pytest.raises(TypeError, match=r"^`k` must be an integer >= 1; got "):
+            check_int(bad, "k", minimum=1)
+
+
+def test_check_real_intervals():
+    from trilemma._checks import check_real
+
+    cases = [  # (keywords, allowed text, accepted, refused)
+        ({"low": 0, "high": 1}, "in [0, 1]", [0, 1, 0.5], [-1e-300, 1.5, math.nan]),
+        (
+            {"low": 0, "high": 1, "low_open": True},
+            "in (0, 1]",
+            [1e-300, 1],
+            [0, -0.0, 2],
+        ),
+        (
+            {"low": 0, "high_open": True},
+            "finite real number >= 0",
+            [0, 1e308],
+            [math.inf],
+        ),
+        ({"low": 0, "low_open": True}, "real number > 0 (or inf)", [math.inf], [0]),
+        ({"low_open": True, "high_open": True}, "a finite real number", [-1e308], []),
+    ]
+    for keywords, allowed, accepted, refused in cases:
+        for value in accepted:
+            assert check_real(value, "x", **keywords) == float(value)
+        for value in refused:
+            with pytest.raises(ValueError, match=re.escape(allowed)):
+                check_real(value, "x", **keywords)
+    with pytest.raises(ValueError, match="got a 401-digit integer"):
+        check_real(10**400, "x", low=0, high=1)
+    assert check_real(10**400, "x", low=0) == math.inf  # beyond floats: inf
+    with pytest.raises(TypeError, match=r"got True \(bool\)"):
+        check_real(True, "x")
+
+
+def test_check_bool():
+    from trilemma._checks import check_bool
+
+    assert check_bool(np.bool_(True), "flag") is True
+    with pytest.raises(
+        TypeError, match=r"^`flag` must be True or False; got 1 \(int\)"
+    ):
+        check_bool(1, "flag")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("500000000", 500_000_000), ("4GiB", 4 * 2**30), ("1.5k", 1536), ("2 MB", 2e6)],
+)
+def test_parse_bytes(text, expected):
+    from trilemma._checks import parse_bytes
+
+    assert parse_bytes(text, "max_bytes") == expected
+
+
+def test_saturating_sizes_are_refused_without_being_computed():
+    """3^(10^30) cells and (10^9)! rows saturate at 2^63, past any budget."""
+    from trilemma import _checks
+
+    assert _checks.power(3, 10**30) == _checks.factorial(10**9) == 2**63
+    assert _checks.power(3, 39) == 3**39 and _checks.factorial(20) == math.factorial(20)
+    assert _checks.power(1, 10**30) == 1
+    with pytest.raises(ValueError, match=r"at least 2\^63 bytes \(8\.0 EiB\)"):
+        _checks.check_memory(_checks.power(3, 10**30), "a table", 2**63 - 1)

@@ -158,14 +158,20 @@ ERRORS = {
         ["exact", "copy", "--n", "3", "--partition", "0|1|2|3"],
         "[3]",
     ),
-    "n zero": (["exact", "copy", "--n", "0"], "at least 1"),
+    "n zero": (["exact", "copy", "--n", "0"], "`--n` must be an integer >= 1; got 0"),
     "n not an int": (["exact", "copy", "--n", "three"], "--n"),
     "n too large for memory": (["exact", "shuffle", "--n", "13"], "bytes"),
-    "steps zero": (["exact", "copy", "--n", "3", "--steps", "0"], "at least 1"),
-    "too many steps": (["exact", "copy", "--n", "3", "--steps", "4"], "at most 3"),
+    "steps zero": (
+        ["exact", "copy", "--n", "3", "--steps", "0"],
+        "`--steps` must be an integer in [1, 3]; got 0",
+    ),
+    "too many steps": (
+        ["exact", "copy", "--n", "3", "--steps", "4"],
+        "`--steps` must be an integer in [1, 3]; got 4",
+    ),
     "too many prompts": (
         ["exact", "copy", "--n", "3", "--num-prompts", "4"],
-        "at most 3",
+        "`--num-prompts` must be an integer in [1, 3]; got 4",
     ),
     "partition and steps": (
         ["exact", "copy", "--n", "3", "--steps", "2", "--partition", "0|1,2"],

@@ -179,7 +179,10 @@ ERRORS = {
         ["simulate", "shuffle", "--n", "13", "--sampler", "random_topk", "--k", "1"],
         "bytes",
     ),
-    "n = 0": (["simulate", "shuffle", "--n", "0", "--sampler", "eb"], "--n"),
+    "n = 0": (
+        ["simulate", "shuffle", "--n", "0", "--sampler", "eb", "--gamma", "0.5"],
+        "--n",
+    ),
     "missing sampler": (["simulate", "shuffle", "--n", "3"], "--sampler"),
     "k not an int": ([*SIM, "--sampler", "random_topk", "--k", "two"], "--k"),
 }

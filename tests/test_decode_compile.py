@@ -72,9 +72,9 @@ def test_bad_inputs_are_named():
     model = T.oracle_model(joint_task(0))
     sampler = T.SAMPLERS["confidence_topk"](k=1)
     tokens = model.layout.initial_tokens(np.array([0, 1]))
-    with pytest.raises(ValueError, match="`tokens` must be a \\(batch, S\\)"):
+    with pytest.raises(ValueError, match="`tokens` must have shape \\(batch, 4\\)"):
         T.decode_batch(sampler, model, jax.random.key(0), tokens[:, 1:])
-    with pytest.raises(ValueError, match="2 keys"):
+    with pytest.raises(ValueError, match="`key` must have shape \\(2,\\)"):
         T.decode_batch(sampler, model, jax.random.split(jax.random.key(0), 3), tokens)
     with pytest.raises(TypeError, match="`model` must be"):
         T.decode_batch(sampler, model.logits_fn, jax.random.key(0), tokens)

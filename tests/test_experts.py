@@ -359,7 +359,7 @@ def test_autoregressive_rejects_bad_top_p(top_p):
 
 
 def test_autoregressive_rejects_scalars_and_non_pmfs():
-    with pytest.raises(ValueError, match="one axis per token"):
+    with pytest.raises(ValueError, match="`p` must have at least 1 axis"):
         T.autoregressive_model(np.array(1.0))
     with pytest.raises(ValueError, match="negative"):
         T.autoregressive_model(np.array([1.5, -0.5]))

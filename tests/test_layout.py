@@ -28,15 +28,15 @@ def test_render_uses_labels_and_marks_masks():
     assert layout.render(output) == task.show(output)
     masked = np.full(layout.output_length, layout.mask_id)
     assert layout.render(masked) == " ".join(["_"] * layout.output_length)
-    with pytest.raises(ValueError, match="must have"):
+    with pytest.raises(ValueError, match="`output` must have shape"):
         layout.render(output[:-1])
 
 
 def test_bad_prompt_index_is_named():
     layout = T.task_layout(T.make_task("shuffle", 3))
-    with pytest.raises(ValueError, match="`prompt_index` must be in"):
+    with pytest.raises(ValueError, match="`prompt_index` row 0 must be a prompt index"):
         layout.initial_tokens(5)
-    with pytest.raises(TypeError, match="`prompt_index` must be integers"):
+    with pytest.raises(TypeError, match="`prompt_index` must be an integer array"):
         layout.initial_tokens(0.5)
 
 

@@ -51,7 +51,7 @@ def test_attention_sees_what_it_should(causal):
 def test_equal_configs_share_one_logits_fn():
     same = TransformerConfig(**vars(CONFIG))
     assert transformer_logits_fn(same) is transformer_logits_fn(CONFIG)
-    with pytest.raises(ValueError, match="`heads` must divide `width`"):
+    with pytest.raises(ValueError, match="`heads` must be one of"):
         TransformerConfig(vocab_size=3, sequence_length=3, width=10, heads=3)
 
 

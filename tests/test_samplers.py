@@ -223,6 +223,38 @@ def test_draw_distribution(xp, temperature):
     )
 
 
+@pytest.mark.parametrize("xp", XP)
+@pytest.mark.parametrize("temperature", [1e-3, 1e-300, 1e-320, 5e-324])
+def test_tiny_temperature_is_the_greedy_limit(xp, temperature):
+    """As tau -> 0, p^(1/tau) tends to the uniform law on the most likely tokens.
+
+    The rows' largest probabilities are exact ties or differ by 25% or more, so at
+    tau <= 1e-3 the tempered law is the greedy one to 1e-14 (it was NaN, with
+    overflow warnings, once 1/tau overflowed).
+    """
+    got = as_np(B.draw_distribution(xp.asarray(PROBS), temperature))
+    for row, law in zip(PROBS, got, strict=True):
+        np.testing.assert_allclose(law, plain_draw(row, 0.0), atol=1e-14)
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_huge_temperature_is_uniform_on_the_support(xp):
+    got = as_np(B.draw_distribution(xp.asarray(PROBS), 1e300))
+    for row, law in zip(PROBS, got, strict=True):
+        support = [p > 0 for p in row]
+        np.testing.assert_allclose(law, np.array(support) / sum(support), atol=1e-14)
+
+
+@pytest.mark.parametrize("xp", XP)
+def test_quantize_keeps_values_past_two_to_the_22(xp):
+    """Large values are multiples of 2^-30 already: kept, without an overflow."""
+    big = [1e308, -1e308, 2.0**22, 2.0**22 + 0.5, math.inf, -math.inf]
+    got = as_np(B.quantize(xp.asarray([*big, 1 / 3, math.nan])))
+    np.testing.assert_array_equal(got[:6], big)
+    assert got[6] == round((1 / 3) * 2**30) / 2**30
+    assert math.isnan(got[7])
+
+
 def test_greedy_ties_are_exact_ties_in_exact_arithmetic():
     """1/3 computed two ways ties (scores are compared after quantisation)."""
     row = np.array([1 / 3, 1 - 2 / 3, 1 / 3 - 1e-15, 0.0])
@@ -293,6 +325,17 @@ def test_topk_count_is_llada_schedule(xp):
         for steps in range(1, size + 3):
             expected = llada_schedule(size, min(steps, size))
             assert run_schedule(xp, size, num_steps=steps) == expected
+
+
+@pytest.mark.parametrize("xp", XP)
+@pytest.mark.parametrize("big", [2**31, 2**63 - 1, 10**30])
+def test_topk_count_with_settings_past_int64(xp, big):
+    """A k past the block is one step; num_steps past it, one token per step."""
+    for size in range(1, 6):
+        assert run_schedule(xp, size, k=big) == [size]
+        assert run_schedule(xp, size, num_steps=big) == [1] * size
+    assert B.topk_schedule(7, k=big) == (7,)
+    assert B.topk_schedule(3, num_steps=big) == (1, 1, 1)
 
 
 @pytest.mark.parametrize("xp", XP)
@@ -484,6 +527,24 @@ def test_ancestral_count_is_binomial(xp):
                 np.testing.assert_allclose(pmf, expected, atol=1e-14)
 
 
+@pytest.mark.parametrize("xp", XP)
+@pytest.mark.parametrize("num_steps", [2**40, 2**63 - 1])
+def test_ancestral_count_with_num_steps_past_int32(xp, num_steps):
+    """At step 7 of N each of 3 masks unmasks with probability r = 1/(N - 7)."""
+    pmf = as_np(
+        B.ancestral_count(
+            scores_of(xp, [0.0] * 3, 4),
+            xp.asarray(3),
+            xp.asarray(3),
+            7,
+            num_steps=num_steps,
+        )
+    )
+    r = 1.0 / (num_steps - 7)
+    expected = [math.comb(3, k) * r**k * (1 - r) ** (3 - k) for k in range(4)] + [0]
+    np.testing.assert_allclose(pmf, expected, rtol=1e-9, atol=0)
+
+
 RULES = [
     (B.topk_count, {"k": 2}),
     (B.topk_count, {"num_steps": 3}),
@@ -570,6 +631,17 @@ def test_eligible_positions_with_blocks():
     batch = np.array([case[0] for case in cases])
     eligible, block_size = B.eligible_positions(batch, 2, 1)
     assert block_size.tolist() == [size for _, _, size in cases]
+
+
+@pytest.mark.parametrize("xp", XP)
+@pytest.mark.parametrize("block", [5, 6, 2**63 - 1, 10**30])
+def test_a_block_past_the_window_is_one_block(xp, block):
+    """A block of 5 or more over a 5-token window: all masks eligible, size 5."""
+    masked = xp.asarray([[False, True, False, True, True, True]])
+    eligible, block_size = B.eligible_positions(masked, block, 1)
+    reference, size = B.eligible_positions(masked, None, 1)
+    np.testing.assert_array_equal(np.asarray(eligible), np.asarray(reference))
+    assert int(block_size[0]) == int(size[0]) == 5
 
 
 # --------------------------------------------------------------------------------------

@@ -90,11 +90,7 @@ def sparse_joint(
     """
     outcomes = _check_outcomes(outcomes, "outcomes", sizes)
     probs = _checks.check_pmf(probs, name="probs", atol=atol)
-    if probs.ndim != 1 or probs.shape[0] != outcomes.shape[0]:
-        raise ValueError(
-            f"`probs` must have shape ({outcomes.shape[0]},) to match `outcomes` "
-            f"{tuple(outcomes.shape)}; got {tuple(probs.shape)}."
-        )
+    _checks.check_shape(probs, "probs", (outcomes.shape[0],))
     return _merge_rows(outcomes, probs, _sizes(outcomes, sizes))
 
 
@@ -118,10 +114,7 @@ def empirical(samples, sizes=None) -> SparseJoint:
 def from_dense(p, *, atol: float | None = None) -> SparseJoint:
     """The support of a dense pmf as a `SparseJoint` (cells with p > 0; eager)."""
     p = _checks.check_pmf(p, name="p", atol=atol)
-    if p.ndim == 0:
-        raise ValueError(
-            "`p` must have at least one axis (one per variable); got a scalar."
-        )
+    _checks.check_ndim(p, "p", minimum=1)
     host = np.asarray(p)
     idx = np.nonzero(host)
     outcomes = np.stack(idx, axis=1).astype(outcome_dtype(p.shape))
@@ -171,23 +164,14 @@ def check_joint(p, *, name: str = "p", atol: float | None = None) -> Joint:
     """Validate a dense pmf or a `SparseJoint` (values only when concrete)."""
     if isinstance(p, SparseJoint):
         outcomes = p.outcomes
-        if outcomes.ndim != 2 or outcomes.shape[1] != len(p.sizes):
-            raise ValueError(
-                f"`{name}.outcomes` must have shape (S, {len(p.sizes)}); "
-                f"got {tuple(outcomes.shape)}."
-            )
-        if p.probs.shape != (outcomes.shape[0],):
-            raise ValueError(
-                f"`{name}.probs` must have shape ({outcomes.shape[0]},); "
-                f"got {tuple(p.probs.shape)}."
-            )
+        _checks.check_shape(outcomes, f"{name}.outcomes", ("S", len(p.sizes)))
+        _checks.check_shape(p.probs, f"{name}.probs", (outcomes.shape[0],))
         _checks.check_pmf(p.probs, name=f"{name}.probs", atol=atol)
         if _checks.is_concrete(outcomes):
             _check_outcomes(outcomes, f"{name}.outcomes", p.sizes)
         return p
     p = _checks.check_pmf(p, name=name, atol=atol)
-    if p.ndim == 0:
-        raise ValueError(f"`{name}` must have one axis per variable; got a scalar.")
+    _checks.check_ndim(p, name, minimum=1)
     return p
 
 
@@ -207,49 +191,20 @@ def outcome_dtype(sizes) -> np.dtype:
 def _check_outcomes(outcomes, name, sizes):
     if not isinstance(outcomes, jax.Array | np.ndarray):
         outcomes = np.asarray(outcomes)
-    if not jnp.issubdtype(outcomes.dtype, jnp.integer):
-        raise TypeError(
-            f"`{name}` must be an integer array; got dtype {outcomes.dtype}."
-        )
-    if outcomes.ndim != 2:
-        raise ValueError(
-            f"`{name}` must be a 2-D (rows, variables) matrix; got shape "
-            f"{tuple(outcomes.shape)}."
-        )
-    if outcomes.shape[0] == 0:
-        raise ValueError(f"`{name}` is empty: the support needs at least one row.")
+    _checks.check_integer_dtype(outcomes, name)
+    _checks.check_shape(outcomes, name, ("rows", "variables"))
+    _checks.check_nonempty(outcomes, name)
     if sizes is not None:
-        sizes = tuple(_checks.check_positive_int(s, "sizes") for s in sizes)
-        if len(sizes) != outcomes.shape[1]:
-            raise ValueError(
-                f"`sizes` has {len(sizes)} entries but `{name}` has "
-                f"{outcomes.shape[1]} columns."
-            )
+        sizes = tuple(_checks.check_int(s, "sizes", minimum=1) for s in sizes)
+        _checks.check_shape(sizes, "sizes", (outcomes.shape[1],))
     if _checks.is_concrete(outcomes):
-        host = np.asarray(outcomes)
-        low = host.min(axis=0)
-        if (low < 0).any():
-            col = int(np.argmax(low < 0))
-            raise ValueError(
-                f"`{name}` column {col} has a negative value ({low[col]})."
-            )
-        if sizes is not None:
-            high = host.max(axis=0)
-            over = high >= np.asarray(sizes)
-            if over.any():
-                col = int(np.argmax(over))
-                raise ValueError(
-                    f"`{name}` column {col} has value {high[col]}, outside its "
-                    f"alphabet of size {sizes[col]}."
-                )
+        _checks.check_alphabets(outcomes, name, sizes)
     return jnp.asarray(outcomes)
 
 
 def _sizes(outcomes, sizes) -> tuple[int, ...]:
     if sizes is not None:
-        return tuple(_checks.check_positive_int(s, "sizes") for s in sizes)
+        return tuple(_checks.check_int(s, "sizes", minimum=1) for s in sizes)
     if not _checks.is_concrete(outcomes):
-        raise ValueError(
-            "`sizes` is required when the outcomes are traced (inside jit)."
-        )
+        _checks.check_given(sizes, "sizes", when="when the outcomes are traced (jit)")
     return tuple(int(v) + 1 for v in np.asarray(outcomes).max(axis=0))

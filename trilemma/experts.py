@@ -40,7 +40,6 @@ References:
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
@@ -92,19 +91,12 @@ def product_of_experts(p_d, p_ar, weight) -> Array:
     p_d = _checks.check_pmf(p_d, name="p_d")
     p_ar = _checks.check_pmf(p_ar, name="p_ar")
     _checks.check_same_shape(p_d, p_ar, ("p_d", "p_ar"))
-    if p_d.dtype != p_ar.dtype:
-        raise TypeError(
-            f"`p_d` and `p_ar` must have the same dtype; got {p_d.dtype} and "
-            f"{p_ar.dtype}."
-        )
+    _checks.check_same_dtype(p_d, p_ar, ("p_d", "p_ar"))
     weight = _check_weight(weight)
     if _checks.is_concrete(weight) and all(map(_checks.is_concrete, (p_d, p_ar))):
         r = float(weight)
-        if 0 < r < 1 and not bool(jnp.any((p_d > 0) & (p_ar > 0))):
-            raise ValueError(
-                "`p_d` and `p_ar` have disjoint supports, so p_d^R p_ar^(1-R) is zero "
-                f"everywhere for `weight` = {r:g}; only R = 0 or R = 1 is defined."
-            )
+        if 0 < r < 1:
+            _checks.check_supports_meet(p_d, p_ar, ("p_d", "p_ar"), r)
     return _product_of_experts(p_d, p_ar, weight.astype(p_d.dtype))
 
 
@@ -155,16 +147,11 @@ def autoregressive_model(p, *, temperature: float = 1.0, top_p: float = 1.0) -> 
       Holtzman et al., *The Curious Case of Neural Text Degeneration*, ICLR 2020.
     """
     p = _checks.check_pmf(p, name="p")
-    if p.ndim == 0:
-        raise ValueError("`p` must have one axis per token; got a scalar.")
-    temperature = _check_real(temperature, "temperature")
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise ValueError(
-            f"`temperature` must be positive and finite; got {temperature!r}."
-        )
-    top_p = _check_real(top_p, "top_p")
-    if not 0 < top_p <= 1:
-        raise ValueError(f"`top_p` must be in (0, 1]; got {top_p!r}.")
+    _checks.check_ndim(p, "p", minimum=1)
+    temperature = _checks.check_real(
+        temperature, "temperature", low=0.0, low_open=True, high_open=True
+    )
+    top_p = _checks.check_real(top_p, "top_p", low=0.0, high=1.0, low_open=True)
     return _autoregressive(p, temperature, top_p)
 
 
@@ -172,27 +159,12 @@ def autoregressive_model(p, *, temperature: float = 1.0, top_p: float = 1.0) -> 
 
 
 def _check_weight(weight):
-    if isinstance(weight, bool):
-        raise TypeError(f"`weight` must be a real number in [0, 1]; got {weight!r}.")
-    if isinstance(weight, int | float):
-        weight = float(weight)
-    weight = _checks.as_float_array(weight, "weight")
-    if weight.ndim != 0:
-        raise ValueError(
-            f"`weight` must be a scalar; got shape {tuple(weight.shape)} "
-            "(use jax.vmap for a grid of weights)."
-        )
-    if _checks.is_concrete(weight):
-        r = float(weight)
-        if not 0 <= r <= 1:
-            raise ValueError(f"`weight` must be in [0, 1]; got {r!r}.")
+    """`weight` as a scalar array: a real in [0, 1], checked when concrete."""
+    if isinstance(weight, bool | int | float):
+        weight = _checks.check_real(weight, "weight", low=0.0, high=1.0)
+    weight = _checks.check_reals(weight, "weight", low=0.0, high=1.0)
+    _checks.check_shape(weight, "weight", ())
     return weight
-
-
-def _check_real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
-    return float(value)
 
 
 # --- kernels --------------------------------------------------------------------------

@@ -50,15 +50,12 @@ class TokenLayout:
 
     def __post_init__(self):
         prefixes = np.asarray(self.prefixes)
-        if prefixes.ndim != 2 or not np.issubdtype(prefixes.dtype, np.integer):
-            raise TypeError(
-                "`prefixes` must be a (num_prompts, prefix_length) integer table; "
-                f"got shape {prefixes.shape} of {prefixes.dtype}."
-            )
-        if max(self.sizes, default=0) > self.vocab_size:
-            raise ValueError(
-                f"`sizes` {self.sizes} do not fit a vocabulary of {self.vocab_size}."
-            )
+        _checks.check_shape(prefixes, "prefixes", ("num_prompts", "prefix_length"))
+        _checks.check_integer_dtype(prefixes, "prefixes")
+        vocab = _checks.check_int(self.vocab_size, "vocab_size", minimum=1)
+        for size in self.sizes:
+            _checks.check_int(size, "sizes", minimum=1, maximum=vocab)
+        _checks.check_int(self.mask_id, "mask_id", minimum=0)
         object.__setattr__(self, "prefixes", prefixes.astype(np.int32))
 
     @property
@@ -86,15 +83,14 @@ class TokenLayout:
           `(m + L,)` for a scalar index, else `(..., m + L)` int32.
         """
         index = np.asarray(prompt_index)
-        if not np.issubdtype(index.dtype, np.integer):
-            raise TypeError(f"`prompt_index` must be integers; got {index.dtype}.")
-        if index.size and not (
-            index.min() >= 0 and index.max() < self.prefixes.shape[0]
-        ):
-            raise ValueError(
-                f"`prompt_index` must be in [0, {self.prefixes.shape[0]}); "
-                f"got {prompt_index!r}."
-            )
+        _checks.check_integer_dtype(index, "prompt_index")
+        inside = (index >= 0) & (index < self.prefixes.shape[0])
+        _checks.check_rows(
+            inside.ravel(),
+            index.reshape(-1, 1),
+            "prompt_index",
+            f"a prompt index in [0, {self.prefixes.shape[0] - 1}]",
+        )
         masks = np.full(index.shape + (self.output_length,), self.mask_id, np.int32)
         return np.concatenate([self.prefixes[index], masks], axis=-1)
 
@@ -104,11 +100,8 @@ class TokenLayout:
 
     def render(self, output) -> str:
         """One output `(L,)` as text: token names joined by spaces (or numbers)."""
-        values = [int(v) for v in np.asarray(output).ravel()]
-        if len(values) != self.output_length:
-            raise ValueError(
-                f"`output` must have {self.output_length} tokens; got {len(values)}."
-            )
+        _checks.check_shape(np.ravel(output), "output", (self.output_length,))
+        values = [int(v) for v in np.ravel(output)]
         if self.labels is None:
             return " ".join("_" if v == self.mask_id else str(v) for v in values)
         return " ".join(
@@ -122,7 +115,7 @@ class TokenLayout:
 def task_layout(task) -> TokenLayout:
     """The oracle's layout of `task`: prefix = prompt index, `mask_id = vocab_size`."""
     sizes = tuple(int(k) for k in task.joint.sizes)
-    num_prompts = _checks.check_positive_int(sizes[0], "number of prompts")
+    num_prompts = _checks.check_int(sizes[0], "number of prompts", minimum=1)
     vocab = max(sizes)
     return TokenLayout(
         prefixes=np.arange(num_prompts, dtype=np.int32)[:, None],

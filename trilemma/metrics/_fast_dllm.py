@@ -23,7 +23,9 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from .. import _checks
 from .._kernels import xlogx
 from .._types import Array, Scalar
 from ..distributions import check_joint, to_dense
@@ -75,15 +77,13 @@ def greedy_equivalence_condition(num_tokens: int, epsilon) -> bool:
 def _x_star(p, x_star):
     if x_star is None:
         return tuple(int(jnp.argmax(_marginal(p, j))) for j in range(p.ndim))
-    x_star = tuple(int(v) for v in x_star)
-    if len(x_star) != p.ndim:
-        raise ValueError(
-            f"`x_star` must have one value per token ({p.ndim}); got {len(x_star)}."
+    _checks.check_shape(x_star, "x_star", (p.ndim,))
+    return tuple(
+        _checks.check_int(v, f"x_star[{j}]", minimum=0, maximum=k - 1)
+        for j, (v, k) in enumerate(
+            zip(np.asarray(x_star).tolist(), p.shape, strict=True)
         )
-    for j, (v, k) in enumerate(zip(x_star, p.shape, strict=True)):
-        if not 0 <= v < k:
-            raise ValueError(f"`x_star[{j}]` = {v} is outside the alphabet 0..{k - 1}.")
-    return x_star
+    )
 
 
 def _marginal(p, j):

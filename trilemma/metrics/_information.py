@@ -7,6 +7,7 @@ Variables are axes of a dense pmf or columns of a `SparseJoint`.
 
 from __future__ import annotations
 
+from .. import _checks
 from .._kernels import entropy_combination
 from .._types import Scalar
 from ..distributions import Joint
@@ -80,8 +81,7 @@ def mutual_information(p: Joint, a, b, *, given=()) -> Scalar:
     """
     p, a, given = resolve(p, a, given, name="a")
     _, b, _ = resolve(p, b, given, name="b")
-    if set(a) & set(b):
-        raise ValueError(f"`a` and `b` overlap on variables {sorted(set(a) & set(b))}.")
+    _checks.check_disjoint(a, b, ("a", "b"))
     terms = (
         (1.0, union(a, given)),
         (1.0, union(b, given)),

@@ -93,15 +93,10 @@ def prd_curve(p: Joint, p_star: Joint, lambdas=None) -> PRDCurve:
     p, p_star = check_pair(p, p_star, ("p", "p_star"))
     if lambdas is None:
         return _exact_curve(p, p_star)
-    lambdas = _checks.as_float_array(lambdas, "lambdas").astype(_dtype(p))
-    if _checks.is_concrete(lambdas):
-        bad = ~((lambdas > 0) & jnp.isfinite(lambdas))
-        if bool(jnp.any(bad)):
-            raise ValueError(
-                "`lambdas` must be finite positive slopes (use None for the endpoints "
-                f"at 0 and inf); got {float(lambdas[jnp.argmax(bad)])}."
-            )
-    return _curve_at(p, p_star, lambdas)
+    lambdas = _checks.check_reals(
+        lambdas, "lambdas", low=0.0, low_open=True, high_open=True
+    )
+    return _curve_at(p, p_star, lambdas.astype(_dtype(p)))
 
 
 def prd_curve_grid(
@@ -113,11 +108,10 @@ def prd_curve_grid(
     $[\epsilon, \pi/2 - \epsilon]$; values are clipped to $[0, 1]$ as in
     `prd_score.compute_prd`. Each point equals `prd_curve` at the same $\lambda$.
     """
-    num_angles = _checks.check_positive_int(
-        num_angles, "num_angles", minimum=3, maximum=10**6
+    num_angles = _checks.check_int(num_angles, "num_angles", minimum=3, maximum=10**6)
+    epsilon = _checks.check_real(
+        epsilon, "epsilon", low=0.0, high=0.1, low_open=True, high_open=True
     )
-    if not 0 < epsilon < 0.1:
-        raise ValueError(f"`epsilon` must be in (0, 0.1); got {epsilon}.")
     p, p_star = check_pair(p, p_star, ("p", "p_star"))
     # Slopes in float64 (pi/2 - epsilon rounds past pi/2 in float32), then cast.
     slopes = np.tan(np.linspace(epsilon, math.pi / 2 - epsilon, num_angles))
@@ -142,8 +136,7 @@ def f_beta(precision, recall, beta: float = 1.0):
 
 def max_f_beta_pair(curve: PRDCurve, beta: float = 8.0) -> tuple[Scalar, Scalar]:
     r"""$(\max F_\beta, \max F_{1/\beta})$ over the points of a PRD curve."""
-    if beta <= 0:
-        raise ValueError(f"`beta` must be positive; got {beta}.")
+    beta = _checks.check_real(beta, "beta", low=0.0, low_open=True, high_open=True)
     return (
         jnp.max(f_beta(curve.precision, curve.recall, beta)),
         jnp.max(f_beta(curve.precision, curve.recall, 1.0 / beta)),

@@ -111,7 +111,9 @@ def optimal_t_step_bound(
     $$f_t(B) = \min_{A \subsetneq B}\, f_{t-1}(A)
       + \sum_{j \in B\setminus A}[h(A\cup j)-h(A)],$$
     $L^*_T = f_T(Y) - h(Y) + h(\emptyset)$. Costs $O(3^n T)$ time after the $2^n$
-    subset entropies, so it is meant for up to about 14 output variables.
+    subset entropies, so it is meant for up to about 14 output variables; it refuses
+    more than 19 (the pairs are indexed in int32) and, before any work, a pair table
+    over the memory budget.
 
     Args:
       p: dense pmf or `SparseJoint`.
@@ -133,12 +135,10 @@ def optimal_t_step_bound(
     """
     p, outputs, given = resolve(p, None, given)
     n = len(outputs)
-    if n > 20:
-        raise ValueError(
-            f"`optimal_t_step_bound` enumerates 3^n subset pairs; n = {n} output "
-            "variables is too many (at most 20; about 14 is practical)."
-        )
-    num_steps = _checks.check_positive_int(num_steps, "num_steps", maximum=n)
+    pairs, what = _checks.power(3, n), f"the optimal schedule of {n} output variables"
+    _checks.check_work(pairs, what, 3**19, unit="subset pairs", why="int32 indices")
+    _checks.check_memory(_PAIR_BYTES * pairs, what, max_bytes)
+    num_steps = _checks.check_int(num_steps, "num_steps", minimum=1, maximum=n)
     h = subset_entropy_table(
         p, outputs, given, method=method, max_bytes=max_bytes, progress=progress
     )
@@ -266,8 +266,8 @@ def _grouping_entropies(p: SparseJoint, outputs, given, progress):
     space = given_space * radix ** len(outputs)
     if space >= 2**63 or (space >= 2**31 and not jax.config.jax_enable_x64):
         raise ValueError(
-            f"subset keys need {math.log2(space):.0f} bits; at most 63 are supported "
-            "(enable jax_enable_x64 for more than 31)."
+            f"subset keys need {math.log2(space):.0f} bits; at most "
+            + ("63 are supported." if jax.config.jax_enable_x64 else "31 without x64.")
         )
     masks = np.arange(2 ** len(outputs))
     chunk = 32
@@ -315,6 +315,11 @@ def _grouping_chunk(p, masks, outputs, given, radix):
         return -jnp.sum(xlogx(sums))
 
     return lax.map(one, masks)
+
+
+_PAIR_BYTES = 48
+"""Peak bytes per subset pair: the int64 ternary code and digit, int32 masks and their
+device copies, float64 costs and candidates."""
 
 
 @functools.lru_cache(maxsize=4)

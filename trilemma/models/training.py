@@ -55,8 +55,8 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _checks.check_positive_int(self.steps, "steps")
-        _checks.check_positive_int(self.batch_size, "batch_size")
+        _checks.check_int(self.steps, "steps", minimum=1)
+        _checks.check_int(self.batch_size, "batch_size", minimum=1)
 
     def optimizer(self) -> optax.GradientTransformation:
         """Clipped AdamW on a warm-up + cosine schedule."""

@@ -54,13 +54,10 @@ class TransformerConfig:
 
     def __post_init__(self):
         for name in ("vocab_size", "sequence_length", "width", "depth", "heads"):
-            _checks.check_positive_int(getattr(self, name), name)
-        _checks.check_positive_int(self.mlp_ratio, "mlp_ratio")
-        if self.width % self.heads:
-            raise ValueError(
-                f"`heads` must divide `width`; got width={self.width}, "
-                f"heads={self.heads}."
-            )
+            _checks.check_int(getattr(self, name), name, minimum=1)
+        _checks.check_int(self.mlp_ratio, "mlp_ratio", minimum=1)
+        divisors = [h for h in range(1, self.width + 1) if self.width % h == 0]
+        _checks.check_one_of(self.heads, "heads", divisors)
 
 
 def init_params(config: TransformerConfig, key) -> dict[str, jax.Array]:

@@ -18,6 +18,11 @@ input, so the same definition runs under NumPy (the exact trajectory enumerator 
 they are compared, so values equal in exact arithmetic (1/3 computed two ways) tie
 exactly, as in ParallelBench's ideal-model analysis; thresholds are quantised the
 same way, so "$\ge \gamma$" and "$> \gamma$" differ exactly at $\gamma = c$.
+
+**Integer settings of any size.** A count `k`, step count or block length larger than
+the sequence means "the whole sequence"; the rules clamp it to the (static) length
+before any array arithmetic, so a setting such as $k = 2^{63} - 1$ never overflows
+int64 and gives exactly the result of $k = L$.
 """
 
 from __future__ import annotations
@@ -41,10 +46,19 @@ def lift(vector, ndim: int):
     return vector.reshape((1,) * ndim + vector.shape)
 
 
+_EXACT = 2.0**22
+"""Magnitude from which every float64 is already a multiple of `QUANTUM`."""
+
+
 def quantize(x):
-    """Round to a multiple of `QUANTUM`; -inf and inf are kept."""
+    """Round to a multiple of `QUANTUM`; -inf, inf and values beyond 2^22 are kept.
+
+    Values of magnitude 2^22 or more are multiples of `QUANTUM` already (in float64),
+    so they are not divided by it, which would overflow near the float maximum.
+    """
     xp = xp_of(x)
-    return xp.where(xp.isfinite(x), xp.round(x / QUANTUM) * QUANTUM, x)
+    small = xp.clip(x, -_EXACT, _EXACT)
+    return xp.where(xp.abs(x) < _EXACT, xp.round(small / QUANTUM) * QUANTUM, x)
 
 
 # --- which token ----------------------------------------------------------------------
@@ -55,7 +69,14 @@ def draw_distribution(probs, temperature: float):
 
     Greedy ($\tau = 0$): uniform over the tokens whose probability ties the maximum
     (ParallelBench's ideal model breaks exact ties at random). Otherwise
-    $\pi_j(v) \propto p_j(v)^{1/\tau}$.
+    $\pi_j(v) \propto p_j(v)^{1/\tau} = \exp((\log p_j(v) - \log p_j^{\max})/\tau)$,
+    computed in log space: the exponent is at most 0, and it is floored at -800
+    (where $e^{-800}$ is already 0 in float64) before the division, so no
+    temperature, however small, overflows. As $\tau \to 0$ the law tends to the
+    uniform law on the tokens of maximal probability; temperatures below $10^{-300}$
+    are computed as $10^{-300}$, which gives that same law (every nonzero gap of
+    log-probabilities exceeds $10^{-31}$, so its weight underflows to 0 either way)
+    and keeps subnormal constants, which XLA flushes to zero, out of the kernel.
 
     Args:
       probs: `(..., V)` probabilities (rows may contain zeros).
@@ -66,9 +87,12 @@ def draw_distribution(probs, temperature: float):
         q = quantize(probs)
         weights = xp.where((q == q.max(axis=-1, keepdims=True)) & (probs > 0), 1.0, 0.0)
     else:
-        safe = xp.where(probs > 0, probs, 1.0)
-        weights = xp.where(probs > 0, xp.exp(xp.log(safe) / temperature), 0.0)
-        weights = weights / weights.max(axis=-1, keepdims=True)
+        positive = probs > 0
+        log_p = xp.log(xp.where(positive, probs, 1.0))
+        top = xp.max(xp.where(positive, log_p, -xp.inf), axis=-1, keepdims=True)
+        tau = max(temperature, 1e-300)
+        gap = xp.maximum(xp.where(positive, log_p - top, 0.0), -800.0 * tau)
+        weights = xp.where(positive, xp.exp(gap / tau), 0.0)
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
@@ -150,6 +174,7 @@ def eligible_positions(masked, block: int | None, start):
     window = length - start
     if block is None:
         return masked, xp.broadcast_to(xp.asarray(window), masked.shape[:-1])
+    block = min(block, max(length, 1))  # a block past the sequence is one block
     batch = masked.ndim - 1
     positions = lift(xp.arange(length), batch)
     start = xp.asarray(start)  # a scalar: the window starts at the same position
@@ -187,13 +212,21 @@ def topk_schedule(size: int, *, k: int | None = None, num_steps: int | None = No
     """
     counts, left = [], int(size)
     while left > 0:
-        counts.append(int(_topk_step(np, size, left, k, num_steps)))
+        counts.append(int(_topk_step(np, size, left, k, num_steps, size)))
         left -= counts[-1]
     return tuple(counts)
 
 
-def _topk_step(xp, block_size, num_eligible, k, num_steps):
-    """Tokens that LLaDA's schedule commits with `num_eligible` masks left."""
+def _topk_step(xp, block_size, num_eligible, k, num_steps, length: int):
+    """Tokens that LLaDA's schedule commits with `num_eligible` masks left.
+
+    `k` and `num_steps` are clamped to `length`, the most masks a block can hold, so
+    the arithmetic stays in int64 whatever their size.
+    """
+    if k is not None:
+        k = min(k, max(length, 1))
+    if num_steps is not None:
+        num_steps = min(num_steps, max(length, 1))
     num_eligible = xp.asarray(num_eligible).astype(int)
     size = xp.maximum(xp.asarray(block_size).astype(int), 1)
     steps = (size + k - 1) // k if num_steps is None else xp.full(size.shape, num_steps)
@@ -217,8 +250,9 @@ def topk_count(
     rule needs no state.
     """
     xp = xp_of(sorted_scores)
-    count = _topk_step(xp, block_size, num_eligible, k, num_steps)
-    return _one_hot_count(count, sorted_scores.shape[-1])
+    length = sorted_scores.shape[-1]
+    count = _topk_step(xp, block_size, num_eligible, k, num_steps, length)
+    return _one_hot_count(count, length)
 
 
 def threshold_count(sorted_scores, num_eligible, block_size, step, *, gamma, strict):
@@ -286,7 +320,8 @@ def ancestral_count(sorted_scores, num_eligible, block_size, step, *, num_steps)
     """
     xp = xp_of(sorted_scores)
     length = sorted_scores.shape[-1]
-    rate = 1.0 / xp.maximum(num_steps - xp.asarray(step), 1).astype(float)
+    left = float(num_steps) - xp.asarray(step).astype(float)  # exact below 2^53
+    rate = 1.0 / xp.maximum(left, 1.0)
     m = xp.asarray(num_eligible)[..., None].astype(float)
     k = lift(xp.arange(length + 1).astype(float), m.ndim - 1)
     gammaln = jax.scipy.special.gammaln if xp is jnp else scipy.special.gammaln

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .. import _checks
 from .._types import Array
 from ..models import Model
 from . import _blocks
@@ -233,54 +234,32 @@ def decode_batch(
 
 
 def _static(sampler, model, record_steps) -> dict:
-    if not isinstance(sampler, Sampler):
-        raise TypeError(f"`sampler` must be a Sampler; got {type(sampler).__name__}.")
+    _checks.check_instance(sampler, "sampler", Sampler)
     return {
         "sampler": sampler,
         "logits_fn": model.logits_fn,
         "mask_id": int(model.layout.mask_id),
-        "record_steps": bool(record_steps),
+        "record_steps": _checks.check_bool(record_steps, "record_steps"),
     }
 
 
 def _check_tokens(model, tokens, *, ndim: int):
-    if not isinstance(model, Model):
-        raise TypeError(
-            "`model` must be a trilemma Model (logits_fn, params, layout); got "
-            f"{type(model).__name__}."
-        )
+    _checks.check_instance(model, "model", Model, "a trilemma Model")
     tokens = jnp.asarray(tokens)
     length = model.layout.sequence_length
-    shape = "(S,)" if ndim == 1 else "(batch, S)"
-    if tokens.ndim != ndim or tokens.shape[-1] != length:
-        raise ValueError(
-            f"`tokens` must be a {shape} array with S = {length} (the layout's prefix "
-            f"and outputs); got shape {tokens.shape}."
-        )
-    if not jnp.issubdtype(tokens.dtype, jnp.integer):
-        raise TypeError(f"`tokens` must be integers; got {tokens.dtype}.")
+    _checks.check_shape(tokens, "tokens", ("batch",) * (ndim - 1) + (length,))
+    _checks.check_integer_dtype(tokens, "tokens")
     return tokens.astype(jnp.int32)
 
 
 def _as_keys(key, batch: int | None):
     """Typed PRNG keys: one key (`batch` None), or `(batch,)` from one key or many."""
     if not jax.dtypes.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
-        key = jnp.asarray(key)
-        if key.dtype != jnp.uint32 or key.shape[-1:] != (2,):
-            raise TypeError(
-                "`key` must be a jax.random.key (or raw uint32 key data); got "
-                f"{key.dtype} of shape {key.shape}."
-            )
-        key = jax.random.wrap_key_data(key)
+        key = jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32))  # raw key data
     if batch is None:
-        if key.shape != ():
-            raise ValueError(f"`key` must be one key; got shape {key.shape}.")
+        _checks.check_shape(key, "key", ())
         return key
     if key.shape == ():
         return jax.random.split(key, batch)
-    if key.shape != (batch,):
-        raise ValueError(
-            f"`key` must be one key or {batch} keys (one per row); got shape "
-            f"{key.shape}."
-        )
+    _checks.check_shape(key, "key", (batch,))
     return key

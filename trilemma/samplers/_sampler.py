@@ -82,9 +82,11 @@ class Sampler(NamedTuple):
 
 
 def _build(name, score, count, *, temperature, block, time_grid=None, **params):
-    temperature = _temperature(temperature)
+    temperature = _checks.check_real(
+        temperature, "temperature", low=0.0, high_open=True
+    )
     if block is not None:
-        block = _checks.check_positive_int(block, "block")
+        block = _checks.check_int(block, "block", minimum=1)
     shown = {**params, "temperature": temperature, "block": block}
     return Sampler(
         name=name,
@@ -97,28 +99,21 @@ def _build(name, score, count, *, temperature, block, time_grid=None, **params):
     )
 
 
-def _temperature(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"`temperature` must be a number; got {value!r}.")
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"`temperature` must be finite and >= 0; got {value}.")
-    return float(value)
-
-
 def _schedule(k, num_steps):
-    if (k is None) == (num_steps is None):
-        raise ValueError(
-            "give exactly one of `k` (tokens per step) and `num_steps`; "
-            f"got k={k!r}, num_steps={num_steps!r}."
-        )
-    if k is not None:
-        return bind(_blocks.topk_count, k=_checks.check_positive_int(k, "k"))
-    steps = _checks.check_positive_int(num_steps, "num_steps")
+    if _checks.check_exactly_one(k=k, num_steps=num_steps) == "k":
+        return bind(_blocks.topk_count, k=_checks.check_int(k, "k", minimum=1))
+    steps = _checks.check_int(num_steps, "num_steps", minimum=1)
     return bind(_blocks.topk_count, num_steps=steps)
 
 
 def _topk(name, score):
-    def factory(*, k=None, num_steps=None, temperature=0.0, block=None) -> Sampler:
+    def factory(
+        *,
+        k: int | None = None,
+        num_steps: int | None = None,
+        temperature: float = 0.0,
+        block: int | None = None,
+    ) -> Sampler:
         return _build(
             name,
             score,
@@ -157,7 +152,9 @@ entropy_topk = _topk("entropy_topk", _blocks.neg_entropy_score)
 entropy_topk.__doc__ = _TOPK_DOC.format(what="Commit the positions of lowest entropy")
 
 
-def left_to_right(*, k=None, num_steps=None, temperature=0.0) -> Sampler:
+def left_to_right(
+    *, k: int | None = None, num_steps: int | None = None, temperature: float = 0.0
+) -> Sampler:
     """Commit the leftmost masked positions, k per step (semi-AR with block = k).
 
     Args:
@@ -176,17 +173,11 @@ def left_to_right(*, k=None, num_steps=None, temperature=0.0) -> Sampler:
     )
 
 
-def _gamma(gamma) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, int | float):
-        raise TypeError(f"`gamma` must be a number; got {gamma!r}.")
-    if not 0.0 <= gamma <= 1.0:
-        raise ValueError(f"`gamma` must be in [0, 1]; got {gamma}.")
-    return float(gamma)
-
-
 def _threshold(name: str, strict: bool, doc: str):
-    def factory(*, gamma, temperature=0.0, block=None) -> Sampler:
-        gamma = _gamma(gamma)
+    def factory(
+        *, gamma: float, temperature: float = 0.0, block: int | None = None
+    ) -> Sampler:
+        gamma = _checks.check_real(gamma, "gamma", low=0.0, high=1.0)
         count = bind(_blocks.threshold_count, gamma=gamma, strict=strict)
         return _build(
             name,
@@ -222,7 +213,13 @@ threshold_strict = _threshold(
 )
 
 
-def factor(*, factor, temperature=0.0, block=None, reference_quirk=False) -> Sampler:
+def factor(
+    *,
+    factor: float,
+    temperature: float = 0.0,
+    block: int | None = None,
+    reference_quirk: bool = False,
+) -> Sampler:
     """Fast-dLLM's factor rule: the longest prefix with (n+1)(1 - c_(n)) <= f.
 
     Args:
@@ -232,29 +229,21 @@ def factor(*, factor, temperature=0.0, block=None, reference_quirk=False) -> Sam
       reference_quirk: commit everything when only the last rank fails, as the
         released Fast-dLLM and ParallelBench code do.
     """
-    if (
-        isinstance(factor, bool)
-        or not isinstance(factor, int | float)
-        or not factor > 0
-    ):
-        raise ValueError(f"`factor` must be a positive number; got {factor!r}.")
-    count = bind(
-        _blocks.factor_count,
-        factor=float(factor),
-        reference_quirk=bool(reference_quirk),
-    )
+    factor = _checks.check_real(factor, "factor", low=0.0, low_open=True)
+    reference_quirk = _checks.check_bool(reference_quirk, "reference_quirk")
+    count = bind(_blocks.factor_count, factor=factor, reference_quirk=reference_quirk)
     return _build(
         "factor",
         _blocks.confidence_score,
         count,
         temperature=temperature,
         block=block,
-        factor=float(factor),
-        reference_quirk=bool(reference_quirk) or None,
+        factor=factor,
+        reference_quirk=reference_quirk or None,
     )
 
 
-def eb(*, gamma, temperature=0.0, block=None) -> Sampler:
+def eb(*, gamma: float, temperature: float = 0.0, block: int | None = None) -> Sampler:
     """EB-Sampler: lowest-entropy positions while sum H - max H <= gamma (nats).
 
     Args:
@@ -262,27 +251,28 @@ def eb(*, gamma, temperature=0.0, block=None) -> Sampler:
       temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
       block: semi-autoregressive block length (None: one block).
     """
-    if isinstance(gamma, bool) or not isinstance(gamma, int | float) or not gamma >= 0:
-        raise ValueError(f"`gamma` must be a number >= 0 (nats); got {gamma!r}.")
-    count = bind(_blocks.entropy_bounded_count, gamma=float(gamma))
+    gamma = _checks.check_real(gamma, "gamma", low=0.0)
+    count = bind(_blocks.entropy_bounded_count, gamma=gamma)
     return _build(
         "eb",
         _blocks.neg_entropy_score,
         count,
         temperature=temperature,
         block=block,
-        gamma=float(gamma),
+        gamma=gamma,
     )
 
 
-def mdlm(*, num_steps, temperature=1.0) -> Sampler:
+def mdlm(*, num_steps: int, temperature: float = 1.0) -> Sampler:
     """MDLM ancestral sampling: each mask unmasks with probability (t - s)/t.
 
     Args:
       num_steps: N steps on the grid t = 1, 1 - 1/N, ..., 0 (the last unmasks all).
       temperature: 1 samples the model; 0 is greedy.
     """
-    steps = _checks.check_positive_int(num_steps, "num_steps")
+    steps = _checks.check_int(
+        num_steps, "num_steps", minimum=1, maximum=_checks.INT64_MAX
+    )
     count = bind(_blocks.ancestral_count, num_steps=steps)
     return _build(
         "mdlm",

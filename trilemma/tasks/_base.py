@@ -109,8 +109,8 @@ def build_joint(
     r"""Stack per-prompt supports into one `SparseJoint` over (prompt index, outputs).
 
     Row $(i, y)$ has mass $p(x_i)\,p^*(y|x_i)$. The memory budget is checked on
-    `num_rows` before anything is allocated, so callers pass the exact total (or an
-    upper bound) of the support sizes.
+    `num_rows` (host arrays and their device copies) before anything is allocated, so
+    callers pass the exact total (or an upper bound) of the support sizes.
 
     Args:
       prompts: `(P, m)` prompt rows.
@@ -130,8 +130,9 @@ def build_joint(
     sizes = (num_prompts, *(int(k) for k in output_sizes))
     dtype = outcome_dtype(sizes)
     _checks.check_memory(
-        num_rows * (len(sizes) * dtype.itemsize + 8),
-        f"a support of {num_rows:,} outcome(s) over {len(sizes)} variables",
+        2 * num_rows * (len(sizes) * dtype.itemsize + 8),
+        f"a support of {_checks.format_count(num_rows)} outcome(s) over "
+        f"{len(sizes):,} variables",
         max_bytes,
     )
     if prompt_probs is None:
@@ -144,10 +145,7 @@ def build_joint(
         rows, cond = outputs_per_prompt(prompt)
         rows = np.asarray(rows).reshape(len(cond), len(sizes) - 1)
         stop = start + len(rows)
-        if stop > num_rows:
-            raise ValueError(
-                f"`num_rows` = {num_rows} is smaller than the support ({stop}+ rows)."
-            )
+        _checks.check_int(num_rows, "num_rows", minimum=stop)  # the support so far
         outcomes[start:stop, 0] = i
         outcomes[start:stop, 1:] = rows
         probs[start:stop] = np.asarray(cond, np.float64) * prompt_probs[i]
@@ -204,12 +202,8 @@ def support_grader(prompts, joint: SparseJoint) -> Grader:
     def grader(prompt_rows, outputs):
         outputs = check_grader_args(prompt_rows, outputs, table.shape[1], None)
         index = prompt_index(prompt_rows, table)
-        if (index < 0).any():
-            bad = int(np.argmax(index < 0))
-            raise ValueError(
-                f"prompt row {bad} is not one of the task's {len(table)} prompt(s); "
-                "p*(y|x) is defined only on them."
-            )
+        allowed = f"one of the task's {len(table)} prompt(s), where p*(y|x) is defined"
+        _checks.check_rows(index >= 0, prompt_rows, "prompts", allowed)
         full = np.concatenate([index[:, None], outputs.astype(np.int64)], axis=1)
         return rows_in(full, outcomes)
 
@@ -220,37 +214,20 @@ def check_grader_args(prompts, outputs, prompt_length, output_length) -> np.ndar
     """Validate grader inputs; return `outputs` as a 2-D integer array."""
     prompts = np.asarray(prompts)
     outputs = np.asarray(outputs)
-    if prompts.ndim != 2 or prompts.shape[1] != prompt_length:
-        raise ValueError(
-            f"`prompts` must have shape (N, {prompt_length}); "
-            f"got {tuple(prompts.shape)}."
-        )
-    if outputs.ndim != 2 or outputs.shape[0] != prompts.shape[0]:
-        raise ValueError(
-            f"`outputs` must have shape ({prompts.shape[0]}, L); "
-            f"got {tuple(outputs.shape)}."
-        )
-    if output_length is not None and outputs.shape[1] != output_length:
-        raise ValueError(
-            f"`outputs` must have {output_length} tokens per row; "
-            f"got {outputs.shape[1]}."
-        )
+    _checks.check_shape(prompts, "prompts", ("N", prompt_length))
+    length = "L" if output_length is None else output_length
+    _checks.check_shape(outputs, "outputs", (prompts.shape[0], length))
     return outputs
 
 
 def check_options(task: str, options: Mapping, allowed: Iterable[str] = ()) -> None:
     """Raise `ValueError` naming any option the builder of `task` does not take."""
-    allowed = sorted(allowed)
-    bad = sorted(set(options) - set(allowed))
-    if bad:
-        names = ", ".join(f"`{b}`" for b in bad)
-        taken = ", ".join(f"`{a}`" for a in ["n", "num_prompts", "max_bytes", *allowed])
-        raise ValueError(f"Unknown option {names} for task {task!r}; it takes {taken}.")
+    _checks.check_options(options, allowed, owner=f"task {task!r}")
 
 
-def size(n, default: int, name: str = "n", **bounds) -> int:
-    """`n`, or `default` when None, validated by `check_positive_int`."""
-    return _checks.check_positive_int(default if n is None else n, name, **bounds)
+def size(n, default: int, *, minimum: int = 1) -> int:
+    """`n`, or `default` when None, checked to be an integer >= `minimum`."""
+    return _checks.check_int(default if n is None else n, "n", minimum=minimum)
 
 
 def entropy_bits(probs) -> float:

@@ -46,8 +46,8 @@ def random_joint(
     check_options("random_joint", options, ("vocab", "seed", "zeros"))
     n = size(n, 3)
     vocab, seed, zeros = _check_family(vocab, seed, zeros)
-    num_prompts = _checks.check_positive_int(num_prompts, "num_prompts")
-    cells = vocab**n
+    num_prompts = _checks.check_int(num_prompts, "num_prompts", minimum=1)
+    cells = _checks.power(vocab, n)
     _check_dense(num_prompts, cells, n, max_bytes)
     num_zero = min(math.floor(zeros * cells), cells - 1)
     rng = np.random.default_rng(seed)
@@ -105,8 +105,8 @@ def markov_chain(
     check_options("markov_chain", options, ("vocab", "seed", "zeros"))
     n = size(n, 4)
     vocab, seed, zeros = _check_family(vocab, seed, zeros)
-    num_prompts = _checks.check_positive_int(num_prompts, "num_prompts")
-    cells = vocab**n
+    num_prompts = _checks.check_int(num_prompts, "num_prompts", minimum=1)
+    cells = _checks.power(vocab, n)
     _check_dense(num_prompts, cells, n, max_bytes)
     rng = np.random.default_rng(seed)
     chains = []
@@ -117,10 +117,10 @@ def markov_chain(
 
     def outputs(prompt):
         initial, moves = chains[int(prompt[0])]
-        p = initial
+        p = initial  # flat over vocab^t prefixes, last token fastest (no n-d array)
         for move in moves:
-            p = p[..., :, None] * move
-        return _support(p.ravel(), vocab, n)
+            p = (p.reshape(-1, vocab, 1) * move[None]).ravel()
+        return _support(p, vocab, n)
 
     prompts = np.arange(num_prompts)[:, None]
     joint = build_joint(
@@ -143,27 +143,37 @@ def markov_chain(
 
 
 def _check_family(vocab, seed, zeros):
-    vocab = _checks.check_positive_int(vocab, "vocab")
-    seed = _checks.check_positive_int(seed, "seed", minimum=0)
-    if isinstance(zeros, bool) or not isinstance(zeros, int | float | np.floating):
-        raise TypeError(f"`zeros` must be a number; got {zeros!r}.")
-    if not 0 <= zeros < 1:
-        raise ValueError(f"`zeros` must be in [0, 1); got {zeros}.")
-    return vocab, seed, float(zeros)
+    vocab = _checks.check_int(vocab, "vocab", minimum=1)
+    seed = _checks.check_int(seed, "seed", minimum=0)
+    zeros = _checks.check_real(zeros, "zeros", low=0.0, high=1.0, high_open=True)
+    return vocab, seed, zeros
 
 
 def _check_dense(num_prompts, cells, n, max_bytes):
+    """Refuse the dense tables over the memory budget before drawing them.
+
+    Per cell: the float64 pmf and a copy, the indices of its nonzero cells and their n
+    int64 coordinates (twice, as `unravel_index` output and stacked), then the joint's
+    row of n + 1 tokens.
+    """
     _checks.check_memory(
-        num_prompts * cells * (24 + n + 1),
-        f"{num_prompts:,} dense table(s) of {cells:,} outputs",
+        num_prompts * cells * (8 * (4 + 2 * n) + n + 1),
+        f"{_checks.format_count(num_prompts)} dense table(s) of "
+        f"{_checks.format_count(cells)} outputs",
         max_bytes,
     )
 
 
 def _support(p, vocab, n):
-    """(rows, probs) of the nonzero cells of a flat pmf over vocab^n outputs."""
+    """(rows, probs) of the nonzero cells of a flat pmf over vocab^n outputs.
+
+    The digits of each cell index in base `vocab` are its tokens (first token most
+    significant), computed directly rather than by `np.unravel_index`, which is
+    limited to 64 dimensions.
+    """
     keep = np.flatnonzero(p)
-    rows = np.stack(np.unravel_index(keep, (vocab,) * n), axis=1)
+    weights = vocab ** np.arange(n - 1, -1, -1, dtype=np.int64)  # vocab^n < 2^63
+    rows = keep[:, None] // weights[None, :] % vocab
     return rows, p[keep]
 
 

@@ -188,7 +188,10 @@ def insert_random(
     """
     check_options("insert_random", options)
     n = size(n, DEFAULT_N)
-    prompts = _prompts(n, num_prompts, max_bytes)
+    num_prompts = _check_size(
+        "insert_random", n, num_prompts, max_bytes, rows=n + 1, length=n + 1, tables=5
+    )
+    prompts = _prompts(n, num_prompts)
     every = np.arange(n + 1)
     uniform = np.full(n + 1, 1.0 / (n + 1))
 
@@ -233,7 +236,10 @@ def remove_random(
     """
     check_options("remove_random", options)
     n = size(n, DEFAULT_N, minimum=2)
-    prompts = _prompts(n, num_prompts, max_bytes)
+    num_prompts = _check_size(
+        "remove_random", n, num_prompts, max_bytes, rows=n, length=n - 1, tables=3
+    )
+    prompts = _prompts(n, num_prompts)
     every = np.arange(n)
     uniform = np.full(n, 1.0 / n)
 
@@ -274,7 +280,10 @@ def replace_random(
     """
     check_options("replace_random", options)
     n = size(n, DEFAULT_N)
-    prompts = _prompts(n, num_prompts, max_bytes)
+    num_prompts = _check_size(
+        "replace_random", n, num_prompts, max_bytes, rows=n, length=n, tables=2
+    )
+    prompts = _prompts(n, num_prompts)
     uniform = np.full(n, 1.0 / n)
 
     def outputs(x):
@@ -315,7 +324,7 @@ def shuffle(
     """
     check_options("shuffle", options)
     n = size(n, DEFAULT_N)
-    _check_perm_size(n, num_prompts, max_bytes)
+    num_prompts = _check_perm_size("shuffle", n, num_prompts, max_bytes)
     perms = permutations(n)
     closed = n * math.log2(n) - math.log2(math.factorial(n))
     return _shuffle_task("shuffle", n, perms, num_prompts, max_bytes, closed, None)
@@ -338,7 +347,7 @@ def shuffle_distinct(
     """
     check_options("shuffle_distinct", options)
     n = size(n, DEFAULT_N, minimum=2)
-    _check_perm_size(n, num_prompts, max_bytes)
+    num_prompts = _check_perm_size("shuffle_distinct", n, num_prompts, max_bytes)
     perms = permutations(n)[1:]  # lexicographic order puts the identity first
     big = math.factorial(n)
     same = (math.factorial(n - 1) - 1) / (big - 1)
@@ -374,13 +383,23 @@ def _deterministic(
     """A task whose output is a function of the prompt (C = 0, exact-match grader)."""
     length = n if length is None else length
     alphabet = n if alphabet is None else alphabet
+    num_prompts = _check_size(
+        name,
+        n,
+        num_prompts,
+        max_bytes,
+        rows=1,
+        length=length,
+        tables=1,
+        indices=num_indices or 1,
+    )
     if num_indices is None:
-        prompts = _prompts(n, num_prompts, max_bytes)
+        prompts = _prompts(n, num_prompts)
 
         def target(rows):
             return reference(rows)
     else:
-        prompts = _index_prompts(n, num_prompts, num_indices, max_bytes)
+        prompts = _index_prompts(n, num_prompts, num_indices)
 
         def target(rows):
             return reference(rows[:, :n], rows[:, n])
@@ -403,7 +422,7 @@ def _deterministic(
 
 
 def _shuffle_task(name, n, perms, num_prompts, max_bytes, closed, source):
-    prompts = _prompts(n, num_prompts, max_bytes)
+    prompts = _prompts(n, num_prompts)
     uniform = np.full(len(perms), 1.0 / len(perms))
     joint = build_joint(
         prompts,
@@ -424,21 +443,50 @@ def _shuffle_task(name, n, perms, num_prompts, max_bytes, closed, source):
     )
 
 
-def _prompts(n: int, num_prompts: int, max_bytes=None) -> np.ndarray:
+def _check_size(
+    name, n, num_prompts, max_bytes, *, rows, length, tables, indices=1, perms=0
+) -> int:
+    """Validate `num_prompts`; refuse the task over the memory budget before building.
+
+    One estimate of the peak bytes of the whole build, counting every value as int64
+    (an upper bound): the prompt table (`num_prompts * indices` rows) with its two
+    temporaries; `tables` int64 tables of one prompt's `rows` outputs of `length`
+    tokens; the joint's outcomes and probabilities with their device copies; and for
+    permutation tasks the `perms` x n permutation table (int32, built with two
+    temporaries) and its int64 image.
+
+    Returns:
+      `num_prompts`, validated (at most n).
+    """
+    num_prompts = _checks.check_int(num_prompts, "num_prompts", minimum=1, maximum=n)
+    prompts, width = num_prompts * indices, n + (indices > 1)
+    outcomes = prompts * rows
+    nbytes = (
+        3 * prompts * width * 8
+        + tables * rows * (length + 1) * 8
+        + 2 * outcomes * (length + 2) * 8
+        + perms * n * (3 * 4 + 8)
+    )
+    what = (
+        f"task {name!r} with {_count(prompts, 'prompt')} of {_count(width, 'token')} "
+        f"and {_count(outcomes, 'outcome')} of {_count(length, 'token')}"
+    )
+    _checks.check_memory(nbytes, what, max_bytes)
+    return num_prompts
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{_checks.format_count(count)} {noun}{'' if count == 1 else 's'}"
+
+
+def _prompts(n: int, num_prompts: int) -> np.ndarray:
     """`num_prompts` rotations of 0..n-1, as a `(num_prompts, n)` table."""
-    num_prompts = _checks.check_positive_int(num_prompts, "num_prompts", maximum=n)
-    what = f"a table of {num_prompts:,} prompts of {n:,} items"
-    _checks.check_memory(num_prompts * n * 8, what, max_bytes)
     return (np.arange(num_prompts)[:, None] + np.arange(n)[None, :]) % n
 
 
-def _index_prompts(n: int, num_prompts: int, num_indices: int, max_bytes=None):
+def _index_prompts(n: int, num_prompts: int, num_indices: int):
     """Every (rotation, index) pair: rows `(list..., index)`, rotation-major."""
-    num_prompts = _checks.check_positive_int(num_prompts, "num_prompts", maximum=n)
-    rows = num_prompts * num_indices
-    what = f"a table of {rows:,} prompts of {n + 1:,} tokens"
-    _checks.check_memory(rows * (n + 1) * 8, what, max_bytes)
-    lists = _prompts(n, num_prompts, max_bytes)
+    lists = _prompts(n, num_prompts)
     return np.concatenate(
         [
             np.repeat(lists, num_indices, axis=0),
@@ -448,13 +496,11 @@ def _index_prompts(n: int, num_prompts: int, num_indices: int, max_bytes=None):
     )
 
 
-def _check_perm_size(n: int, num_prompts: int, max_bytes):
-    _checks.check_positive_int(num_prompts, "num_prompts", maximum=n)
-    rows = math.factorial(n) * num_prompts
-    _checks.check_memory(
-        rows * (n + 9) + 2 * math.factorial(n) * n * 4,
-        f"enumerating {rows:,} permutations of {n} items",
-        max_bytes,
+def _check_perm_size(name: str, n: int, num_prompts: int, max_bytes) -> int:
+    """`_check_size` for the n! outputs per prompt of the shuffle tasks."""
+    perms = _checks.factorial(n)  # saturated: 21! and above are refused unevaluated
+    return _check_size(
+        name, n, num_prompts, max_bytes, rows=perms, length=n, tables=1, perms=perms
     )
 
 

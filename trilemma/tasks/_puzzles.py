@@ -128,12 +128,8 @@ def latin_square(
     reference's set test on comma-split CSV lines; the parsing is moot on tokens).
     """
     check_options("latin_square", options)
-    n = size(n, 4)
-    if n not in LATIN_SQUARE_SIZES:
-        raise ValueError(
-            f"`n` must be one of {list(LATIN_SQUARE_SIZES)} for latin_square; got {n}."
-        )
-    _checks.check_positive_int(num_prompts, "num_prompts", maximum=1)
+    n = _checks.check_one_of(size(n, 4), "n", LATIN_SQUARE_SIZES)
+    _checks.check_int(num_prompts, "num_prompts", minimum=1, maximum=1)
     count = LATIN_SQUARE_COUNTS[n]
     _checks.check_memory(
         count * n * n * 3, f"enumerating {count:,} Latin squares", max_bytes
@@ -190,19 +186,14 @@ def sudoku(
     Grader (ParallelBench): the filled grid equals the unique solution.
     """
     check_options("sudoku", options)
-    n = 4 if n is None else n
-    if isinstance(n, int | np.integer) and not 1 <= n <= SUDOKU_MAX_BLANKS:
-        raise ValueError(
-            f"`n` (the number of blanks) must be in 1..{SUDOKU_MAX_BLANKS} for "
-            "sudoku: a 4x4 Sudoku has a unique solution only with at least "
-            f"{16 - SUDOKU_MAX_BLANKS} givens (and n = 0 leaves nothing to decode); "
-            f"got {n}."
-        )
-    n = _checks.check_positive_int(n, "n")
-    _checks.check_positive_int(num_prompts, "num_prompts")
+    # n blanks: a 4x4 Sudoku has a unique solution only with at least 4 givens
+    n = _checks.check_int(
+        4 if n is None else n, "n", minimum=1, maximum=SUDOKU_MAX_BLANKS
+    )
+    _checks.check_int(num_prompts, "num_prompts", minimum=1)
     puzzles = unique_sudoku_puzzles(n, max_bytes)
-    num_prompts = _checks.check_positive_int(
-        num_prompts, "num_prompts", maximum=len(puzzles)
+    num_prompts = _checks.check_int(
+        num_prompts, "num_prompts", minimum=1, maximum=len(puzzles)
     )
     order = np.random.default_rng(SUDOKU_SEED).permutation(len(puzzles))
     prompts = puzzles[order[:num_prompts]]
@@ -220,12 +211,8 @@ def sudoku(
         y = check_grader_args(prompt_rows, output_rows, 16, n)
         rows, inverse = np.unique(np.asarray(prompt_rows), axis=0, return_inverse=True)
         blanks = (rows == SUDOKU_BLANK).sum(axis=1)
-        if (blanks != n).any():
-            bad = int(np.argmax(blanks != n))
-            raise ValueError(
-                f"`prompts` has a puzzle with {blanks[bad]} blanks; this task's "
-                f"puzzles have {n}."
-            )
+        allowed = f"a puzzle with {n} blanks (token {SUDOKU_BLANK}), as this task's"
+        _checks.check_rows(blanks == n, rows, "prompts", allowed)
         return (y == _solve(rows)[inverse.ravel()]).all(axis=1)
 
     labels = (("1", "2", "3", "4"),) * n
@@ -242,11 +229,7 @@ def _solve(puzzles) -> np.ndarray:
     given = puzzles != SUDOKU_BLANK
     fits = ((grids[None] == puzzles[:, None]) | ~given[:, None]).all(axis=2)
     counts = fits.sum(axis=1)
-    if (counts != 1).any():
-        bad = int(np.argmax(counts != 1))
-        raise ValueError(
-            f"Sudoku prompt row {bad} has {counts[bad]} solutions; the pass rule "
-            "needs a unique one."
-        )
+    allowed = "a Sudoku with a unique solution (the pass rule needs one)"
+    _checks.check_rows(counts == 1, puzzles, "prompts", allowed)
     full = grids[np.argmax(fits, axis=1)]
     return full[~given].reshape(len(puzzles), -1)

@@ -91,10 +91,8 @@ def _toy(
 ):
     check_options(name, options)
     if n is not None:
-        n = _checks.check_positive_int(n, "n")
-        if n != 2:
-            raise ValueError(f"`n` is fixed at 2 for {name} (two tokens); got {n}.")
-    _checks.check_positive_int(num_prompts, "num_prompts", maximum=1)
+        _checks.check_one_of(_checks.check_int(n, "n"), "n", (2,))  # two tokens
+    _checks.check_int(num_prompts, "num_prompts", minimum=1, maximum=1)
     rows = np.array(list(table), np.int64)
     probs = np.array(list(table.values()))
     prompts = np.zeros((1, 0), np.int64)

@@ -1,0 +1,406 @@
+"""Malformed command lines: one line `trilemma: error: ...`, status 2, no traceback.
+
+One group per class of bad input found by trying the CLI as a new user would
+(issue 7): integers too large for the arithmetic, memory budgets that parse to
+infinity, sizes that passed the budget check but allocated anyway, sizes that ran for
+minutes, silent wrong results, and messages that misled. Every refusal happens before
+the work it refuses: the functions that would allocate or enumerate are replaced by
+ones that fail the test if called, so these tests stay fast and safe. Expected values
+are closed forms written out here.
+"""
+
+import math
+import subprocess
+import sys
+
+import pytest
+from clitools import console_script, report, run
+
+import trilemma as T
+from trilemma import simulation
+from trilemma.cli import simulate as simulate_command
+from trilemma.metrics import _t_step
+from trilemma.tasks import _lists
+
+HUGE = str(10**30)
+DIGITS_5000 = "9" * 5000
+DIGITS_400 = "9" * 400
+SIM = ["simulate", "copy", "--sampler"]
+
+
+def one_line_error(argv, capsys) -> str:
+    """The single stderr line of a refused command (status 2, nothing on stdout)."""
+    code, out, err = run(argv, capsys)
+    assert code == 2, (code, out, err)
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("trilemma: error: ")
+    return lines[0]
+
+
+def forbid(*args, **kwargs):
+    raise AssertionError("called before the command refused its input")
+
+
+# --------------------------------------------------------------------------------------
+# Integers too large for the arithmetic
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragments"),
+    [
+        (["exact", "copy", "--n", HUGE], ["at least 2^63 bytes", "memory budget"]),
+        (SIM + ["random_topk", "--k", "1", "--n", HUGE], ["at least 2^63 bytes"]),
+        (
+            SIM + ["mdlm", "--num-steps", str(10**20)],
+            ["`--num-steps` must be an integer in [1, 9223372036854775807]", "got 1"],
+        ),
+        (
+            ["exact", "copy", "--n", DIGITS_5000],
+            ["argument --n", "at most 4,300 digits", "(5,000 characters)"],
+        ),
+        (
+            ["exact", "copy", "--num-prompts", HUGE],
+            ["`--num-prompts` must be an integer in [1, 4]", "got a 31-digit integer"],
+        ),
+    ],
+)
+def test_huge_integers_are_refused_in_one_line(argv, fragments, capsys, monkeypatch):
+    monkeypatch.setattr(_lists, "_prompts", forbid)
+    line = one_line_error(argv, capsys)
+    for fragment in fragments:
+        assert fragment in line
+
+
+@pytest.mark.parametrize("flag", ["--k", "--num-steps"])
+@pytest.mark.parametrize("value", [2**63 - 1, 10**20, 10**100])
+def test_huge_counts_mean_the_whole_sequence(flag, value, capsys):
+    """Past the length L = 4 of copy, k or num_steps act as L (1 step; L steps)."""
+    r = report(SIM + ["random_topk", flag, str(value)], capsys)
+    steps = 1 if flag == "--k" else 4
+    assert r["expected_nfe"] == steps
+    assert r["tokens_per_step"] == 4 / steps
+    assert r["accuracy"] == 1.0
+
+
+def test_huge_block_is_one_block(capsys):
+    """A block longer than the sequence is one block: k = 2 on 4 tokens, 2 steps."""
+    r = report(SIM + ["random_topk", "--k", "2", "--block", HUGE], capsys)
+    assert r["expected_nfe"] == 2 and r["params"]["block"] == 10**30
+
+
+# --------------------------------------------------------------------------------------
+# Memory budgets that parse to infinity
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", DIGITS_400, "-1", "0", "lots"])
+def test_max_bytes_flag_must_be_a_finite_size(value, capsys):
+    line = one_line_error(["exact", "copy", "--max-bytes", value], capsys)
+    assert (
+        "`--max-bytes` must be a size from 1 byte to 9,223,372,036,854,775,807" in line
+    )
+    assert "got '" in line
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", DIGITS_400])
+def test_max_bytes_environment_must_be_a_finite_size(value, capsys, monkeypatch):
+    monkeypatch.setenv("TRILEMMA_MAX_BYTES", value)
+    line = one_line_error(["exact", "copy"], capsys)
+    assert "`TRILEMMA_MAX_BYTES` must be a size from 1 byte" in line
+
+
+def test_max_bytes_units(capsys, monkeypatch):
+    """Binary and decimal units: shuffle n = 4 fits 1MiB and 1MB, not 1kB."""
+    for budget in ("1MiB", "1MB", "1e6", "0.5GiB"):
+        report(["exact", "shuffle", "--n", "4", "--max-bytes", budget], capsys)
+    monkeypatch.setenv("TRILEMMA_MAX_BYTES", "1kB")
+    assert "over the memory budget of 1000 B" in one_line_error(
+        ["exact", "shuffle", "--n", "4"], capsys
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Sizes that passed the budget check but allocated anyway
+
+
+@pytest.mark.parametrize(
+    ("n", "steps", "fragment"),
+    [
+        (20, 2, "up to 3,486,784,401 subset pairs, over the limit of 1,162,261,467"),
+        (19, 3, "would need 55,788,550,416 bytes"),
+    ],
+)
+def test_optimal_schedule_pairs_are_checked_first(
+    n, steps, fragment, capsys, monkeypatch
+):
+    """3^n subset pairs (48 bytes each at the peak) are refused before any work."""
+    monkeypatch.setattr(_t_step, "_pairs", forbid)
+    monkeypatch.setattr(_t_step, "subset_entropy_table", forbid)
+    argv = ["exact", "random_joint", "--n", str(n), "--option", "vocab=1"]
+    line = one_line_error([*argv, "--steps", str(steps)], capsys)
+    assert fragment in line and str(n) in line
+    assert "jax_enable_x64" not in line
+
+
+def test_copy_budget_counts_the_whole_build(capsys, monkeypatch):
+    """At n = 5e8: 3 prompt tables, 1 output table, the joint twice, 8 bytes a cell."""
+    monkeypatch.setattr(_lists, "_prompts", forbid)
+    line = one_line_error(["exact", "copy", "--n", "500000000"], capsys)
+    n = 500_000_000
+    expected = 3 * n * 8 + (n + 1) * 8 + 2 * (n + 2) * 8
+    assert f"would need {expected:,} bytes" in line
+
+
+def test_shuffle_budget_counts_the_permutation_tables(capsys, monkeypatch):
+    """Shuffle n = 12 needs 272 GB by the estimate: refused under 100 GiB, early."""
+    monkeypatch.setattr(_lists, "permutations", forbid)
+    argv = ["exact", "shuffle", "--n", "12", "--max-bytes", "100GiB"]
+    line = one_line_error(argv, capsys)
+    assert f"{math.factorial(12):,} outcomes" in line and "100.0 GiB" in line
+
+
+def test_out_of_memory_past_the_budget_is_one_line(capsys, monkeypatch):
+    """A budget above what the machine can allocate: the MemoryError is one line."""
+
+    def exhausted(n):
+        raise MemoryError("Unable to allocate 1.78 GiB for an array")
+
+    monkeypatch.setattr(_lists, "permutations", exhausted)
+    argv = ["exact", "shuffle", "--n", "12", "--max-bytes", "1T"]
+    line = one_line_error(argv, capsys)
+    assert "out of memory (Unable to allocate 1.78 GiB" in line
+    assert "--max-bytes" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "n", "options"),
+    [
+        ("copy", 200_000, {}),
+        ("insert_random", 400, {}),
+        ("remove_random", 400, {}),
+        ("replace_random", 300, {"num_prompts": 8}),
+        ("insert_index", 40, {"num_prompts": 40}),
+        ("shuffle", 9, {}),
+        ("shuffle_distinct", 8, {"num_prompts": 3}),
+        ("random_joint", 12, {}),
+        ("markov_chain", 12, {}),
+    ],
+)
+def test_task_estimate_covers_the_measured_peak(name, n, options):
+    """Building with a budget one byte below the measured peak is refused.
+
+    The peak of host allocations (NumPy arrays included) is measured by tracemalloc
+    while the task is built; the builder's estimate must be at least that, so a
+    budget below it refuses the build.
+    """
+    import tracemalloc
+
+    T.make_task(name, n, **options)  # warm caches (imports, jit of the pmf check)
+    tracemalloc.start()
+    try:
+        T.make_task(name, n, **options)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    with pytest.raises(ValueError, match="memory budget"):
+        T.make_task(name, n, max_bytes=peak - 1, **options)
+
+
+# --------------------------------------------------------------------------------------
+# Sizes that were refused nowhere and ran for minutes
+
+
+def test_exact_refuses_many_output_variables(capsys, monkeypatch):
+    monkeypatch.setattr(T, "total_correlation", forbid)
+    line = one_line_error(["exact", "copy", "--n", "1000000"], capsys)
+    assert "1,000,000 output variables" in line and "limit of 1,000" in line
+
+
+def test_exact_refuses_huge_permutation_counts(capsys, monkeypatch):
+    monkeypatch.setattr(_lists, "permutations", forbid)
+    for name, n in (("shuffle", "1000000000"), ("shuffle_distinct", "100000")):
+        line = one_line_error(["exact", name, "--n", n], capsys)
+        assert "at least 2^63 outcomes" in line and "memory budget" in line
+        assert "int_max_str_digits" not in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (
+            ["--n", "30", "--sampler", "random_topk", "--k", "1"],
+            "up to 1,073,741,824 mask patterns",  # 2^30
+        ),
+        (
+            ["--sampler", "mdlm", "--num-steps", "1000000000"],
+            "up to 16,000,000,000 mask patterns",  # 2^4 patterns at each of 1e9 steps
+        ),
+        (
+            ["--n", "10", "--sampler", "threshold", "--gamma", "0.5"],
+            None,  # copy n = 10 is small: accepted
+        ),
+    ],
+)
+def test_simulate_refuses_what_cannot_finish(argv, fragment, capsys, monkeypatch):
+    if fragment is None:
+        assert report(["simulate", "copy", *argv], capsys)["accuracy"] == 1.0
+        return
+    monkeypatch.setattr(simulation, "simulate", forbid)
+    line = one_line_error(["simulate", "copy", *argv], capsys)
+    assert fragment in line and "limit of 1,000,000" in line
+
+
+@pytest.mark.parametrize("name", list(T.SAMPLERS))
+@pytest.mark.parametrize(
+    ("task", "n"), [("shuffle", 4), ("replace_random", 4), ("copula", None)]
+)
+def test_simulate_size_bounds_the_states_visited(name, task, n):
+    """The refusal's bound is an upper bound on what the enumerator really visits."""
+    params = {
+        "threshold": {"gamma": 0.5},
+        "threshold_strict": {"gamma": 0.5},
+        "factor": {"factor": 1.0},
+        "eb": {"gamma": 0.5},
+        "mdlm": {"num_steps": 4},
+    }.get(name, {"k": 1, "temperature": 1.0})
+    task = T.make_task(task, n)
+    for extra in ({}, {"block": 2}):
+        if "block" not in T.SAMPLERS[name].__kwdefaults__ and extra:
+            continue
+        sampler = T.SAMPLERS[name](**params, **extra)
+        patterns, states = simulate_command.size(task, sampler)
+        visited = T.simulate(task, sampler).states_visited
+        assert visited <= states and patterns <= states
+
+
+# --------------------------------------------------------------------------------------
+# Silent wrong results
+
+
+def test_largest_int64_k_commits_everything_in_one_step(capsys):
+    """The largest int64 k on copy n = 4 is one step (it gave E[NFE] = 4, as k = 1)."""
+    r = report(SIM + ["random_topk", "--k", str(2**63 - 1)], capsys)
+    assert r["expected_nfe"] == 1.0 and r["tokens_per_step"] == 4.0
+
+
+@pytest.mark.parametrize("temperature", ["1e-320", "5e-324", "1e-300"])
+def test_tiny_temperature_is_the_greedy_limit(temperature, capsys):
+    """Shuffle n = 3, one random token per step: ties are uniform, as at T = 0.
+
+    Every step's marginals are uniform over the remaining items, so the output is a
+    uniform permutation; the grader rejects the identity: accuracy 1 - 1/3! (it
+    reported 0 with RuntimeWarnings, which the test configuration makes errors).
+    """
+    argv = ["simulate", "shuffle", "--n", "3", "--sampler", "random_topk", "--k", "1"]
+    r = report([*argv, "--temperature", temperature], capsys)
+    assert abs(r["accuracy"] - (1 - 1 / 6)) < 1e-12
+    assert abs(r["precision"] - 1.0) < 1e-12
+    assert abs(r["entropy_bits"] - math.log2(6)) < 1e-12
+
+
+# --------------------------------------------------------------------------------------
+# Messages that misled
+
+
+def test_version(capsys):
+    code, out, err = run(["--version"], capsys)
+    assert code == 0 and err == ""
+    assert out.strip() == f"trilemma {T.__version__}" == "trilemma 0.1.0"
+
+
+MESSAGES = {
+    "unknown flag": (["--bogus"], "unrecognized arguments: '--bogus'", "required"),
+    "unknown flag of a command": (
+        ["exact", "copy", "--bogus"],
+        "unrecognized arguments: '--bogus'",
+        "required",
+    ),
+    "missing gamma": (
+        SIM + ["threshold"],
+        "sampler 'threshold' needs `--gamma`",
+        "factory()",
+    ),
+    "n as an option": (
+        ["exact", "copy", "--option", "n=3"],
+        "`--option n=...` sets no task option; use `--n`",
+        "multiple values",
+    ),
+    "unknown option": (
+        ["exact", "copy", "--option", "colour=red"],
+        "Unknown option `colour` for task 'copy'; it takes none",
+        "Traceback",
+    ),
+    "option of another task": (
+        ["exact", "random_joint", "--option", "seeds=3"],
+        "it takes `vocab`, `seed`, `zeros`",
+        "Traceback",
+    ),
+    "steps on 20 tokens": (
+        ["exact", "copy", "--n", "20", "--steps", "2"],
+        "3,486,784,401 subset pairs",
+        "jax_enable_x64",
+    ),
+    "negative infinity gamma": (
+        SIM + ["threshold", "--gamma", "-inf"],
+        "`--gamma` must be a real number in [0, 1]; got -inf.",
+        "expected one argument",
+    ),
+    "negative exponent temperature": (
+        SIM + ["random_topk", "--k", "1", "--temperature", "-1e-5"],
+        "`--temperature` must be a finite real number >= 0; got -1e-05.",
+        "expected one argument",
+    ),
+    "shuffle of 100000": (
+        ["exact", "shuffle_distinct", "--n", "100000"],
+        "at least 2^63 bytes",
+        "set_int_max_str_digits",
+    ),
+    "factor as text": (
+        SIM + ["factor", "--factor", "x"],
+        "argument --factor: expected a real number; got 'x'",
+        "Traceback",
+    ),
+    "flag of another sampler": (
+        SIM + ["mdlm", "--num-steps", "2", "--k", "2"],
+        "Unknown option `--k` for sampler 'mdlm'; it takes `--num-steps`, "
+        "`--temperature`",
+        "Traceback",
+    ),
+    "no schedule": (
+        SIM + ["random_topk"],
+        "give exactly one of `--k` and `--num-steps`; got neither",
+        "Traceback",
+    ),
+    "latin square order": (
+        ["exact", "latin_square", "--n", "5"],
+        "`--n` must be one of [3, 4]; got 5.",
+        "Traceback",
+    ),
+    "long unknown task": (
+        ["exact", "x" * 5000],
+        "...xxxxxxxx' (5,000 characters); available: ['cities',",
+        "x" * 100,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MESSAGES))
+def test_messages_name_the_flag_value_and_what_is_allowed(case, capsys, monkeypatch):
+    monkeypatch.setattr(_lists, "permutations", forbid)
+    monkeypatch.setattr(_t_step, "_pairs", forbid)
+    argv, wanted, unwanted = MESSAGES[case]
+    line = one_line_error(argv, capsys)
+    assert wanted in line
+    assert unwanted not in line
+
+
+def test_console_script_version_and_module_entry_point():
+    """The installed script and `python -m trilemma.cli` print the version."""
+    for argv in ([console_script()], [sys.executable, "-m", "trilemma.cli"]):
+        proc = subprocess.run(
+            [*argv, "--version"], capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "trilemma 0.1.0"

@@ -1,0 +1,168 @@
+"""`trilemma simulate TASK --sampler NAME`: a sampler's exact trilemma point, in bits.
+
+The sampler flags (`--k`, `--gamma`, ...) are read off the registered factories
+(`_parse.add_sampler_flags`); each sampler takes the flags of its keyword parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+from .. import _checks
+from . import _common, _parse
+
+MAX_PATTERNS = 10**6
+"""Most mask patterns (times steps, for step-indexed samplers) a simulation may visit;
+the enumerator does Python work per pattern, about a millisecond each."""
+
+MAX_STATES = 10**8
+"""Most decoding states a simulation may visit (tens of thousands per second)."""
+
+
+def add_parser(subparsers) -> None:
+    """Register the `simulate` command, with one flag per sampler parameter."""
+    from ..samplers import SAMPLERS
+
+    parser = subparsers.add_parser(
+        "simulate",
+        help="exact trilemma point of a sampler with the ideal (oracle) model",
+        description="Exact output law of a parallel decoding sampler driven by the "
+        "task's oracle model, by enumerating decoding trajectories (no Monte Carlo): "
+        "speed (tokens per step), fluency (accuracy, precision) and diversity "
+        "(recall, entropy, KL).",
+    )
+    _common.add_task_arguments(parser)
+    parser.add_argument(
+        "--sampler", required=True, help="sampler name (see `trilemma samplers`)"
+    )
+    _parse.add_sampler_flags(parser, SAMPLERS)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run, flags=_common.flags_of(parser))
+
+
+def make_sampler(args):
+    """The sampler `--sampler` names, from the flags of its parameters."""
+    from ..samplers import SAMPLERS
+
+    if args.sampler not in SAMPLERS:
+        raise _checks.unknown("sampler", args.sampler, SAMPLERS)
+    factory = SAMPLERS[args.sampler]
+    taken = _parse.parameters(factory)
+    names = {
+        p.name for factory in SAMPLERS.values() for p in _parse.parameters(factory)
+    }
+    given = {key: getattr(args, key) for key in names if getattr(args, key) is not None}
+    _checks.check_options(
+        given,
+        [p.name for p in taken],
+        owner=f"sampler {args.sampler!r}",
+        required=[p.name for p in taken if p.required],
+    )
+    return factory(**given)
+
+
+def size(task, sampler) -> tuple[int, int]:
+    r"""Upper bounds on the mask patterns and decoding states a simulation visits.
+
+    A state is a mask pattern with the revealed tokens of a prompt, plus one
+    off-support state per pattern. With $c$ tokens revealed there are at most
+    $\min(R, P V^c)$ revealed values (R support rows, P prompts, alphabets of at most
+    V tokens). Without blocks every pattern of the L outputs may occur; with blocks
+    of B, only the completed blocks and any subset of the current one. Samplers
+    whose count depends on the step (MDLM) keep the step in the state, so both
+    bounds are multiplied by the number of steps.
+    """
+    joint, length = task.joint, len(task.outputs)
+    rows, prompts, vocab = joint.support_size, joint.sizes[0], max(joint.sizes[1:])
+    block = length if sampler.block is None else min(sampler.block, length)
+    full, rest = divmod(length, block)
+    levels = (dict(sampler.params).get("num_steps") or 1) if sampler.uses_step else 1
+    # a full block's pattern is the next block's empty one: 2^L patterns without blocks
+    per_level = full * (_checks.power(2, block) - 1) + _checks.power(2, rest)
+    patterns = levels * per_level
+    if patterns > MAX_PATTERNS:  # the state bound would be larger still
+        return patterns, patterns
+    blocks = [block] * full + ([rest] if rest else [])
+    states, done = 0, 0
+    for index, width in enumerate(blocks):
+        last = index == len(blocks) - 1  # a full block is the next one's empty pattern
+        for j in range(width + last):
+            values = min(rows, prompts * _checks.power(vocab, done + j))
+            states += math.comb(width, j) * (values + 1)
+        done += width
+    return patterns, levels * states
+
+
+def check_size(task, sampler) -> None:
+    """Refuse, before starting, a simulation over `MAX_PATTERNS` or `MAX_STATES`."""
+    patterns, states = size(task, sampler)
+    what = (
+        f"exact simulation of {sampler.describe()} on {task.name} "
+        f"(n = {_checks.show(task.n)}, {len(task.outputs):,} output tokens)"
+    )
+    _checks.check_work(patterns, what, MAX_PATTERNS, unit="mask patterns")
+    _checks.check_work(states, what, MAX_STATES, unit="decoding states")
+
+
+def run(args) -> int:
+    """Simulate and print the report (text, or one JSON object with `--json`)."""
+    from ..simulation import simulate
+
+    sampler = make_sampler(
+        args
+    )  # cheap: its flags are checked before the task is built
+    task = _common.make_task(args)
+    check_size(task, sampler)
+    start = time.perf_counter()
+    sim = simulate(task, sampler, progress=not args.json)
+    seconds = time.perf_counter() - start
+    point = sim.point()
+    point = point._replace(
+        **{
+            k: _common.clean(v)
+            for k, v in point._asdict().items()
+            if isinstance(v, float)
+        }
+    )
+    kl = point.kl_reference_to_sampler_bits
+    report = {
+        "task": task.name,
+        "n": task.n,
+        "num_prompts": args.num_prompts,
+        "sampler": sampler.name,
+        "params": dict(sampler.params),
+        **point._asdict(),
+        "kl_reference_to_sampler_bits": kl if math.isfinite(kl) else None,
+        "hallucination_mass": point.hallucination_mass,
+        "states_visited": sim.states_visited,
+        "seconds": seconds,
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    valid = int(task.joint.support_size)
+    entropy = (
+        "n/a (too many invalid outputs to expand)"
+        if point.entropy_bits is None
+        else f"{point.entropy_bits:.4f} bits"
+    )
+    print(f"task       {task.name} (n = {task.n}, {valid:,} valid outputs)")
+    print(f"sampler    {sampler.describe()}")
+    print(
+        f"speed      {point.tokens_per_step:.4f} tokens per step   "
+        f"E[NFE] = {point.expected_nfe:.4f}"
+    )
+    print(
+        f"fluency    accuracy {point.accuracy:.4f}   precision {point.precision:.4f}   "
+        f"hallucination mass {point.hallucination_mass:.4f}"
+    )
+    print(
+        f"diversity  recall {point.recall:.4f}   "
+        f"H(valid q) {point.valid_entropy_bits:.4f} / "
+        f"H(p*) {point.reference_entropy_bits:.4f} bits   KL(p*||q) {kl:.4f} bits"
+    )
+    print(f"           TV {point.tv:.4f}   H(q) {entropy}")
+    print(f"exact      {sim.states_visited:,} states enumerated in {seconds:.2f} s")
+    return 0
