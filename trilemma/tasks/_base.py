@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from .._keys import row_index, rows_in
 from ..distributions import SparseJoint, outcome_dtype
 
 Grader = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -161,32 +162,6 @@ def build_joint(
     )
 
 
-def rows_in(rows, table) -> np.ndarray:
-    """For each row of `rows` `(N, d)`, whether it is a row of `table` `(S, d)`."""
-    rows = np.asarray(rows).astype(np.int64)
-    table = np.asarray(table).astype(np.int64)
-    if rows.shape[1] != table.shape[1]:
-        return np.zeros(len(rows), bool)
-    stacked = np.concatenate([table, rows], axis=0)
-    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    return np.isin(inverse[len(table) :], inverse[: len(table)])
-
-
-def prompt_index(prompts, table) -> np.ndarray:
-    """Row index in `table` `(P, m)` of each prompt row `(N, m)`; -1 when absent."""
-    table = np.asarray(table).astype(np.int64)
-    prompts = np.asarray(prompts).astype(np.int64)
-    if prompts.ndim != 2 or prompts.shape[1] != table.shape[1]:
-        return np.full(len(prompts), -1)
-    stacked = np.concatenate([table, prompts], axis=0)
-    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    lookup = np.full(len(stacked), -1)
-    lookup[inverse[: len(table)]] = np.arange(len(table))  # task prompts are distinct
-    return lookup[inverse[len(table) :]]
-
-
 def support_grader(prompts, joint: SparseJoint) -> Grader:
     r"""The grader that accepts exactly the support of $p^*(\cdot|x)$.
 
@@ -203,7 +178,7 @@ def support_grader(prompts, joint: SparseJoint) -> Grader:
 
     def grader(prompt_rows, outputs):
         outputs = check_grader_args(prompt_rows, outputs, table.shape[1], None)
-        index = prompt_index(prompt_rows, table)
+        index = row_index(prompt_rows, table)
         if (index < 0).any():
             bad = int(np.argmax(index < 0))
             raise ValueError(
