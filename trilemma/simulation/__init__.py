@@ -1,0 +1,14 @@
+"""Exact simulation of samplers driven by the ideal (oracle) model.
+
+`simulate(task, sampler)` enumerates the decoding trajectories level by level
+(`_enumerate`), with the oracle's marginals and valid children read off sorted
+indexes of the support (`_support`) and the invalid mass spread on the dense output
+space for the entropy of the whole law (`_spread`); the result and its trilemma point
+are in `_result`.
+"""
+
+from ._enumerate import DEFAULT_ENTROPY_CELLS as DEFAULT_ENTROPY_CELLS
+from ._enumerate import DEFAULT_MAX_BRANCHES as DEFAULT_MAX_BRANCHES
+from ._enumerate import simulate as simulate
+from ._result import Simulation as Simulation
+from ._result import TrilemmaPoint as TrilemmaPoint
