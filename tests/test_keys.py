@@ -13,8 +13,10 @@ CASES = [((3, 4), 50), ((2, 1, 5, 3), 200), ((1000, 7, 999), 300), ((2**40,) * 2
 
 
 def random_rows(radices, num_rows, seed):
-    """Rows with values in [0, r_i), drawn from four values spread over the range
-    (so that rows repeat, and wide radices need wide keys)."""
+    """Rows with values in [0, r_i), each drawn from four values across the range.
+
+    Rows repeat, and wide radices need wide keys.
+    """
     rng = np.random.default_rng(seed)
     values = [np.unique(np.linspace(0, r - 1, 4).astype(np.int64)) for r in radices]
     return np.stack([rng.choice(v, num_rows) for v in values], axis=1)
@@ -104,7 +106,8 @@ def test_merge_rows_adds_the_weights_of_equal_rows(radices, num_rows, dtype):
     assert [tuple(r) for r in rows[first].tolist()] == distinct
     assert first.tolist() == [seen[r] for r in distinct]
     assert sums.dtype == dtype
-    np.testing.assert_array_equal(sums, np.array([expected[r] for r in distinct], dtype))
+    want = np.array([expected[r] for r in distinct], dtype)
+    np.testing.assert_array_equal(sums, want)
 
 
 @pytest.mark.parametrize(("radices", "num_rows"), CASES)
