@@ -35,12 +35,14 @@ POINT_FIELDS = (
     "precision",
     "recall",
     "tv",
-    "valid_entropy_bits",
-    "reference_entropy_bits",
-    "kl_reference_to_sampler_bits",
+    "valid_entropy",
+    "reference_entropy",
+    "kl_reference_to_sampler",
     "expected_nfe",
     "tokens_per_step",
 )
+NATS_FIELDS = ("valid_entropy", "reference_entropy", "kl_reference_to_sampler")
+"""`TrilemmaPoint` fields in nats, reported in bits as `<field>_bits`."""
 
 
 # --- exact simulation -----------------------------------------------------------------
@@ -88,11 +90,20 @@ def outcome(task_name: str, n: int | None, sampler_name: str, params: tuple) -> 
 def point(task_name: str, n: int | None, sampler_name: str, params: tuple) -> dict:
     """Exact trilemma point (`TrilemmaPoint` fields of `POINT_FIELDS`), cached.
 
-    Infinite KL is returned as None; `"output_length"` is added.
+    Fields in nats are converted to bits and named `<field>_bits`; infinite KL is
+    returned as None; `"output_length"` is added.
     """
+    import trilemma as T
+
     sim = simulation(task_name, n, sampler_name, params)
     result = sim.point()
-    out = {field: _finite(getattr(result, field)) for field in POINT_FIELDS}
+    out = {}
+    for field in POINT_FIELDS:
+        value = getattr(result, field)
+        if field in NATS_FIELDS:
+            out[f"{field}_bits"] = _finite(T.to_bits(value))
+        else:
+            out[field] = _finite(value)
     out["output_length"] = len(sim.task.outputs)
     return out
 

@@ -89,7 +89,7 @@ def test_poster_cities_one_step():
     """Cities, both tokens at once at temperature 1: q(valid) = 1/2, KL = 1 bit."""
     point = simulate("cities", None, "random_topk", k=2, temperature=1.0).point()
     assert abs(point.accuracy - 0.5) < TOL
-    assert abs(point.kl_reference_to_sampler_bits - 1.0) < TOL
+    assert abs(T.to_bits(point.kl_reference_to_sampler) - 1.0) < TOL
     assert abs(point.tv - 0.5) < TOL
 
 
@@ -378,4 +378,4 @@ def test_replace_random_two_steps_beats_two_to_minus_l_t():
     assert 21 / 32 > 2.0 ** (-l_t_bits) + 0.005  # strictly above: the bound is loose
     assert abs(2.0 ** (-l_t_bits) - 0.6495) < 1e-4
     # and KL(p* || q) = L_T exactly (Theorem 1's equality case, ideal conditionals)
-    assert abs(sim.point().kl_reference_to_sampler_bits - l_t_bits) < 1e-9
+    assert abs(T.to_bits(sim.point().kl_reference_to_sampler) - l_t_bits) < 1e-9

@@ -54,6 +54,7 @@ from .samplers import make_sampler as make_sampler
 from .simulation import Simulation as Simulation
 from .simulation import TrilemmaPoint as TrilemmaPoint
 from .simulation import simulate as simulate
+from .simulation import trilemma_point as trilemma_point
 from .tasks import TASKS as TASKS
 from .tasks import Task as Task
 from .tasks import make_task as make_task

@@ -170,7 +170,9 @@ def _run_exact(args) -> int:
         "num_prompts": args.num_prompts,
         "support_size": task.joint.support_size,
         "total_correlation_bits": tc,
-        "closed_form_bits": task.closed_form_bits,
+        "closed_form_bits": None
+        if task.closed_form is None
+        else float(_units.to_bits(task.closed_form)),
         "closed_form_source": task.closed_form_source,
     }
     if args.partition is not None or args.steps is not None:
@@ -238,6 +240,7 @@ def _run_simulate(args) -> int:
     import math
     import time
 
+    from ._units import to_bits
     from .samplers import SAMPLERS, make_sampler
     from .simulation import simulate
 
@@ -266,20 +269,23 @@ def _run_simulate(args) -> int:
     start = time.perf_counter()
     sim = simulate(task, sampler, progress=not args.json)
     seconds = time.perf_counter() - start
-    point = sim.point()
-    point = point._replace(
-        **{k: _clean(v) for k, v in point._asdict().items() if isinstance(v, float)}
-    )
-    kl = point.kl_reference_to_sampler_bits
+    nats = ("entropy", "valid_entropy", "reference_entropy", "kl_reference_to_sampler")
+    point = {
+        f"{k}_bits" if k in nats else k: None
+        if v is None
+        else _clean(float(to_bits(v)) if k in nats else v)
+        for k, v in sim.point()._asdict().items()
+    }
+    kl = point["kl_reference_to_sampler_bits"]
     report = {
         "task": task.name,
         "n": task.n,
         "num_prompts": args.num_prompts,
         "sampler": sampler.name,
         "params": dict(sampler.params),
-        **point._asdict(),
+        **point,
         "kl_reference_to_sampler_bits": kl if math.isfinite(kl) else None,
-        "hallucination_mass": point.hallucination_mass,
+        "hallucination_mass": 1.0 - point["precision"],
         "states_visited": sim.states_visited,
         "seconds": seconds,
     }
@@ -289,25 +295,26 @@ def _run_simulate(args) -> int:
     valid = int(task.joint.support_size)
     entropy = (
         "n/a (too many invalid outputs to expand)"
-        if point.entropy_bits is None
-        else f"{point.entropy_bits:.4f} bits"
+        if point["entropy_bits"] is None
+        else f"{point['entropy_bits']:.4f} bits"
     )
     print(f"task       {task.name} (n = {task.n}, {valid:,} valid outputs)")
     print(f"sampler    {sampler.describe()}")
     print(
-        f"speed      {point.tokens_per_step:.4f} tokens per step   "
-        f"E[NFE] = {point.expected_nfe:.4f}"
+        f"speed      {point['tokens_per_step']:.4f} tokens per step   "
+        f"E[NFE] = {point['expected_nfe']:.4f}"
     )
     print(
-        f"fluency    accuracy {point.accuracy:.4f}   precision {point.precision:.4f}   "
-        f"hallucination mass {point.hallucination_mass:.4f}"
+        f"fluency    accuracy {point['accuracy']:.4f}   "
+        f"precision {point['precision']:.4f}   "
+        f"hallucination mass {report['hallucination_mass']:.4f}"
     )
     print(
-        f"diversity  recall {point.recall:.4f}   "
-        f"H(valid q) {point.valid_entropy_bits:.4f} / "
-        f"H(p*) {point.reference_entropy_bits:.4f} bits   KL(p*||q) {kl:.4f} bits"
+        f"diversity  recall {point['recall']:.4f}   "
+        f"H(valid q) {point['valid_entropy_bits']:.4f} / "
+        f"H(p*) {point['reference_entropy_bits']:.4f} bits   KL(p*||q) {kl:.4f} bits"
     )
-    print(f"           TV {point.tv:.4f}   H(q) {entropy}")
+    print(f"           TV {point['tv']:.4f}   H(q) {entropy}")
     print(f"exact      {sim.states_visited:,} states enumerated in {seconds:.2f} s")
     return 0
 

@@ -3,8 +3,8 @@
 `simulate(task, sampler)` enumerates the decoding trajectories level by level
 (`_enumerate`), with the oracle's marginals and valid children read off sorted
 indexes of the support (`_support`) and the invalid mass spread on the dense output
-space for the entropy of the whole law (`_spread`); the result and its trilemma point
-are in `_result`.
+space for the entropy of the whole law (`_spread`). `_result` holds the `Simulation`
+and the trilemma point, which `trilemma_point` builds from any aligned pair $(q, p^*)$.
 """
 
 from ._enumerate import DEFAULT_ENTROPY_CELLS as DEFAULT_ENTROPY_CELLS
@@ -12,3 +12,4 @@ from ._enumerate import DEFAULT_MAX_BRANCHES as DEFAULT_MAX_BRANCHES
 from ._enumerate import simulate as simulate
 from ._result import Simulation as Simulation
 from ._result import TrilemmaPoint as TrilemmaPoint
+from ._result import trilemma_point as trilemma_point

@@ -8,12 +8,12 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _checks
 from .._keys import row_index
-from .._units import to_bits
 from ..distributions import SparseJoint
 from ..metrics import (
     PRDCurve,
-    entropy,
+    conditional_entropy,
     kl_divergence,
     prd_curve,
     precision,
@@ -72,36 +72,18 @@ class Simulation:
         passed = self.task.grade(outcomes[:, 0], outcomes[:, 1:])
         return float(np.sum(np.asarray(self.outputs.probs)[passed]))
 
-    def valid_entropy(self) -> float:
-        r"""$H(q(Y|X, \text{valid}))$ in nats: the diversity of the valid outputs."""
-        probs = np.asarray(self.outputs.probs, float)
-        if probs.sum() == 0:
-            return 0.0
-        prompts = np.asarray(self.outputs.outcomes[:, 0]).astype(np.int64)
-        per_prompt = np.bincount(prompts, weights=probs)
-        cond = probs / per_prompt[prompts]
-        weight = per_prompt[prompts] / per_prompt.sum()
-        return 0.0 - float(np.sum(weight * cond * np.log(cond)))
-
     def point(self) -> TrilemmaPoint:
-        """The trilemma point of this sampler on this task (see `TrilemmaPoint`)."""
+        """The trilemma point of this sampler on this task (see `trilemma_point`)."""
         p_star, q = self.aligned()
-        p_j, q_j = jnp.asarray(p_star), jnp.asarray(q)
-        reference = float(
-            entropy(self.task.joint) - entropy(self.task.joint, self.task.given)
-        )
-        h_q = self.output_entropy
-        return TrilemmaPoint(
+        prompt = np.append(np.asarray(self.task.joint.outcomes[:, 0]), 0)
+        return trilemma_point(
+            q,
+            p_star,
+            prompt=prompt,
             accuracy=self.accuracy(),
-            precision=float(precision(q_j, p_j)),
-            recall=float(recall(q_j, p_j)),
-            tv=float(total_variation_distance(q_j, p_j)),
-            entropy_bits=None if h_q is None else float(to_bits(h_q)),
-            valid_entropy_bits=float(to_bits(self.valid_entropy())),
-            reference_entropy_bits=float(to_bits(reference)),
-            kl_reference_to_sampler_bits=float(to_bits(kl_divergence(p_j, q_j))),
             expected_nfe=self.expected_nfe,
-            tokens_per_step=self.tokens_per_step,
+            output_length=len(self.task.outputs),
+            entropy=self.output_entropy,
         )
 
     def prd_curve(self) -> PRDCurve:
@@ -111,31 +93,32 @@ class Simulation:
 
 
 class TrilemmaPoint(NamedTuple):
-    r"""Speed, fluency and diversity of a sampler on a task, all exact.
+    r"""Speed, fluency and diversity of a sampler on a task; information in nats.
 
     Attributes:
       accuracy: the task grader's pass rate (ParallelBench's score).
       precision: $q(\mathrm{supp}\,p^*)$; `1 - precision` is hallucination mass.
       recall: $p^*(\mathrm{supp}\,q)$; `1 - recall` is valid mass never produced.
       tv: total variation between $q$ and $p^*$.
-      entropy_bits: $H(q(Y|X))$ over all outputs in bits (None if too large).
-      valid_entropy_bits: entropy of $q$ restricted to valid outputs (renormalised
-        per prompt), in bits: the diversity of what the sampler gets right.
-      reference_entropy_bits: $H(p^*(Y|X))$ in bits.
-      kl_reference_to_sampler_bits: $D_{KL}(p^*\|q)$ in bits (inf if $q$ misses a
-        valid output).
+      entropy: $H(q(Y|X))$ over all outputs (None when not known).
+      valid_entropy: $H(q(Y|X))$ with $q$ restricted to the valid outputs and
+        renormalised: the diversity of what the sampler gets right.
+      reference_entropy: $H(p^*(Y|X))$.
+      kl_reference_to_sampler: $D_{KL}(p^*\|q)$ (inf if $q$ misses a valid output).
       expected_nfe: expected forward passes.
-      tokens_per_step: output tokens per forward pass.
+      tokens_per_step: output tokens per forward pass, $L / \mathbb{E}[\mathrm{NFE}]$.
+
+    Entropies and the divergence are in nats; `to_bits` converts for people.
     """
 
     accuracy: float
     precision: float
     recall: float
     tv: float
-    entropy_bits: float | None
-    valid_entropy_bits: float
-    reference_entropy_bits: float
-    kl_reference_to_sampler_bits: float
+    entropy: float | None
+    valid_entropy: float
+    reference_entropy: float
+    kl_reference_to_sampler: float
     expected_nfe: float
     tokens_per_step: float
 
@@ -147,6 +130,86 @@ class TrilemmaPoint(NamedTuple):
     @property
     def entropy_ratio(self) -> float | None:
         r"""Valid-output entropy over the target's, $H(q|\text{valid})/H(p^*)$."""
-        if self.reference_entropy_bits == 0:
+        if self.reference_entropy == 0:
             return None
-        return self.valid_entropy_bits / self.reference_entropy_bits
+        return self.valid_entropy / self.reference_entropy
+
+
+def trilemma_point(
+    q,
+    p_star,
+    *,
+    prompt,
+    accuracy: float,
+    expected_nfe: float,
+    output_length: int,
+    entropy: float | None = None,
+) -> TrilemmaPoint:
+    r"""The trilemma point of a sampler's output law $q$ against the target $p^*$.
+
+    The two laws are aligned pmfs over the same $K$ cells: every output in the
+    support of $p^*$ has its own cell, and the sampler's invalid outputs may share
+    cells (their mass is all that precision, recall, TV and $D_{KL}(p^*\|q)$ need).
+    With $V = \mathrm{supp}\,p^*$ and $q_V = q\,\mathbb{1}_V / q(V)$,
+    $$\text{precision} = q(V), \quad \text{recall} = p^*(\mathrm{supp}\,q), \quad
+      H_{valid} = H_{q_V}(Y|X), \quad H_{ref} = H_{p^*}(Y|X), \quad
+      \text{tokens per step} = L / \mathbb{E}[\mathrm{NFE}].$$
+
+    Args:
+      q: `(K,)` the sampler's pmf on the cells.
+      p_star: `(K,)` the target's pmf on the same cells (0 on invalid cells).
+      prompt: `(K,)` the prompt index of each cell, for the entropies given $X$
+        (unused on invalid cells).
+      accuracy: the grader's pass rate under $q$.
+      expected_nfe: expected number of forward passes.
+      output_length: $L$, output tokens per sequence.
+      entropy: $H(q(Y|X))$ over all outputs in nats, when known (cells that lump
+        invalid outputs together do not give it); default None.
+
+    Returns:
+      A `TrilemmaPoint`, information in nats.
+
+    >>> import numpy as np
+    >>> from trilemma import to_bits, trilemma_point
+    >>> point = trilemma_point(  # half the mass on 2 of 4 valid outputs, half invalid
+    ...     np.array([0.25, 0.25, 0.0, 0.0, 0.5]),
+    ...     np.array([0.25, 0.25, 0.25, 0.25, 0.0]),
+    ...     prompt=np.zeros(5, int),
+    ...     accuracy=0.5,
+    ...     expected_nfe=1.0,
+    ...     output_length=2,
+    ... )
+    >>> point.precision, point.recall, point.tv, point.tokens_per_step
+    (0.5, 0.5, 0.5, 2.0)
+    >>> [round(float(to_bits(h)), 6) for h in point[5:8]]  # valid, p*, KL: bits
+    [1.0, 2.0, inf]
+    """
+    q_j, p_j, prompt = jnp.asarray(q), jnp.asarray(p_star), np.asarray(prompt)
+    _checks.check_same_shape(q_j, p_j, ("q", "p_star"))
+    _checks.check_same_shape(prompt, p_j, ("prompt", "p_star"))
+    valid = np.asarray(p_star) > 0
+    q_valid = np.asarray(q, float)[valid]
+    mass = q_valid.sum()
+    return TrilemmaPoint(
+        accuracy=accuracy,
+        precision=float(precision(q_j, p_j)),
+        recall=float(recall(q_j, p_j)),
+        tv=float(total_variation_distance(q_j, p_j)),
+        entropy=entropy,
+        valid_entropy=_entropy_given_prompt(q_valid / mass, prompt[valid])
+        if mass > 0
+        else 0.0,
+        reference_entropy=_entropy_given_prompt(p_j[valid], prompt[valid]),
+        kl_reference_to_sampler=float(kl_divergence(p_j, q_j)),
+        expected_nfe=expected_nfe,
+        tokens_per_step=output_length / expected_nfe,
+    )
+
+
+def _entropy_given_prompt(probs, prompt) -> float:
+    """$H(Y|X)$ of a pmf on distinct outputs, each with its prompt index."""
+    prompt = np.asarray(prompt).astype(np.int64)
+    outcomes = np.stack([prompt, np.arange(len(prompt))], axis=1)
+    sizes = (int(prompt.max()) + 1, len(prompt))
+    joint = SparseJoint(jnp.asarray(outcomes), jnp.asarray(probs), sizes, True)
+    return float(conditional_entropy(joint, (1,), given=(0,)))

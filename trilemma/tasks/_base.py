@@ -31,7 +31,7 @@ class Task:
       prompts: `(P, m)` table of prompt token rows; row $i$ is prompt index $i$
         (`m` may be 0 for tasks without a prompt).
       joint: `SparseJoint` over (prompt index, output token 1, ..., output token L).
-      closed_form_bits: $C(Y|X)$ in bits from a closed form, or None.
+      closed_form: $C(Y|X)$ in nats from a closed form, or None.
       closed_form_source: where the closed form comes from.
       grader: the benchmark's pass rule, vectorised: `grader(prompts, outputs)` with
         `(N, m)` prompt rows and `(N, L)` outputs returns `(N,)` booleans. Default:
@@ -44,7 +44,7 @@ class Task:
     n: int
     prompts: np.ndarray
     joint: SparseJoint
-    closed_form_bits: float | None = None
+    closed_form: float | None = None
     closed_form_source: str | None = None
     grader: Grader | None = None
     labels: tuple[tuple[str, ...], ...] | None = None
@@ -228,6 +228,6 @@ def size(n, default: int, name: str = "n", **bounds) -> int:
     return _checks.check_positive_int(default if n is None else n, name, **bounds)
 
 
-def entropy_bits(probs) -> float:
-    """Shannon entropy in bits of a list of probabilities (0 log 0 = 0)."""
-    return -math.fsum(p * math.log2(p) for p in probs if p > 0)
+def list_entropy(probs) -> float:
+    """Shannon entropy in nats of a list of probabilities (0 log 0 = 0), by fsum."""
+    return -math.fsum(p * math.log(p) for p in probs if p > 0)
