@@ -125,71 +125,15 @@ def _simulate(task, sampler):
 
 @functools.cache
 def shuffle_symmetric(n: int, sampler_name: str, params: tuple) -> dict:
-    r"""Exact valid mass, grader accuracy and NFE of a sampler on Shuffle, by symmetry.
+    """`trilemma.simulate_shuffle` of a registered sampler (cached), as a dict.
 
-    A state is (m masks left, distinct so far?, step). On the support every masked
-    position's oracle marginal is uniform over the m unused items; off it, uniform
-    over the n items. The sampler's score and count rule are evaluated on these
-    marginals (so thresholds, factor and entropy rules are the library's own); the
-    k committed positions then draw i.i.d. uniform tokens (every token ties, so greedy
-    breaks ties uniformly), which stay distinct with probability $P(m,k)/m^k$.
-
-    Returns:
-      Mapping with `"precision"` (the valid mass), `"accuracy"` (ParallelBench's
-      grader, which also rejects the identity: precision times $1 - 1/n!$, since the
-      valid part of the law is uniform by symmetry), `"expected_nfe"`,
-      `"tokens_per_step"` and `"output_length"`.
+    Keys: the `ShuffleSimulation` fields (`"precision"` is the valid mass,
+    `"accuracy"` ParallelBench's grader) and `"output_length"`.
     """
     import trilemma as T
-    from trilemma.samplers import _blocks
 
-    sampler = T.SAMPLERS[sampler_name](**dict(params))
-    if sampler.block is not None:
-        raise ValueError("shuffle_symmetric supports samplers without blocks only")
-    positions = np.arange(n)
-    states = {(n, True, 0): 1.0}
-    valid = nfe = 0.0
-    while states:
-        (m, on, step) = min(states, key=lambda key: (-key[0], key[2], not key[1]))
-        mass = states.pop((m, on, step))
-        if m == 0:
-            valid += mass if on else 0.0
-            continue
-        pmf = _count_pmf(sampler, _blocks, positions, m, m if on else n, step)
-        after = step + int(sampler.uses_step)
-        for k in np.nonzero(pmf > 0)[0]:
-            k = int(k)
-            weight = mass * pmf[k]
-            nfe += weight if k > 0 else 0.0
-            stay = math.perm(m, k) / m**k if on else 0.0
-            for distinct, share in ((True, stay), (False, 1.0 - stay)):
-                if share > 0:
-                    key = (m - k, distinct, after)
-                    states[key] = states.get(key, 0.0) + weight * share
-    return {
-        "precision": valid,
-        "accuracy": valid * (1.0 - 1.0 / math.factorial(n)),
-        "expected_nfe": nfe,
-        "tokens_per_step": n / nfe,
-        "output_length": n,
-    }
-
-
-def _count_pmf(sampler, blocks, positions, m, alphabet, step):
-    """The count pmf at a Shuffle state with m masks, marginals uniform on `alphabet`.
-
-    The first m positions stand for the masked ones: only their scores matter, and
-    these are all equal (or, for left-to-right, distinct with the same ranking).
-    """
-    n = len(positions)
-    probs = np.zeros((1, n, n))
-    probs[0, :m, :alphabet] = 1.0 / alphabet
-    table = blocks.quantize(sampler.score(probs, positions))
-    # every drawable token of a position has the same score: take token 0's
-    score = np.where(positions < m, table[0, :, 0], -np.inf)
-    ranked = -np.sort(-score)[None, :]
-    pmf = sampler.count(ranked, np.array([m]), np.array([n]), np.array([step]))
-    return np.asarray(pmf, float)[0]
+    result = T.simulate_shuffle(n, T.SAMPLERS[sampler_name](**dict(params)))
+    return {**result._asdict(), "output_length": n}
 
 
 # --- schedules and closed forms -------------------------------------------------------

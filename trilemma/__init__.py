@@ -51,9 +51,11 @@ from .samplers import Sampler as Sampler
 from .samplers import decode as decode
 from .samplers import decode_batch as decode_batch
 from .samplers import make_sampler as make_sampler
+from .simulation import ShuffleSimulation as ShuffleSimulation
 from .simulation import Simulation as Simulation
 from .simulation import TrilemmaPoint as TrilemmaPoint
 from .simulation import simulate as simulate
+from .simulation import simulate_shuffle as simulate_shuffle
 from .simulation import trilemma_point as trilemma_point
 from .tasks import TASKS as TASKS
 from .tasks import Task as Task

@@ -13,3 +13,5 @@ from ._enumerate import simulate as simulate
 from ._result import Simulation as Simulation
 from ._result import TrilemmaPoint as TrilemmaPoint
 from ._result import trilemma_point as trilemma_point
+from ._symmetric import ShuffleSimulation as ShuffleSimulation
+from ._symmetric import simulate_shuffle as simulate_shuffle
