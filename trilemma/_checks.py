@@ -9,6 +9,7 @@ skipped, so wrap a metric in `jax.jit` to drop their cost from a sweep.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 
@@ -191,6 +192,18 @@ def check_positive_int(
         upper = "" if maximum is None else f" and at most {maximum}"
         raise ValueError(f"`{name}` must be at least {minimum}{upper}; got {value}.")
     return int(value)
+
+
+def check_unit_interval(value, name: str):
+    """Raise unless `value` is a real number in [0, 1]; return it unchanged.
+
+    A `fractions.Fraction` stays exact (closed forms decide boundaries with it).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number; got {value!r}.")
+    if not 0 <= value <= 1:
+        raise ValueError(f"`{name}` must be in [0, 1]; got {value}.")
+    return value
 
 
 def max_bytes(override: int | None = None) -> int:
