@@ -32,6 +32,8 @@ from .metrics import marginal_confidences as marginal_confidences
 from .metrics import max_f_beta_pair as max_f_beta_pair
 from .metrics import mutual_information as mutual_information
 from .metrics import optimal_t_step_bound as optimal_t_step_bound
+from .metrics import pbx_discrete as pbx_discrete
+from .metrics import pbx_interpolated as pbx_interpolated
 from .metrics import prd_curve as prd_curve
 from .metrics import prd_curve_grid as prd_curve_grid
 from .metrics import precision as precision
