@@ -57,7 +57,7 @@ def encode(columns: Sequence, radices: Sequence[int], dtype=None):
     dtype = np.int64 if dtype is None else dtype
     key = xp.zeros(xp.shape(columns[0]), dtype)
     for column, radix in zip(columns, radices, strict=True):
-        key = key * int(radix) + xp.asarray(column).astype(dtype)
+        key = key * int(radix) + xp.asarray(column).astype(dtype, copy=False)
     return key
 
 
@@ -73,7 +73,7 @@ def row_keys(rows, radices: Sequence[int] | None = None) -> np.ndarray:
       radices: radix of each column, for values in `[0, radix)`; default each
         column's range (values are shifted by the column's minimum first).
     """
-    rows = np.asarray(rows).astype(np.int64)
+    rows = np.asarray(rows).astype(np.int64, copy=False)
     if radices is None:
         rows = rows - rows.min(axis=0, initial=0)
         radices = rows.max(axis=0, initial=0) + 1
@@ -114,7 +114,7 @@ def row_index(rows, table) -> np.ndarray:
     The rows of `table` are distinct. When `rows` is not a matrix as wide as
     `table`, every row is absent.
     """
-    rows = np.asarray(rows).astype(np.int64)
+    rows = np.asarray(rows).astype(np.int64, copy=False)
     table = np.asarray(table).astype(np.int64)
     if rows.ndim != 2 or rows.shape[1] != table.shape[1]:
         return np.full(len(rows), -1)
