@@ -87,10 +87,10 @@ def simulate_shuffle(n: int, sampler: Sampler) -> ShuffleSimulation:
                     key = (m - k, distinct, after)
                     states[key] = states.get(key, 0.0) + weight * share
     return ShuffleSimulation(
-        precision=valid,
-        accuracy=valid * (1.0 - 1.0 / math.factorial(n)),
-        expected_nfe=nfe,
-        tokens_per_step=n / nfe,
+        precision=float(valid),
+        accuracy=float(valid * (1.0 - 1.0 / math.factorial(n))),
+        expected_nfe=float(nfe),
+        tokens_per_step=float(n / nfe),
     )
 
 
