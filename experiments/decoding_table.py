@@ -17,8 +17,8 @@ q(supp p*); ParallelBench's grader also rejects the identity, which multiplies i
 by 1 - 1/n! (column `grader_accuracy`).
 
 Method: full enumeration (`trilemma.simulate`) for Replace Random at every n <= 8
-and for Shuffle at n <= 6; Shuffle at n = 7, 8 by the symmetry-reduced recursion of
-`experiments/_decoding.py` (enumeration takes about 1 s per sampler at n = 7 and
+and for Shuffle at n <= 6; Shuffle at n = 7, 8 by the symmetry-reduced recursion
+`trilemma.simulate_shuffle` (enumeration takes about 1 s per sampler at n = 7 and
 20 s at n = 8), which is checked against enumeration at every Shuffle configuration
 with n <= 6 and at spot checks with n = 7.
 
@@ -110,6 +110,8 @@ def _check(task, n, sampler, params, p, s) -> float:
 
 def topk_rows(progress=None, checks=None) -> list[dict]:
     """One row per (task, n, sampler, temperature, k)."""
+    from trilemma.samplers import topk_schedule
+
     rows = []
     checks = [] if checks is None else checks
     for task in TASKS:
@@ -127,7 +129,7 @@ def topk_rows(progress=None, checks=None) -> list[dict]:
                             "temperature": temperature,
                             "k": k,
                             "gamma": None,
-                            "step_sizes": D.llada_sizes(n, k),
+                            "step_sizes": topk_schedule(n, k=k),
                             **exact(task, n, sampler, params, checks),
                         }
                         row.update(_topk_statements(row))
@@ -137,13 +139,16 @@ def topk_rows(progress=None, checks=None) -> list[dict]:
 
 def _topk_statements(row: dict) -> dict:
     """Paper's claim and the derived formula for a top-k row."""
+    from trilemma import simulation as S
+
     task, n, k, t = row["task"], row["n"], row["k"], row["temperature"]
     sizes = row["step_sizes"]
-    last = sizes[-1]
     if task == "replace_random" and t == 0:
-        paper = ("1 if k=1, 0.5 if k=2, 0 if k>2", D.replace_random_paper_topk(k))
-        derived = (f"last step r={last}: 1, 0.5, 0 for r=1, 2, >=3", None)
-        derived = (derived[0], D.replace_random_last_block(last))
+        paper = ("1 if k=1, 0.5 if k=2, 0 if k>2", S.paper_replace_random_topk(k))
+        derived = (
+            f"last step r={sizes[-1]}: 1, 0.5, 0 for r=1, 2, >=3",
+            S.replace_random_topk_accuracy(sizes, temperature=0),
+        )
     elif task == "replace_random":
         if k == 1:
             paper = ("1 (one token per step)", 1.0)
@@ -154,12 +159,12 @@ def _topk_statements(row: dict) -> dict:
         confidence = row["sampler"] == "confidence_topk"
         derived = (
             "recursion (derived, confidence)" if confidence else "recursion (derived)",
-            D.replace_random_tau1(n, k, confidence),
+            S.replace_random_topk_accuracy(sizes, temperature=1, confidence=confidence),
         )
     else:
-        eq5 = D.eq5(n, k)
+        eq5 = S.paper_shuffle_topk(n, k)
         paper = ("Eq. (5)", eq5) if eq5 is not None else ("Eq. (5) needs k | n", None)
-        derived = ("n!/prod m_t^s_t = 2^-L_T", D.shuffle_sizes_accuracy(sizes))
+        derived = ("n!/prod m_t^s_t = 2^-L_T", S.shuffle_topk_accuracy(sizes))
     return {
         "paper_statement": paper[0],
         "paper_value": paper[1],
@@ -170,6 +175,8 @@ def _topk_statements(row: dict) -> dict:
 
 def threshold_rows(progress=None, checks=None) -> list[dict]:
     """One row per (task, n, rule, gamma), greedy decoding."""
+    from trilemma import simulation as S
+
     rows = []
     checks = [] if checks is None else checks
     grid = gamma_grid()
@@ -195,18 +202,20 @@ def threshold_rows(progress=None, checks=None) -> list[dict]:
                     if task == "replace_random":
                         paper = (
                             "1 if gamma >= (n-1)/n, else 0",
-                            D.replace_random_paper_threshold(n, gamma),
+                            S.paper_replace_random_threshold(n, gamma),
                         )
                         derived = (
                             "all at once if (n-1)/n passes (0; 0.5 at n=2), else 1",
-                            D.replace_random_threshold(n, gamma, strict),
+                            S.replace_random_threshold_accuracy(
+                                n, gamma, strict=strict
+                            ),
                         )
                     else:
-                        paper = ("1 if gamma > 0.5", D.shuffle_paper_threshold(gamma))
+                        paper = ("1 if gamma > 0.5", S.paper_shuffle_threshold(gamma))
                         derived = (
                             "m!/m^m, m = min(n, ceil(1/gamma)-1) for >, "
                             "min(n, floor(1/gamma)) for >=",
-                            D.shuffle_threshold(n, gamma, strict),
+                            S.shuffle_threshold_accuracy(n, gamma, strict=strict),
                         )
                     row.update(
                         paper_statement=paper[0],
@@ -439,7 +448,7 @@ def markdown(data: dict) -> str:
         lines += [
             "Paper's claims: 1 at k = 1 and ((n-1)/n)^(n-1) in one step (k = n); "
             "both hold. The other cells equal the derived recursion "
-            "(`experiments/_decoding.py: replace_random_tau1`).",
+            "(`trilemma.simulation.replace_random_topk_accuracy`).",
             "",
         ]
         lines += _matrix(

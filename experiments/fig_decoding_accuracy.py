@@ -11,10 +11,11 @@ Lines are closed forms (REFERENCE 2.4-2.7): for Shuffle, n!/prod_t m_t^s_t along
 schedule, which is ParallelBench's Eq. (5) when k | n; for greedy Replace Random, the
 last-step rule (1, 0.5, 0 for a last step of 1, 2, >= 3 tokens), with the paper's
 compact statement "0.5 if k = 2, 0 if k > 2" in grey; for Replace Random at
-temperature 1, a derived recursion (`experiments/_decoding.py`). Points are computed
-independently: by enumeration (`trilemma.simulate`), except Shuffle at n = 7, 8 and
-panel (e), which use the symmetry-reduced recursion checked against enumeration in
-`experiments/decoding_table.py`.
+temperature 1, a derived recursion (the closed forms are `trilemma.simulation`'s).
+Points are computed independently: by enumeration (`trilemma.simulate`), except
+Shuffle at n = 7, 8 and panel (e), which use the symmetry-reduced recursion
+(`trilemma.simulate_shuffle`, checked against enumeration in
+`experiments/decoding_table.py` and `tests/test_symmetric.py`).
 
 Threshold accuracy is piecewise constant in gamma, changing only where gamma equals a
 confidence the oracle can produce (1/m and (m-1)/m); it is evaluated at every such
@@ -60,6 +61,9 @@ def accuracy(task: str, n: int, sampler: str, params: dict) -> float:
 
 def topk_panel(task: str, temperature: float, letter: str) -> dict:
     """Accuracy against k for n in SIZES, with closed-form lines."""
+    from trilemma import simulation as S
+    from trilemma.samplers import topk_schedule
+
     series, lines = [], []
     for n in SIZES:
         ks = list(range(1, n + 1))
@@ -76,14 +80,22 @@ def topk_panel(task: str, temperature: float, letter: str) -> dict:
                 }
             )
         if task == "shuffle":
-            closed = [D.shuffle_sizes_accuracy(D.llada_sizes(n, k)) for k in ks]
+            closed = [S.shuffle_topk_accuracy(topk_schedule(n, k=k)) for k in ks]
             lines.append({"n": n, "k": ks, "accuracy": closed, "style": "solid"})
         elif temperature == 0:
-            closed = [D.replace_random_last_block(D.llada_sizes(n, k)[-1]) for k in ks]
+            closed = [
+                S.replace_random_topk_accuracy(topk_schedule(n, k=k), temperature=0)
+                for k in ks
+            ]
             lines.append({"n": n, "k": ks, "accuracy": closed, "style": "solid"})
         else:
             for confidence, style in ((False, "solid"), (True, "dashed")):
-                closed = [D.replace_random_tau1(n, k, confidence) for k in ks]
+                closed = [
+                    S.replace_random_topk_accuracy(
+                        topk_schedule(n, k=k), temperature=1, confidence=confidence
+                    )
+                    for k in ks
+                ]
                 lines.append({"n": n, "k": ks, "accuracy": closed, "style": style})
     where = "greedy (τ = 0)" if temperature == 0 else "τ = 1"
     panel = {
@@ -104,7 +116,7 @@ def topk_panel(task: str, temperature: float, letter: str) -> dict:
         ks = list(range(1, max(SIZES) + 1))
         panel["paper"] = {
             "k": ks,
-            "accuracy": [D.replace_random_paper_topk(k) for k in ks],
+            "accuracy": [S.paper_replace_random_topk(k) for k in ks],
             "label": "paper: 1, 0.5, 0 for k = 1, 2, >2",
         }
     return panel

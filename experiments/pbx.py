@@ -191,27 +191,10 @@ def evaluate(family: dict, progress=None) -> list[dict]:
     return results
 
 
-def pbx_discrete(points: list[tuple[float, float]], x: float) -> tuple[float, int]:
-    """Largest speed among points with score >= x, and its index (0, -1 if none)."""
-    best, index = 0.0, -1
-    for i, (speed, score) in enumerate(points):
-        if score >= x - 1e-9 and speed > best:
-            best, index = speed, i
-    return best, index
-
-
-def pbx_interpolated(points: list[tuple[float, float]], x: float) -> float:
-    """Largest speed where the speed-sorted piecewise-linear score curve is >= x."""
-    ordered = sorted(points)
-    best = max((s for s, a in ordered if a >= x - 1e-9), default=0.0)
-    for (s0, a0), (s1, a1) in zip(ordered[:-1], ordered[1:], strict=True):
-        if (a0 - x) * (a1 - x) < 0:
-            best = max(best, s0 + (x - a0) * (s1 - s0) / (a1 - a0))
-    return best
-
-
 def compute(progress=None) -> dict:
     """Every family's sweep and its PBx values."""
+    from trilemma import pbx_discrete, pbx_interpolated
+
     _common.enable_x64()
     out = []
     for family in families():

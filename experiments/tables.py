@@ -4,7 +4,7 @@ Writes figures/tables.md (for people) and figures/tables.json (full precision):
 
 (i)  C(Y|X) by exact enumeration against the closed form for n = 2..8 and the tasks
      copy (0), replace_random (Eq. 3), shuffle (Eq. 4) and shuffle_distinct (a
-     derived closed form, `task.closed_form_bits`), with the absolute difference;
+     derived closed form, `task.closed_form` in bits), with the absolute difference;
 (ii) the optimal T-step bound L*_T for n = 6, T = 1..6, for shuffle and
      replace_random, with an optimal schedule (position sets, 0-based into the output
      list), the equal-contiguous-blocks baseline and, for shuffle, the closed-form
@@ -34,6 +34,8 @@ def total_correlation_rows(progress=None) -> list[dict]:
     Args:
       progress: optional callable `(message) -> None`, called once per task.
     """
+    import trilemma as T
+
     _common.enable_x64()
     rows = []
     for name in TC_TASKS:
@@ -42,7 +44,7 @@ def total_correlation_rows(progress=None) -> list[dict]:
         for n in TC_SIZES:
             task = _common.task(name, n)
             exact = _common.exact_total_correlation_bits(name, n)
-            closed = float(task.closed_form_bits) + 0.0  # + 0.0 turns -0.0 into 0.0
+            closed = float(T.to_bits(task.closed_form)) + 0.0  # -0.0 becomes 0.0
             rows.append(
                 {
                     "task": name,

@@ -251,7 +251,7 @@ def score_of(kind, probs, j, token):
 
 
 def llada_counts(size, steps):
-    """LLaDA: size // steps per step, the remainder spread over the first steps."""
+    """LLaDA (REFERENCE 5.2): size // steps per step, the first size % steps +1."""
     base, rem = divmod(size, steps)
     return [base + (1 if i < rem else 0) for i in range(steps)]
 

@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from bruteforce import llada_counts
 
 import trilemma as T
 
@@ -25,11 +26,6 @@ def simulate(task_name, n, sampler_name, **params):
 def falling(m, k):
     """P(m, k) = m! / (m - k)!: ordered draws of k distinct items out of m."""
     return math.factorial(m) // math.factorial(m - k)
-
-
-def llada_counts(size, steps):
-    """LLaDA's schedule (REFERENCE 5.2): size // steps, the first size % steps +1."""
-    return [size // steps + (1 if i < size % steps else 0) for i in range(steps)]
 
 
 def shuffle_valid_mass(sizes):
@@ -89,7 +85,7 @@ def test_poster_cities_one_step():
     """Cities, both tokens at once at temperature 1: q(valid) = 1/2, KL = 1 bit."""
     point = simulate("cities", None, "random_topk", k=2, temperature=1.0).point()
     assert abs(point.accuracy - 0.5) < TOL
-    assert abs(point.kl_reference_to_sampler_bits - 1.0) < TOL
+    assert abs(T.to_bits(point.kl_reference_to_sampler) - 1.0) < TOL
     assert abs(point.tv - 0.5) < TOL
 
 
@@ -216,6 +212,7 @@ def test_replace_random_greedy_one_step_n8(sampler):
 def test_replace_random_last_block_examples(n, num_steps, schedule, accuracy):
     """REFERENCE 2.7: LLaDA's schedule puts the remainder first."""
     assert llada_counts(n, num_steps) == schedule
+    assert T.samplers.topk_schedule(n, num_steps=num_steps) == tuple(schedule)
     sim = simulate("replace_random", n, "confidence_topk", num_steps=num_steps)
     assert abs(sim.accuracy() - accuracy) < TOL
     assert abs(sim.expected_nfe - num_steps) < TOL
@@ -378,4 +375,4 @@ def test_replace_random_two_steps_beats_two_to_minus_l_t():
     assert 21 / 32 > 2.0 ** (-l_t_bits) + 0.005  # strictly above: the bound is loose
     assert abs(2.0 ** (-l_t_bits) - 0.6495) < 1e-4
     # and KL(p* || q) = L_T exactly (Theorem 1's equality case, ideal conditionals)
-    assert abs(sim.point().kl_reference_to_sampler_bits - l_t_bits) < 1e-9
+    assert abs(T.to_bits(sim.point().kl_reference_to_sampler) - l_t_bits) < 1e-9

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from bruteforce import llada_counts
 
 import trilemma as T
 from trilemma.samplers import DecodeInfo, DecodeState, Sampler, build_step, init
@@ -294,11 +295,6 @@ def test_scores(xp, kind):
         np.testing.assert_allclose(got[j], plain_scores(row, j)[kind], atol=1e-14)
 
 
-def llada_schedule(size, steps):
-    """REFERENCE 5.2: size // steps per step, the first size % steps one more."""
-    return [size // steps + (1 if i < size % steps else 0) for i in range(steps)]
-
-
 def run_schedule(xp, size, **params):
     """The counts `topk_count` gives along a block of `size` masks, step by step."""
     counts, left, step = [], size, 0
@@ -321,10 +317,21 @@ def test_topk_count_is_llada_schedule(xp):
     for size in range(1, 8):
         for k in range(1, size + 2):
             steps = -(-size // k)
-            assert run_schedule(xp, size, k=k) == llada_schedule(size, steps)
+            assert run_schedule(xp, size, k=k) == llada_counts(size, steps)
         for steps in range(1, size + 3):
-            expected = llada_schedule(size, min(steps, size))
+            expected = llada_counts(size, min(steps, size))
             assert run_schedule(xp, size, num_steps=steps) == expected
+
+
+def test_topk_schedule_is_llada_schedule():
+    """Public schedule: ceil(M/k) steps (or num_steps, at most M), remainder first."""
+    for size in range(1, 12):
+        for k in range(1, size + 2):
+            expected = tuple(llada_counts(size, -(-size // k)))
+            assert T.samplers.topk_schedule(size, k=k) == expected
+        for steps in range(1, size + 3):
+            expected = tuple(llada_counts(size, min(steps, size)))
+            assert T.samplers.topk_schedule(size, num_steps=steps) == expected
 
 
 @pytest.mark.parametrize("xp", XP)

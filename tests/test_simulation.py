@@ -404,16 +404,14 @@ def test_point_fields_agree_with_metrics(task_name, n, name, params):
     sim = T.simulate(task, T.SAMPLERS[name](**params))
     point = sim.point()
     p_star, q = (jnp.asarray(a) for a in sim.aligned())
-    bits = math.log(2)
 
-    # trilemma's metrics on the aligned pair
+    # trilemma's metrics on the aligned pair (nats)
     assert close(point.tv, float(T.total_variation_distance(q, p_star)), 1e-12)
     assert close(point.precision, float(T.precision(q, p_star)), 1e-12)
     assert close(point.recall, float(T.recall(q, p_star)), 1e-12)
-    kl = float(T.to_bits(T.kl_divergence(p_star, q)))
-    assert point.kl_reference_to_sampler_bits == pytest.approx(kl, rel=1e-12)
-    assert close(point.entropy_bits, sim.output_entropy / bits, 1e-12)
-    assert close(point.valid_entropy_bits, sim.valid_entropy() / bits, 1e-12)
+    kl = float(T.kl_divergence(p_star, q))
+    assert point.kl_reference_to_sampler == pytest.approx(kl, rel=1e-12)
+    assert point.entropy == sim.output_entropy
 
     # and plain Python on the dict laws
     rows, _ = task_rows(task)
@@ -422,15 +420,15 @@ def test_point_fields_agree_with_metrics(task_name, n, name, params):
     assert close(point.precision, 1 - sim.invalid_mass, 1e-12)
     recall = math.fsum(v for y, v in rows.items() if law.get(y, 0) > 0)
     assert close(point.recall, recall, 1e-12)
-    assert close(point.reference_entropy_bits, bf.entropy(rows) / bits, 1e-12)
+    assert close(point.reference_entropy, bf.entropy(rows), 1e-12)
     valid = {y: v for y, v in law.items() if y != "invalid"}
     total = math.fsum(valid.values())
-    h_valid = bf.entropy({y: v / total for y, v in valid.items()}) / bits
-    assert close(point.valid_entropy_bits, h_valid, 1e-12)
+    h_valid = bf.entropy({y: v / total for y, v in valid.items()})
+    assert close(point.valid_entropy, h_valid, 1e-12)
     if any(law.get(y, 0) == 0 for y in rows):
-        assert point.kl_reference_to_sampler_bits == math.inf
+        assert point.kl_reference_to_sampler == math.inf
     else:
-        assert close(point.kl_reference_to_sampler_bits, bf.kl(rows, law) / bits)
+        assert close(point.kl_reference_to_sampler, bf.kl(rows, law))
 
     assert point.expected_nfe == sim.expected_nfe
     length = len(task.outputs)
@@ -445,11 +443,83 @@ def test_accuracy_and_precision_of_a_known_toy():
     point = sim.point()
     assert close(point.accuracy, 0.5) and close(point.precision, 0.5)
     assert close(point.tv, 0.5) and close(point.recall, 1.0)
-    assert close(point.kl_reference_to_sampler_bits, 1.0)
-    assert close(point.reference_entropy_bits, 2.0)
+    assert close(T.to_bits(point.kl_reference_to_sampler), 1.0)
+    assert close(T.to_bits(point.reference_entropy), 2.0)
     # q is the product of the marginals (1/2, 1/4, 1/4) and (1/4, 1/4, 1/2)
-    assert close(point.entropy_bits, 3.0)
+    assert close(T.to_bits(point.entropy), 3.0)
     assert close(point.expected_nfe, 1.0) and close(point.tokens_per_step, 2.0)
+
+
+def test_trilemma_point_of_a_hand_computed_pair():
+    """Two prompts (mass 1/2 each): p*(a|0) = p*(b|0) = 1/2, p*(c|1) = 1.
+
+    q puts 0.2, 0.1 on a, b and 0.3 on c; 0.4 is invalid (one lumped cell). So
+    q_V(.|0) = (2/3, 1/3), q_V(.|1) = (1), q_V(0) = 1/2: H_valid = h(1/3) / 2.
+    """
+    q = np.array([0.2, 0.1, 0.3, 0.4])
+    p_star = np.array([0.25, 0.25, 0.5, 0.0])
+    point = T.trilemma_point(
+        q,
+        p_star,
+        prompt=np.array([0, 0, 1, 0]),
+        accuracy=0.55,
+        expected_nfe=4.0,
+        output_length=3,
+        entropy=1.25,
+    )
+    h_third = -(1 / 3) * math.log(1 / 3) - (2 / 3) * math.log(2 / 3)
+    kl = 0.25 * math.log(0.25 / 0.2) + 0.25 * math.log(2.5) + 0.5 * math.log(5 / 3)
+    assert point.accuracy == 0.55 and point.entropy == 1.25
+    assert close(point.precision, 0.6, 1e-15) and close(point.recall, 1.0, 1e-15)
+    assert close(point.tv, 0.4, 1e-15) and close(point.hallucination_mass, 0.4)
+    assert close(point.valid_entropy, h_third / 2, 1e-14)
+    assert close(point.reference_entropy, math.log(2) / 2, 1e-14)
+    assert close(point.kl_reference_to_sampler, kl, 1e-14)
+    assert point.expected_nfe == 4.0 and point.tokens_per_step == 0.75
+    assert close(point.entropy_ratio, h_third / math.log(2), 1e-14)
+    # no valid mass: no valid entropy, and p* is missed everywhere
+    empty = T.trilemma_point(
+        np.array([0.0, 0.0, 0.0, 1.0]),
+        p_star,
+        prompt=np.array([0, 0, 1, 0]),
+        accuracy=0.0,
+        expected_nfe=1.0,
+        output_length=3,
+    )
+    assert empty.valid_entropy == 0.0 and empty.entropy is None
+    assert empty.precision == 0.0 and empty.recall == 0.0
+    assert empty.kl_reference_to_sampler == math.inf
+
+
+def test_trilemma_point_checks_shapes():
+    q, p_star = np.array([0.5, 0.5]), np.array([0.5, 0.25, 0.25])
+    args = {"accuracy": 1.0, "expected_nfe": 1.0, "output_length": 1}
+    with pytest.raises(ValueError, match="`q` and `p_star`"):
+        T.trilemma_point(q, p_star, prompt=np.zeros(3, int), **args)
+    with pytest.raises(ValueError, match="`prompt` and `p_star`"):
+        T.trilemma_point(p_star, p_star, prompt=np.zeros(2, int), **args)
+
+
+def test_point_of_a_task_with_several_prompts():
+    """Entropies are conditional on the prompt: per-prompt dict laws, weighted."""
+    task = T.make_task("random_joint", 3, vocab=3, seed=2, zeros=0.4, num_prompts=3)
+    sim = T.simulate(task, T.SAMPLERS["random_topk"](k=2, temperature=1.0))
+    point = sim.point()
+    outcomes = np.asarray(sim.outputs.outcomes).astype(np.int64)
+    probs = np.asarray(sim.outputs.probs, float)
+    valid_mass = math.fsum(probs.tolist())
+    h_valid = h_ref = 0.0
+    for prompt in range(len(task.prompts)):
+        rows, _ = task_rows(task, prompt)
+        h_ref += bf.entropy(rows) / len(task.prompts)  # uniform prompts
+        mine = outcomes[:, 0] == prompt
+        mass = math.fsum(probs[mine].tolist())
+        pairs = zip(outcomes[mine].tolist(), probs[mine].tolist(), strict=True)
+        law = {tuple(r[1:]): w / mass for r, w in pairs}
+        h_valid += mass / valid_mass * bf.entropy(law)
+    assert close(point.reference_entropy, h_ref, 1e-12)
+    assert close(point.valid_entropy, h_valid, 1e-12)
+    assert close(point.precision, valid_mass, 1e-12)
 
 
 # --------------------------------------------------------------------------------------
@@ -475,7 +545,7 @@ def test_sampler_must_be_a_sampler():
 def test_max_branches_exceeded_names_the_sizes():
     task = T.make_task("shuffle", 4)
     sampler = T.SAMPLERS["random_topk"](k=4, temperature=1.0)
-    with pytest.raises(ValueError, match="max_branches=10") as info:
+    with pytest.raises(ValueError, match="over the limit of 10 ") as info:
         T.simulate(task, sampler, max_branches=10)
     message = str(info.value)
     assert "branches" in message and "shuffle" in message and "n=4" in message

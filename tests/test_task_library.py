@@ -322,7 +322,7 @@ def test_random_list_tasks_closed_forms(name, n):
     counted = tc_by_counting(list_law(name, tuple(range(n)), n))
     assert abs(counted - expected) < ATOL_BITS
     assert abs(tc_bits(task) - expected) < ATOL_BITS
-    assert abs(task.closed_form_bits - expected) < ATOL_BITS
+    assert abs(T.to_bits(task.closed_form) - expected) < ATOL_BITS
     assert task.closed_form_source == (
         "derived"
         if name in ("insert_random", "remove_random")
@@ -351,7 +351,7 @@ def test_insert_remove_closed_form_values():
 def test_deterministic_tasks_have_zero_total_correlation(name):
     task = T.make_task(name, 3, num_prompts=3)
     assert abs(tc_bits(task)) < ATOL_BITS
-    assert task.closed_form_bits == 0.0
+    assert task.closed_form == 0.0
     assert task.closed_form_source == "ParallelBench §4.1"
 
 
@@ -414,7 +414,7 @@ def test_latin_square_law_and_count(n, count):
     expected = n * n * math.log2(n) - math.log2(count)
     assert abs(tc_by_counting(laws[0]) - expected) < ATOL_BITS
     assert abs(tc_bits(task) - expected) < ATOL_BITS
-    assert abs(task.closed_form_bits - expected) < ATOL_BITS
+    assert abs(T.to_bits(task.closed_form) - expected) < ATOL_BITS
 
 
 def test_latin_square_grader_on_every_output_n3():
@@ -461,7 +461,7 @@ def test_sudoku_unique_solution_law_and_grader(n, num_prompts):
         graded = grade_all(task, prompt, outputs)
         assert graded == [y == solution for y in outputs]
     assert abs(tc_bits(task)) < ATOL_BITS
-    assert task.closed_form_bits == 0.0
+    assert task.closed_form == 0.0
     assert task.closed_form_source == "ParallelBench §4.2"
 
 
@@ -528,7 +528,7 @@ def test_cities():
     graded = grade_all(task, (), outputs)
     assert {y for y, ok in zip(outputs, graded, strict=True) if ok} == set(CITIES)
     assert abs(tc_bits(task) - 1.0) < ATOL_BITS
-    assert task.closed_form_bits == 1.0
+    assert T.to_bits(task.closed_form) == 1.0  # the poster: 1 bit
     shown = sorted(task.show(y) for y in CITIES)
     assert shown == ["Mexico City", "New Orleans", "New York", "Panama City"]
     assert task.show((0, 2)) == "New City"
@@ -557,7 +557,7 @@ def test_copula_greedy_decoding_is_invalid():
         - entropy_bits(COPULA.values())
     )
     assert abs(tc_bits(task) - expected) < ATOL_BITS
-    assert abs(task.closed_form_bits - expected) < ATOL_BITS
+    assert abs(T.to_bits(task.closed_form) - expected) < ATOL_BITS
 
 
 @pytest.mark.parametrize("name", ["cities", "copula"])
@@ -593,7 +593,7 @@ def test_random_joint(n, vocab):
     assert not np.array_equal(np.asarray(other.joint.probs), task.joint.probs)
     full = T.make_task("random_joint", n, vocab=vocab, zeros=0.0)
     assert full.joint.support_size == cells
-    assert task.closed_form_bits is None
+    assert task.closed_form is None
 
 
 @pytest.mark.parametrize(("n", "vocab", "seed"), [(4, 3, 0), (3, 4, 7), (2, 2, 1)])
@@ -621,7 +621,7 @@ def test_markov_chain(n, vocab, seed):
     tc = tc_bits(task)
     counted = sum(tc_by_counting(law) for law in laws.values()) / len(laws)
     assert abs(tc - counted) < ATOL_BITS
-    assert abs(task.closed_form_bits - tc) < ATOL_BITS
+    assert abs(T.to_bits(task.closed_form) - tc) < ATOL_BITS
     outputs = all_outputs(task)
     graded = grade_all(task, (1,), outputs)
     assert graded == [y in laws[1] for y in outputs]

@@ -1,8 +1,8 @@
 """Enumerable list tasks: supports, data laws and C(Y|X) against closed forms.
 
-Closed forms are typed here from the reference (ParallelBench §4.1, Eqs. 3-4), not read
-from `Task.closed_form_bits`; shuffle_distinct is checked against a direct count over
-`itertools.permutations`.
+Closed forms are typed here from the reference (ParallelBench §4.1, Eqs. 3-4), in bits,
+not read from `Task.closed_form` (nats, compared in bits); shuffle_distinct is checked
+against a direct count over `itertools.permutations`.
 """
 
 import itertools
@@ -83,7 +83,8 @@ def test_total_correlation_equals_closed_form(name, n):
     task = T.make_task(name, n)
     expected = closed_form_bits(name, n)
     np.testing.assert_allclose(tc_bits(task), expected, rtol=0, atol=ATOL_BITS)
-    np.testing.assert_allclose(task.closed_form_bits, expected, rtol=0, atol=ATOL_BITS)
+    closed = T.to_bits(task.closed_form)
+    np.testing.assert_allclose(closed, expected, rtol=0, atol=ATOL_BITS)
 
 
 @pytest.mark.parametrize(

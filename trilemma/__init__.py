@@ -7,6 +7,7 @@ is computed in nats; `to_bits` converts for people.
 """
 
 from ._checks import check_pmf as check_pmf
+from ._units import in_bits as in_bits
 from ._units import to_bits as to_bits
 from .distributions import SparseJoint as SparseJoint
 from .distributions import empirical as empirical
@@ -34,6 +35,8 @@ from .metrics import marginal_confidences as marginal_confidences
 from .metrics import max_f_beta_pair as max_f_beta_pair
 from .metrics import mutual_information as mutual_information
 from .metrics import optimal_t_step_bound as optimal_t_step_bound
+from .metrics import pbx_discrete as pbx_discrete
+from .metrics import pbx_interpolated as pbx_interpolated
 from .metrics import prd_curve as prd_curve
 from .metrics import prd_curve_grid as prd_curve_grid
 from .metrics import precision as precision
@@ -56,9 +59,12 @@ from .samplers import Sampler as Sampler
 from .samplers import decode as decode
 from .samplers import decode_batch as decode_batch
 from .samplers import make_sampler as make_sampler
+from .simulation import ShuffleSimulation as ShuffleSimulation
 from .simulation import Simulation as Simulation
 from .simulation import TrilemmaPoint as TrilemmaPoint
 from .simulation import simulate as simulate
+from .simulation import simulate_shuffle as simulate_shuffle
+from .simulation import trilemma_point as trilemma_point
 from .tasks import TASKS as TASKS
 from .tasks import Task as Task
 from .tasks import make_task as make_task

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import decimal
 import math
+import numbers
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -481,6 +482,19 @@ def power(base: int, exponent: int) -> int:
 def factorial(n: int) -> int:
     """`n!` saturated at `SIZE_LIMIT` (21! is the first factorial beyond it)."""
     return math.factorial(n) if n <= 20 else SIZE_LIMIT
+
+
+def check_unit_interval(value, name: str):
+    """Raise unless `value` is a real number in [0, 1]; return it unchanged.
+
+    A `fractions.Fraction` stays exact (closed forms decide boundaries with it).
+    """
+    allowed = _real_range(0.0, 1.0, False, False)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(_message(name, allowed, value, with_type=True))
+    if not 0 <= value <= 1:
+        raise ValueError(_message(name, allowed, value))
+    return value
 
 
 def max_bytes(override: int | None = None) -> int:

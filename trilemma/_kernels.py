@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ._keys import encode, key_dtype
 from .distributions import Joint, SparseJoint
 
 Subset = tuple[int, ...]
@@ -149,10 +150,10 @@ def group_sums(outcomes, weights, sizes: Sequence[int], variables: Subset) -> ja
     radices = [int(sizes[v]) for v in variables]
     space = math.prod(radices)
     cols = [outcomes[:, v] for v in variables]
-    key_dtype = _key_dtype(space)
-    if key_dtype is not None and space <= max(8 * rows, 4096):
-        return _blocked_segment_sum(weights, _encode(cols, radices, key_dtype), space)
-    keys = [_encode(cols, radices, key_dtype)] if key_dtype is not None else cols
+    dtype = key_dtype(space)
+    if dtype is not None and space <= max(8 * rows, 4096):
+        return _blocked_segment_sum(weights, encode(cols, radices, dtype), space)
+    keys = [encode(cols, radices, dtype)] if dtype is not None else cols
     sorted_ops = lax.sort((*keys, lax.iota(jnp.int32, rows)), num_keys=len(keys))
     sorted_keys, order = sorted_ops[:-1], sorted_ops[-1]
     changed = jnp.zeros((rows - 1,), bool)
@@ -203,21 +204,6 @@ def _dense(p: Joint) -> jax.Array:
         index = tuple(p.outcomes[:, i] for i in range(p.num_variables))
         return jnp.zeros(p.sizes, p.probs.dtype).at[index].add(p.probs)
     return p
-
-
-def _encode(cols, radices, dtype) -> jax.Array:
-    key = jnp.zeros(cols[0].shape, dtype)
-    for col, radix in zip(cols, radices, strict=True):
-        key = key * radix + col.astype(dtype)
-    return key
-
-
-def _key_dtype(space: int):
-    if space < 2**31:
-        return jnp.int32
-    if jax.config.jax_enable_x64 and space < 2**63:
-        return jnp.int64
-    return None
 
 
 def _float_dtype(p: Joint):

@@ -15,3 +15,21 @@ def to_bits(nats):
     (1.0, inf)
     """
     return nats * LOG2E
+
+
+def in_bits(record) -> dict:
+    """A result record for people: its information quantities in bits.
+
+    Fields named in the record's `nats_fields` become `<field>_bits` (converted with
+    `to_bits`, None kept); the others are copied. The one conversion at the boundary
+    for the CLI, tables and figures.
+    """
+    nats = getattr(record, "nats_fields", ())
+    return {
+        f"{key}_bits" if key in nats else key: (
+            None if value is None else float(to_bits(value))
+        )
+        if key in nats
+        else value
+        for key, value in record._asdict().items()
+    }

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks
+from ._keys import merge_rows
 from ._types import Array, Float, Int
 
 
@@ -152,12 +153,10 @@ def marginal(p: Joint, variables) -> Joint:
 
 def _merge_rows(outcomes, probs, sizes) -> SparseJoint:
     """A `SparseJoint` with repeated rows merged (masses added), rows sorted."""
-    rows, inverse = np.unique(np.asarray(outcomes), axis=0, return_inverse=True)
-    merged = np.zeros(len(rows), dtype=np.asarray(probs).dtype)
-    np.add.at(merged, inverse.ravel(), np.asarray(probs))
-    return SparseJoint(
-        jnp.asarray(rows.astype(outcome_dtype(sizes))), jnp.asarray(merged), sizes, True
-    )
+    outcomes = np.asarray(outcomes)
+    first, merged = merge_rows(outcomes, np.asarray(probs), sizes)
+    rows = outcomes[first].astype(outcome_dtype(sizes))
+    return SparseJoint(jnp.asarray(rows), jnp.asarray(merged), sizes, True)
 
 
 def check_joint(p, *, name: str = "p", atol: float | None = None) -> Joint:

@@ -66,7 +66,9 @@ def run(args) -> int:
         "num_prompts": args.num_prompts,
         "support_size": task.joint.support_size,
         "total_correlation_bits": tc,
-        "closed_form_bits": task.closed_form_bits,
+        "closed_form_bits": None
+        if task.closed_form is None
+        else float(_units.to_bits(task.closed_form)),
         "closed_form_source": task.closed_form_source,
     }
     if args.partition is not None or args.steps is not None:

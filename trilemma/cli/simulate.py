@@ -11,6 +11,7 @@ import math
 import time
 
 from .. import _checks
+from .._units import in_bits
 from . import _common, _parse
 
 MAX_PATTERNS = 10**6
@@ -118,24 +119,20 @@ def run(args) -> int:
     start = time.perf_counter()
     sim = simulate(task, sampler, progress=not args.json)
     seconds = time.perf_counter() - start
-    point = sim.point()
-    point = point._replace(
-        **{
-            k: _common.clean(v)
-            for k, v in point._asdict().items()
-            if isinstance(v, float)
-        }
-    )
-    kl = point.kl_reference_to_sampler_bits
+    point = {
+        key: _common.clean(value) if isinstance(value, float) else value
+        for key, value in in_bits(sim.point()).items()
+    }
+    kl = point["kl_reference_to_sampler_bits"]
     report = {
         "task": task.name,
         "n": task.n,
         "num_prompts": args.num_prompts,
         "sampler": sampler.name,
         "params": dict(sampler.params),
-        **point._asdict(),
+        **point,
         "kl_reference_to_sampler_bits": kl if math.isfinite(kl) else None,
-        "hallucination_mass": point.hallucination_mass,
+        "hallucination_mass": 1.0 - point["precision"],
         "states_visited": sim.states_visited,
         "seconds": seconds,
     }
@@ -145,24 +142,25 @@ def run(args) -> int:
     valid = int(task.joint.support_size)
     entropy = (
         "n/a (too many invalid outputs to expand)"
-        if point.entropy_bits is None
-        else f"{point.entropy_bits:.4f} bits"
+        if point["entropy_bits"] is None
+        else f"{point['entropy_bits']:.4f} bits"
     )
     print(f"task       {task.name} (n = {task.n}, {valid:,} valid outputs)")
     print(f"sampler    {sampler.describe()}")
     print(
-        f"speed      {point.tokens_per_step:.4f} tokens per step   "
-        f"E[NFE] = {point.expected_nfe:.4f}"
+        f"speed      {point['tokens_per_step']:.4f} tokens per step   "
+        f"E[NFE] = {point['expected_nfe']:.4f}"
     )
     print(
-        f"fluency    accuracy {point.accuracy:.4f}   precision {point.precision:.4f}   "
-        f"hallucination mass {point.hallucination_mass:.4f}"
+        f"fluency    accuracy {point['accuracy']:.4f}   "
+        f"precision {point['precision']:.4f}   "
+        f"hallucination mass {report['hallucination_mass']:.4f}"
     )
     print(
-        f"diversity  recall {point.recall:.4f}   "
-        f"H(valid q) {point.valid_entropy_bits:.4f} / "
-        f"H(p*) {point.reference_entropy_bits:.4f} bits   KL(p*||q) {kl:.4f} bits"
+        f"diversity  recall {point['recall']:.4f}   "
+        f"H(valid q) {point['valid_entropy_bits']:.4f} / "
+        f"H(p*) {point['reference_entropy_bits']:.4f} bits   KL(p*||q) {kl:.4f} bits"
     )
-    print(f"           TV {point.tv:.4f}   H(q) {entropy}")
+    print(f"           TV {point['tv']:.4f}   H(q) {entropy}")
     print(f"exact      {sim.states_visited:,} states enumerated in {seconds:.2f} s")
     return 0

@@ -15,6 +15,8 @@ from ._information import conditional_entropy as conditional_entropy
 from ._information import entropy as entropy
 from ._information import mutual_information as mutual_information
 from ._information import total_correlation as total_correlation
+from ._pbx import pbx_discrete as pbx_discrete
+from ._pbx import pbx_interpolated as pbx_interpolated
 from ._prd import PRDCurve as PRDCurve
 from ._prd import f_beta as f_beta
 from ._prd import max_f_beta_pair as max_f_beta_pair

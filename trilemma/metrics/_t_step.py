@@ -23,6 +23,7 @@ from jax import lax
 
 from .. import _checks
 from .._kernels import dense_marginals, entropy_combination, xlogx
+from .._keys import encode
 from .._types import Array, Scalar
 from ..distributions import Joint, SparseJoint, from_dense, outcome_dtype, to_dense
 from ._common import resolve, union
@@ -291,17 +292,16 @@ def _grouping_entropies(p: SparseJoint, outputs, given, progress):
 @functools.partial(jax.jit, static_argnames=("outputs", "given", "radix"))
 def _grouping_chunk(p, masks, outputs, given, radix):
     dtype = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
-    base = jnp.zeros(p.outcomes.shape[0], dtype)
-    for g in given:
-        base = base * p.sizes[g] + p.outcomes[:, g].astype(dtype)
+    given_cols = [p.outcomes[:, g] for g in given]
+    radices = [p.sizes[g] for g in given] + [radix] * len(outputs)
 
     def one(mask):
-        key = base
-        for j, v in enumerate(outputs):
-            present = (mask >> j) & 1
-            key = key * radix + present.astype(dtype) * (
-                p.outcomes[:, v].astype(dtype) + 1
-            )
+        # an absent output variable is digit 0, a present one its value + 1
+        digits = [
+            ((mask >> j) & 1).astype(dtype) * (p.outcomes[:, v].astype(dtype) + 1)
+            for j, v in enumerate(outputs)
+        ]
+        key = encode(given_cols + digits, radices, dtype)
         key, probs = lax.sort((key, p.probs), num_keys=1)
         starts = jnp.concatenate(
             [jnp.ones((1,), jnp.int32), (key[1:] != key[:-1]).astype(jnp.int32)]

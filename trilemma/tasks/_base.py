@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from .._keys import row_index, rows_in
 from ..distributions import SparseJoint, outcome_dtype
 
 Grader = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -30,7 +31,7 @@ class Task:
       prompts: `(P, m)` table of prompt token rows; row $i$ is prompt index $i$
         (`m` may be 0 for tasks without a prompt).
       joint: `SparseJoint` over (prompt index, output token 1, ..., output token L).
-      closed_form_bits: $C(Y|X)$ in bits from a closed form, or None.
+      closed_form: $C(Y|X)$ in nats from a closed form, or None.
       closed_form_source: where the closed form comes from.
       grader: the benchmark's pass rule, vectorised: `grader(prompts, outputs)` with
         `(N, m)` prompt rows and `(N, L)` outputs returns `(N,)` booleans. Default:
@@ -43,7 +44,7 @@ class Task:
     n: int
     prompts: np.ndarray
     joint: SparseJoint
-    closed_form_bits: float | None = None
+    closed_form: float | None = None
     closed_form_source: str | None = None
     grader: Grader | None = None
     labels: tuple[tuple[str, ...], ...] | None = None
@@ -159,32 +160,6 @@ def build_joint(
     )
 
 
-def rows_in(rows, table) -> np.ndarray:
-    """For each row of `rows` `(N, d)`, whether it is a row of `table` `(S, d)`."""
-    rows = np.asarray(rows).astype(np.int64)
-    table = np.asarray(table).astype(np.int64)
-    if rows.shape[1] != table.shape[1]:
-        return np.zeros(len(rows), bool)
-    stacked = np.concatenate([table, rows], axis=0)
-    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    return np.isin(inverse[len(table) :], inverse[: len(table)])
-
-
-def prompt_index(prompts, table) -> np.ndarray:
-    """Row index in `table` `(P, m)` of each prompt row `(N, m)`; -1 when absent."""
-    table = np.asarray(table).astype(np.int64)
-    prompts = np.asarray(prompts).astype(np.int64)
-    if prompts.ndim != 2 or prompts.shape[1] != table.shape[1]:
-        return np.full(len(prompts), -1)
-    stacked = np.concatenate([table, prompts], axis=0)
-    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    lookup = np.full(len(stacked), -1)
-    lookup[inverse[: len(table)]] = np.arange(len(table))  # task prompts are distinct
-    return lookup[inverse[len(table) :]]
-
-
 def support_grader(prompts, joint: SparseJoint) -> Grader:
     r"""The grader that accepts exactly the support of $p^*(\cdot|x)$.
 
@@ -201,7 +176,7 @@ def support_grader(prompts, joint: SparseJoint) -> Grader:
 
     def grader(prompt_rows, outputs):
         outputs = check_grader_args(prompt_rows, outputs, table.shape[1], None)
-        index = prompt_index(prompt_rows, table)
+        index = row_index(prompt_rows, table)
         allowed = f"one of the task's {len(table)} prompt(s), where p*(y|x) is defined"
         _checks.check_rows(index >= 0, prompt_rows, "prompts", allowed)
         full = np.concatenate([index[:, None], outputs.astype(np.int64)], axis=1)
@@ -230,6 +205,6 @@ def size(n, default: int, *, minimum: int = 1) -> int:
     return _checks.check_int(default if n is None else n, "n", minimum=minimum)
 
 
-def entropy_bits(probs) -> float:
-    """Shannon entropy in bits of a list of probabilities (0 log 0 = 0)."""
-    return -math.fsum(p * math.log2(p) for p in probs if p > 0)
+def list_entropy(probs) -> float:
+    """Shannon entropy in nats of a list of probabilities (0 log 0 = 0), by fsum."""
+    return -math.fsum(p * math.log(p) for p in probs if p > 0)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import _checks
-from ._base import Task, build_joint, check_options, entropy_bits, size, support_grader
+from ._base import Task, build_joint, check_options, list_entropy, size, support_grader
 
 
 def random_joint(
@@ -187,13 +187,13 @@ def _sparse_rows(rng, num_rows, vocab, zeros):
 
 
 def _chain_total_correlation(initial, moves) -> float:
-    """sum_t I(Y_t; Y_{t+1}) in bits for a chain with these parameters."""
+    """sum_t I(Y_t; Y_{t+1}) in nats for a chain with these parameters."""
     total, marginal = [], initial
     for move in moves:
         after = marginal @ move
         conditional = math.fsum(
-            m * entropy_bits(row) for m, row in zip(marginal, move, strict=True)
+            m * list_entropy(row) for m, row in zip(marginal, move, strict=True)
         )
-        total.append(entropy_bits(after) - conditional)
+        total.append(list_entropy(after) - conditional)
         marginal = after
     return math.fsum(total)

@@ -211,7 +211,7 @@ def insert_random(
         has, first = _first(y, n)
         return has & (y == _insert(np.asarray(prompt_rows), first, n)).all(axis=1)
 
-    closed = n * math.log2(n + 1) - 2 / (n + 1) * _sum_k_log2_k(n)
+    closed = n * math.log(n + 1) - 2 / (n + 1) * _sum_k_log_k(n)
     return _task("insert_random", n, prompts, joint, closed, "derived", grader)
 
 
@@ -262,7 +262,7 @@ def remove_random(
         missing = np.argmin(present, axis=1)
         return one_missing & (y == _remove(x, missing)).all(axis=1)
 
-    closed = (n - 2) * math.log2(n) - 2 / n * _sum_k_log2_k(n - 1)
+    closed = (n - 2) * math.log(n) - 2 / n * _sum_k_log_k(n - 1)
     return _task("remove_random", n, prompts, joint, closed, "derived", grader)
 
 
@@ -302,7 +302,7 @@ def replace_random(
         has, first = _first(y, n)
         return has & (y == _replace(np.asarray(prompt_rows), first, n)).all(axis=1)
 
-    closed = 0.0 if n == 1 else (n - 1) * (math.log2(n) - math.log2(n - 1))
+    closed = 0.0 if n == 1 else (n - 1) * (math.log(n) - math.log(n - 1))
     return _task(
         "replace_random", n, prompts, joint, closed, "ParallelBench Eq. (3)", grader
     )
@@ -326,7 +326,7 @@ def shuffle(
     n = size(n, DEFAULT_N)
     num_prompts = _check_perm_size("shuffle", n, num_prompts, max_bytes)
     perms = permutations(n)
-    closed = n * math.log2(n) - math.log2(math.factorial(n))
+    closed = n * math.log(n) - math.log(math.factorial(n))
     return _shuffle_task("shuffle", n, perms, num_prompts, max_bytes, closed, None)
 
 
@@ -352,8 +352,8 @@ def shuffle_distinct(
     big = math.factorial(n)
     same = (math.factorial(n - 1) - 1) / (big - 1)
     other = math.factorial(n - 1) / (big - 1)
-    marginal = -sum(p * math.log2(p) for p in [same] + [other] * (n - 1) if p > 0)
-    closed = n * marginal - math.log2(big - 1)
+    marginal = -sum(p * math.log(p) for p in [same] + [other] * (n - 1) if p > 0)
+    closed = n * marginal - math.log(big - 1)
     return _shuffle_task(
         "shuffle_distinct",
         n,
@@ -535,9 +535,9 @@ def _first(y, item):
     return hit.any(axis=1), np.argmax(hit, axis=1)
 
 
-def _sum_k_log2_k(m: int) -> float:
-    """sum_{k=1}^{m} k log2 k (the log2 of the hyperfactorial of m)."""
-    return math.fsum(k * math.log2(k) for k in range(2, m + 1))
+def _sum_k_log_k(m: int) -> float:
+    """sum_{k=1}^{m} k log k (the log of the hyperfactorial of m)."""
+    return math.fsum(k * math.log(k) for k in range(2, m + 1))
 
 
 def _task(name, n, prompts, joint, closed, source, grader) -> Task:

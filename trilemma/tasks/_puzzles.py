@@ -152,7 +152,7 @@ def latin_square(
         cols = (np.sort(y.transpose(0, 2, 1), axis=2) == symbols).all(axis=(1, 2))
         return rows & cols
 
-    closed = n * n * math.log2(n) - math.log2(count)
+    closed = n * n * math.log(n) - math.log(count)
     return Task(
         "latin_square",
         n,

@@ -6,10 +6,15 @@ three values each, and a grader that accepts exactly the support of $p^*$.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _checks
-from ._base import Task, build_joint, check_options, entropy_bits, support_grader
+from ._base import Task, build_joint, check_options, list_entropy, support_grader
+
+ONE_BIT = math.log(2)
+"""1 bit, in nats: the poster's C(Y|X) for the cities."""
 
 CITY_LABELS = (("New", "Mexico", "Panama"), ("York", "Orleans", "City"))
 """Token names of the two positions of `cities`."""
@@ -60,9 +65,9 @@ def copula(
     = 0.9928$ bits. `n` is fixed at 2.
     """
     closed = (
-        entropy_bits([0.55, 0.30, 0.15])
-        + entropy_bits([0.30, 0.45, 0.25])
-        - entropy_bits(COPULA_TABLE.values())
+        list_entropy([0.55, 0.30, 0.15])
+        + list_entropy([0.30, 0.45, 0.25])
+        - list_entropy(COPULA_TABLE.values())
     )
     return _toy(
         "copula",
@@ -86,7 +91,7 @@ def _toy(
     table,
     labels,
     *,
-    closed=1.0,
+    closed=ONE_BIT,
     source="ParallelBench poster (reference §1.9)",
 ):
     check_options(name, options)
