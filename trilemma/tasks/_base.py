@@ -12,6 +12,7 @@ import numpy as np
 from .. import _checks
 from .._keys import row_index, rows_in
 from ..distributions import SparseJoint, outcome_dtype
+from ..layout import task_layout
 
 Grader = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """`grader(prompts (N, m), outputs (N, L)) -> (N,)` booleans."""
@@ -67,21 +68,12 @@ class Task:
         return rows_in(full, np.asarray(self.joint.outcomes))
 
     def show(self, output) -> str:
-        """One output as text: its token names joined by spaces.
+        """One output `(L,)` as text, as the task's layout renders it.
 
-        Args:
-          output: `(L,)` output tokens.
-
-        Returns:
-          The words (from `labels`) or, without labels, the token numbers.
+        Token names (from `labels`) or, without labels, the token numbers, joined by
+        spaces; see `trilemma.layout.TokenLayout.render`.
         """
-        tokens = [int(v) for v in np.asarray(output).ravel()]
-        if self.labels is None:
-            return " ".join(str(v) for v in tokens)
-        return " ".join(
-            names[v] if 0 <= v < len(names) else f"<{v}>"
-            for names, v in zip(self.labels, tokens, strict=True)
-        )
+        return task_layout(self).render(output)
 
     @property
     def given(self) -> tuple[int, ...]:
