@@ -31,6 +31,7 @@ slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_exact.py
 	$(BIN)/python experiments/bench_simulate.py
+	$(BIN)/python experiments/bench_decode.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
