@@ -240,3 +240,61 @@ def test_corrupt_checkpoint_is_named(tmp_path):
     params = init_params(config, jax.random.key(0))
     with pytest.raises(ValueError, match="bad.safetensors"):
         training.load_checkpoint(path, (params, params))
+
+
+def saved_model(tmp_path):
+    from trilemma.models import weights
+
+    task = T.make_task("replace_random", 3)
+    layout = T.task_layout(task)
+    config = TransformerConfig(
+        vocab_size=layout.mask_id + 1, sequence_length=layout.sequence_length, width=8
+    )
+    params = trained_like(config, seed=7)
+    directory = weights.save_model(
+        tmp_path / "m", config, params, layout, name="tiny", provenance={"seed": 7}
+    )
+    return directory, config, params, layout
+
+
+def test_model_files_round_trip(tmp_path):
+    """Weights are stored in float32: logits agree to float32 precision."""
+    from trilemma.models import weights
+
+    directory, config, params, layout = saved_model(tmp_path)
+    model, record = weights.load_model(directory)
+    assert record["provenance"] == {"seed": 7} and model.name == "tiny"
+    assert model.logits_fn is transformer_logits_fn(config)
+    np.testing.assert_array_equal(model.layout.prefixes, layout.prefixes)
+    assert model.layout.sizes == layout.sizes
+    tokens = jnp.asarray(layout.initial_tokens(0))
+    np.testing.assert_allclose(
+        model.logits_fn(model.params, tokens),
+        transformer_logits_fn(config)(params, tokens),
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete", "architecture"])
+def test_damaged_model_files_are_named(tmp_path, damage):
+    import json
+
+    from trilemma.models import weights
+
+    directory, *_ = saved_model(tmp_path)
+    weights_file, config_file = directory / weights.WEIGHTS, directory / weights.CONFIG
+    data = weights_file.read_bytes()
+    named = weights_file
+    if damage == "truncate":
+        weights_file.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        weights_file.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    elif damage == "delete":
+        config_file.unlink()
+        named = config_file
+    else:
+        record = json.loads(config_file.read_text())
+        record["architecture"]["width"] = 16
+        config_file.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=str(named).replace(".", r"\.")):
+        weights.load_model(directory)

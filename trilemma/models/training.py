@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 import optax
 
 from .. import _checks
+from .._files import atomic_write
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,15 +165,7 @@ def save_checkpoint(path: Path, tree, step: int) -> None:
     path = Path(path)
     tensors = _flatten(tree)
     tensors["__step__"] = np.asarray(step, np.int64)
-    data = save(tensors, metadata={"format": "trilemma-checkpoint"})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, save(tensors, metadata={"format": "trilemma-checkpoint"}))
 
 
 def load_checkpoint(path: Path, like):

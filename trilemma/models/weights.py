@@ -1,0 +1,136 @@
+"""Model files: weights in safetensors beside a JSON config, checked when loaded.
+
+A model directory holds `weights.safetensors` (every parameter, named by its pytree
+path) and `config.json`: the architecture (`TransformerConfig`), the token layout,
+free-form provenance (training command, seed, package version) and the SHA-256 of the
+weights file. `load_model` re-hashes the weights and checks every tensor's name and
+shape against the architecture, so a missing, truncated, corrupt or mismatched file is
+one `ValueError` naming the file, never a half-loaded model. Both files are written
+atomically (temporary file, then `os.replace`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._files import atomic_write
+from ..layout import TokenLayout
+from ._model import Model
+from .transformer import TransformerConfig, init_params, transformer_logits_fn
+
+WEIGHTS = "weights.safetensors"
+CONFIG = "config.json"
+FORMAT = "trilemma-model/1"
+
+
+def save_model(
+    directory: Path,
+    config: TransformerConfig,
+    params,
+    layout: TokenLayout,
+    *,
+    name: str,
+    provenance: dict[str, Any] | None = None,
+) -> Path:
+    """Write a model directory (created if missing); returns its path."""
+    from safetensors.numpy import save
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        jax.tree_util.keystr(path): np.asarray(leaf, np.float32)
+        for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+    }
+    data = save(tensors, metadata={"format": FORMAT})
+    record = {
+        "format": FORMAT,
+        "name": name,
+        "architecture": dataclasses.asdict(config),
+        "layout": {
+            "prefixes": layout.prefixes.tolist(),
+            "sizes": list(layout.sizes),
+            "vocab_size": layout.vocab_size,
+            "mask_id": layout.mask_id,
+            "labels": None if layout.labels is None else list(layout.labels),
+        },
+        "provenance": provenance or {},
+        "weights_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    atomic_write(directory / WEIGHTS, data)
+    atomic_write(directory / CONFIG, (json.dumps(record, indent=1) + "\n").encode())
+    return directory
+
+
+def load_model(directory: Path) -> tuple[Model, dict[str, Any]]:
+    """`(model, config record)` from a model directory, every file checked."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    directory = Path(directory)
+    config_path, weights_path = directory / CONFIG, directory / WEIGHTS
+    record = _read_config(config_path)
+    try:
+        data = weights_path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"model weights {weights_path}: {err.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != record["weights_sha256"]:
+        raise ValueError(
+            f"model weights {weights_path} do not match the hash in {config_path} "
+            "(truncated, corrupt or from another model)"
+        )
+    try:
+        tensors = load(data)
+    except SafetensorError as err:
+        raise ValueError(
+            f"model weights {weights_path} are unreadable: {err}"
+        ) from None
+    try:
+        config = TransformerConfig(**record["architecture"])
+        spec = record["layout"]
+        layout = TokenLayout(
+            prefixes=np.asarray(spec["prefixes"], np.int32),
+            sizes=tuple(spec["sizes"]),
+            vocab_size=spec["vocab_size"],
+            mask_id=spec["mask_id"],
+            labels=None
+            if spec["labels"] is None
+            else tuple(tuple(names) for names in spec["labels"]),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"model config {config_path} is invalid: {err}") from None
+    like = jax.eval_shape(lambda: init_params(config, jax.random.key(0)))
+    leaves = []
+    for path, leaf in jax.tree_util.tree_leaves_with_path(like):
+        key = jax.tree_util.keystr(path)
+        if key not in tensors or tensors[key].shape != leaf.shape:
+            raise ValueError(
+                f"model weights {weights_path} do not match the architecture in "
+                f"{config_path}: tensor {key} is missing or has another shape"
+            )
+        leaves.append(jnp.asarray(tensors[key], leaf.dtype))
+    params = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
+    model = Model(transformer_logits_fn(config), params, layout, record["name"])
+    return model, record
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text())
+    except OSError as err:
+        raise ValueError(f"model config {path}: {err.strerror}") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"model config {path} is not JSON: {err}") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise ValueError(f"model config {path} is not a {FORMAT} config")
+    missing = {"name", "architecture", "layout", "weights_sha256"} - set(record)
+    if missing:
+        raise ValueError(f"model config {path} lacks {sorted(missing)}")
+    return record
