@@ -10,7 +10,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ._style import DIVERSITY, FLUENCY, MODEL, PALETTE, TARGET_EDGE, fixed, style
+from ._style import (
+    DIVERSITY,
+    FLUENCY,
+    MODEL,
+    PALETTE,
+    TARGET_EDGE,
+    fixed,
+    style,
+    titled_rows,
+)
 
 _AR = PALETTE["orange"]
 _DLLM = PALETTE["purple"]
@@ -49,17 +58,7 @@ def fig_product_of_experts(
     """
     rows = list(data["rows"])
     with style():
-        if axes is None:
-            fig = Figure(figsize=(13.0, 3.9 * len(rows)), layout="constrained")
-            subfigs = np.atleast_1d(fig.subfigures(len(rows), 1, hspace=0.04))
-            grid = [sub.subplots(1, 3) for sub in subfigs]
-            for sub, row in zip(subfigs, rows, strict=True):
-                sub.suptitle(row["title"], x=0.01, ha="left", fontweight="bold")
-        else:
-            grid = np.asarray(axes, dtype=object).reshape(len(rows), 3)
-            fig = grid[0][0].figure
-            for panels, row in zip(grid, rows, strict=True):
-                panels[0].set_title(row["title"], loc="left", fontweight="bold")
+        fig, grid = titled_rows(rows, axes, (13.0, 3.9 * len(rows)), hspace=0.04)
         for i, (row, panels) in enumerate(zip(rows, grid, strict=True)):
             _draw_poe_entropy(panels[0], row)
             _draw_poe_masses(panels[1], row, legend=i == 0)

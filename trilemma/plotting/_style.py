@@ -191,6 +191,26 @@ def panel_row(
     return fig, list(np.atleast_1d(fig.subplots(1, count)))
 
 
+def titled_rows(rows, axes, figsize: tuple[float, float], *, hspace: float):
+    """`(fig, grid)`: one titled row of three panels per entry of `rows`.
+
+    A new figure gets one subfigure per row with the row's `"title"` as its
+    suptitle; given `axes` (a `(len(rows), 3)` grid), the title goes on each row's
+    first panel.
+    """
+    if axes is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        subfigs = np.atleast_1d(fig.subfigures(len(rows), 1, hspace=hspace))
+        grid = [sub.subplots(1, 3) for sub in subfigs]
+        for sub, row in zip(subfigs, rows, strict=True):
+            sub.suptitle(row["title"], x=0.01, ha="left", fontweight="bold")
+        return fig, grid
+    grid = np.asarray(axes, dtype=object).reshape(len(rows), 3)
+    for panels, row in zip(grid, rows, strict=True):
+        panels[0].set_title(row["title"], loc="left", fontweight="bold")
+    return grid[0][0].figure, grid
+
+
 def legend_and_caption(fig, handles, ncol: int, caption: str | None) -> None:
     """A figure-level legend above the panels and an optional caption below them."""
     fig.legend(handles=handles, loc="outside upper center", ncol=ncol, frameon=False)

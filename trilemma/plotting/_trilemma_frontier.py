@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ._style import family_style, legend_and_caption, style
+from ._style import family_style, legend_and_caption, style, titled_rows
 
 _FRONTIER_COLUMNS = (
     ("precision", r"precision $q(\mathrm{supp}\,p^*)$", "fluency: valid mass"),
@@ -47,17 +47,8 @@ def fig_trilemma_frontier(
     """
     rows = list(data["rows"])
     with style():
-        if axes is None:
-            fig = Figure(figsize=(12.5, 2.9 * len(rows) + 0.8), layout="constrained")
-            subfigs = np.atleast_1d(fig.subfigures(len(rows), 1, hspace=0.02))
-            grid = [sub.subplots(1, 3) for sub in subfigs]
-            for sub, row in zip(subfigs, rows, strict=True):
-                sub.suptitle(row["title"], x=0.01, ha="left", fontweight="bold")
-        else:
-            grid = np.asarray(axes, dtype=object).reshape(len(rows), 3)
-            fig = grid[0][0].figure
-            for panels, row in zip(grid, rows, strict=True):
-                panels[0].set_title(row["title"], loc="left", fontweight="bold")
+        size = (12.5, 2.9 * len(rows) + 0.8)
+        fig, grid = titled_rows(rows, axes, size, hspace=0.02)
         handles: dict[str, Any] = {}
         for i, (row, panels) in enumerate(zip(rows, grid, strict=True)):
             for ax, column in zip(panels, _FRONTIER_COLUMNS, strict=True):
