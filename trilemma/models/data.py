@@ -1,12 +1,40 @@
-"""Training sequences drawn from a task's exact law, in the task's layout."""
+r"""Training sequences drawn from exact laws: one task, or a multi-task set on a pool.
+
+`sequence_sampler(task)` draws `[prefix, y]` rows of one task in the task's layout.
+
+`TaskSet` is the multi-task vocabulary and layout of the embedded default dLLM
+(`default_task_set`): pooled prompts (`trilemma.tasks.pooled_task`) of several
+(task, n) groups, every sequence of one length $S$ so that one compiled kernel
+trains and decodes them all. With $K$ pool tokens, $I$ index tokens and $G'$ task
+names the vocabulary is
+
+| ids | tokens |
+|---|---|
+| $0..K-1$ | pool items (`POOL_NAMES`) |
+| $K..K+I-1$ | index $i$ of the `*_index` tasks |
+| $K+I..K+I+G'-1$ | one token per task name |
+| $K+I+G'$, $+1$, $+2$ | PAD, SEP, MASK (`mask_id = vocab_size - 1`) |
+
+and a sequence of group $(t, n)$ is `[PAD]*pad + [task t] + prompt row + [SEP] + y`
+with $y$ the $L_{t,n}$ outputs and `pad` $= S - L_{t,n} - w_{t,n} - 2$ (left
+padding; $w$ the prompt width), $S = \max_{(t,n)} (L + w + 2)$.
+`task_set_sampler(task_set)` draws such sequences from the mixture
+$$p(g, x, y) = \tfrac{1}{G}\,p_g(x)\,p^*_g(y \mid x),$$
+$p_g$ uniform over the prompts of group $g$ that are not held out.
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..layout import task_layout
+from .. import _checks
+from ..layout import TokenLayout, task_layout
+from ..tasks import _pooled
+from ..tasks import waiting_line_tasks as _waiting_line_tasks
 
 
 def sequence_sampler(task):
@@ -24,5 +52,239 @@ def sequence_sampler(task):
 
     def draw(key, batch: int):
         return sequences[jax.random.categorical(key, logits, shape=(batch,))]
+
+    return draw
+
+
+DEFAULT_GROUPS = (
+    *((name, n) for name in (*_waiting_line_tasks(), "shuffle") for n in range(3, 7)),
+    ("latin_square", 3),
+)
+"""The default dLLM's (task, n) groups: the ten Waiting Line tasks and `shuffle` at
+n = 3..6, and Latin square 3x3 (45 groups)."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TaskSet:
+    """The vocabulary and the one sequence length of a set of pooled (task, n) groups.
+
+    Attributes:
+      groups: `(task name, n)` pairs, each one of `POOLED_TASKS` at a valid n.
+      pool_size: $K$, the pool tokens $0..K-1$.
+    """
+
+    groups: tuple[tuple[str, int], ...] = DEFAULT_GROUPS
+    pool_size: int = _pooled.POOL_SIZE
+
+    def __post_init__(self):
+        groups = tuple(self.groups)
+        _checks.check_int(len(groups), "number of groups", minimum=1)
+        checked = []
+        for group in groups:
+            name, n = group
+            name, n, _ = _pooled.check_pooled(name, n, self.pool_size)
+            checked.append((name, n))
+        object.__setattr__(self, "groups", tuple(checked))
+        _checks.check_int(
+            len(set(checked)), "number of distinct groups", minimum=len(checked)
+        )
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        """The distinct task names, in the order of `groups`."""
+        return tuple(dict.fromkeys(name for name, _ in self.groups))
+
+    @property
+    def num_index_tokens(self) -> int:
+        """$I$: the largest number of indices over the indexed groups (0 if none)."""
+        indexed = [
+            _pooled.num_indices(name, n)
+            for name, n in self.groups
+            if _pooled.prompt_width(name, n) > _pooled.num_items(name, n)
+        ]
+        return max(indexed, default=0)
+
+    def index_token(self, i: int) -> int:
+        """Token id of index $i$: $K + i$."""
+        return self.pool_size + _checks.check_int(
+            i, "index", minimum=0, maximum=self.num_index_tokens - 1
+        )
+
+    def task_token(self, name: str) -> int:
+        """Token id of task `name`: $K + I + $ its position in `task_names`."""
+        if name not in self.task_names:
+            raise _checks.unknown("task of this set", name, self.task_names)
+        return self.pool_size + self.num_index_tokens + self.task_names.index(name)
+
+    @property
+    def pad_id(self) -> int:
+        """The PAD token."""
+        return self.pool_size + self.num_index_tokens + len(self.task_names)
+
+    @property
+    def sep_id(self) -> int:
+        """The SEP token (ends every prompt prefix)."""
+        return self.pad_id + 1
+
+    @property
+    def mask_id(self) -> int:
+        """The MASK token, the last of the vocabulary."""
+        return self.pad_id + 2
+
+    @property
+    def vocab_size(self) -> int:
+        """$V = K + I + G' + 3$."""
+        return self.mask_id + 1
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """Names of the tokens $0..V-1$."""
+        return (
+            *_pooled.POOL_NAMES[: self.pool_size],
+            *(f"#{i}" for i in range(self.num_index_tokens)),
+            *(f"<{name}>" for name in self.task_names),
+            "<pad>",
+            "<sep>",
+            "<mask>",
+        )
+
+    def output_length(self, name: str, n: int) -> int:
+        """$L$ of group `(name, n)`."""
+        group = self.check_group(name, n)
+        return int(_pooled.canonical_support(*group)[0][0].shape[1])
+
+    @property
+    def sequence_length(self) -> int:
+        r"""$S = \max (L + w + 2)$ over the groups, shared by every sequence."""
+        return max(
+            self.output_length(name, n) + _pooled.prompt_width(name, n) + 2
+            for name, n in self.groups
+        )
+
+    def check_group(self, name, n) -> tuple[str, int]:
+        """`(name, n)`, if it is one of the set's groups; else `ValueError`."""
+        if name not in self.task_names:
+            raise _checks.unknown("task of this set", name, self.task_names)
+        sizes = [k for t, k in self.groups if t == name]
+        return name, _checks.check_one_of(_checks.check_int(n, "n"), "n", sizes)
+
+    def prefixes(self, name: str, n: int, prompts) -> np.ndarray:
+        """`(P, S - L)` prefixes `[PAD..., task, prompt row, SEP]` of prompt rows."""
+        name, n = self.check_group(name, n)
+        prompts = np.asarray(prompts)
+        width = _pooled.prompt_width(name, n)
+        _checks.check_shape(prompts, "prompts", ("num_prompts", width))
+        _checks.check_integer_dtype(prompts, "prompts")
+        pad = self.sequence_length - self.output_length(name, n) - width - 2
+        count = len(prompts)
+        return np.concatenate(
+            [
+                np.full((count, pad), self.pad_id, np.int32),
+                np.full((count, 1), self.task_token(name), np.int32),
+                prompts.astype(np.int32),
+                np.full((count, 1), self.sep_id, np.int32),
+            ],
+            axis=1,
+        )
+
+    def layout(self, task) -> TokenLayout:
+        """The layout of a pooled task of this set: `prefixes[i]` is prompt index $i$.
+
+        `T.Model(logits_fn, params, task_set.layout(task))` decodes the task's
+        prompts with `decode_batch` in sequences of `sequence_length` tokens.
+        """
+        prefixes = self.prefixes(task.name, task.n, task.prompts)
+        length = self.output_length(task.name, task.n)
+        return TokenLayout(
+            prefixes=prefixes,
+            sizes=(self.pool_size,) * length,
+            vocab_size=self.vocab_size,
+            mask_id=self.mask_id,
+            labels=(self.vocabulary,) * length,
+        )
+
+    def output_positions(self, tokens):
+        """Booleans `(..., S)`: True after the SEP token (the output positions)."""
+        tokens = jnp.asarray(tokens)
+        seen = jnp.cumsum(tokens == self.sep_id, axis=-1) > 0
+        return seen & (tokens != self.sep_id)
+
+
+def default_task_set() -> TaskSet:
+    """The embedded default dLLM's set: `DEFAULT_GROUPS` on the pool of 32 names."""
+    return TaskSet()
+
+
+def task_set_sampler(task_set: TaskSet):
+    r"""`draw(key, batch) -> (batch, S)` int32 clean sequences of the set's mixture.
+
+    Exact law: $g$ uniform over the groups, the index uniform, the output row
+    $y \sim p^*_{\rm canonical}(\cdot \mid i)$ (all three as one categorical draw over
+    the stacked canonical supports, weight $\frac{1}{G}\frac{1}{I_g}p^*(y|i)$), and
+    the items a uniformly random injective map into the pool, redrawn until its set
+    is not held out (rejection: uniform over the held-in item tuples); the sequence is
+    the group's template with item slots filled in. Jittable, tables closed over.
+    """
+    _checks.check_instance(task_set, "task_set", TaskSet)
+    size, pool = task_set.sequence_length, task_set.pool_size
+    most = max(_pooled.num_items(name, n) for name, n in task_set.groups)
+    literal, slots, weights, items_of_row = [], [], [], []
+    for name, n in task_set.groups:
+        m = _pooled.num_items(name, n)
+        supports = _pooled.canonical_support(name, n)
+        prefix_slots = np.arange(m)
+        for i, (rows, cond) in enumerate(supports):
+            width = _pooled.prompt_width(name, n)
+            index = np.array([pool + i] * (width - m), np.int64)
+            prompt = np.concatenate([np.zeros(m, np.int64), index])
+            head = task_set.prefixes(name, n, prompt[None, :])[0]
+            count = len(rows)
+            lit = np.zeros((count, size), np.int32)
+            lit[:, : len(head)] = head
+            slot = np.full((count, size), -1, np.int32)
+            start = len(head) - 1 - width
+            slot[:, start : start + m] = prefix_slots
+            # sort's outputs come from the items in pool order: slots `most + j`
+            slot[:, len(head) :] = rows + (most if name == "sort" else 0)
+            literal.append(lit)
+            slots.append(slot)
+            weights.append(cond / len(supports) / len(task_set.groups))
+            items_of_row.append(np.full(count, m, np.int32))
+    literal = jnp.asarray(np.concatenate(literal))
+    slots = jnp.asarray(np.concatenate(slots))
+    logits = jnp.log(jnp.asarray(np.concatenate(weights)))
+    items_of_row = jnp.asarray(np.concatenate(items_of_row))
+    positions = jnp.arange(most, dtype=jnp.int32)
+
+    def items(key, m):
+        """Items of `m` slots (`most` drawn, the first `m` used) and them in order."""
+        valid = positions < m
+
+        def candidate(k):
+            return jax.random.permutation(k, pool)[:most].astype(jnp.int32)
+
+        def held(state):
+            bits = jnp.left_shift(jnp.uint32(1), state[1].astype(jnp.uint32))
+            zero = jnp.zeros_like(bits)
+            mask = jnp.sum(jnp.where(valid, bits, zero), dtype=jnp.uint32)
+            return _pooled.held_out_mask(mask, jnp)
+
+        def redraw(state):
+            k, sub = jax.random.split(state[0])
+            return k, candidate(sub)
+
+        key, sub = jax.random.split(key)
+        _, perm = jax.lax.while_loop(held, redraw, (key, candidate(sub)))
+        ordered = jnp.sort(jnp.where(valid, perm, jnp.full_like(perm, pool)))
+        return jnp.concatenate([perm, ordered])
+
+    def draw(key, batch: int):
+        key_row, key_items = jax.random.split(key)
+        row = jax.random.categorical(key_row, logits, shape=(batch,))
+        keys = jax.random.split(key_items, batch)
+        source = jax.vmap(items)(keys, items_of_row[row])  # (batch, 2 * most)
+        slot = slots[row]
+        filled = jnp.take_along_axis(source, jnp.maximum(slot, 0), axis=1)
+        return jnp.where(slot >= 0, filled, literal[row])
 
     return draw
