@@ -218,71 +218,106 @@ def default_task_set() -> TaskSet:
 def task_set_sampler(task_set: TaskSet):
     r"""`draw(key, batch) -> (batch, S)` int32 clean sequences of the set's mixture.
 
-    Exact law: $g$ uniform over the groups, the index uniform, the output row
-    $y \sim p^*_{\rm canonical}(\cdot \mid i)$ (all three as one categorical draw over
-    the stacked canonical supports, weight $\frac{1}{G}\frac{1}{I_g}p^*(y|i)$), and
-    the items a uniformly random injective map into the pool, redrawn until its set
-    is not held out (rejection: uniform over the held-in item tuples); the sequence is
-    the group's template with item slots filled in. Jittable, tables closed over.
+    Exact law, by integer draws only: the group $g$ uniform on $G$ groups, the index
+    $i$ uniform on the group's $I_g$ indices, the output row uniform on the $R_{g,i}$
+    rows of the canonical support (every pooled task's $p^*(\cdot|x)$ is uniform on
+    its support; checked when the tables are built), so
+    $p(g, i, y) = rac{1}{G}rac{1}{I_g}p^*(y \mid i)$. The items are a uniformly
+    random injective map into the pool (a partial Fisher-Yates shuffle), redrawn for
+    the rows whose set is held out until none is (rejection: uniform on the held-in
+    item tuples). The sequence is the group's template with item slots filled in.
+    Jittable, the tables closed over.
+
+    Args:
+      task_set: the groups and vocabulary.
+
+    Returns:
+      `draw(key, batch)`; `batch` is static under `jit`.
     """
     _checks.check_instance(task_set, "task_set", TaskSet)
     size, pool = task_set.sequence_length, task_set.pool_size
     most = max(_pooled.num_items(name, n) for name, n in task_set.groups)
-    literal, slots, weights, items_of_row = [], [], [], []
-    for name, n in task_set.groups:
+    literal, slots, items_of_row = [], [], []
+    num_groups = len(task_set.groups)
+    most_indices = max(_pooled.num_indices(name, n) for name, n in task_set.groups)
+    offsets = np.zeros((num_groups, most_indices), np.int32)
+    counts = np.ones((num_groups, most_indices), np.int32)
+    indices = np.zeros(num_groups, np.int32)
+    start_row = 0
+    for g, (name, n) in enumerate(task_set.groups):
         m = _pooled.num_items(name, n)
+        width = _pooled.prompt_width(name, n)
         supports = _pooled.canonical_support(name, n)
-        prefix_slots = np.arange(m)
+        indices[g] = len(supports)
         for i, (rows, cond) in enumerate(supports):
-            width = _pooled.prompt_width(name, n)
-            index = np.array([pool + i] * (width - m), np.int64)
+            _checks.check_rows(
+                [np.allclose(cond, 1.0 / len(cond), rtol=1e-12, atol=0.0)],
+                [name],
+                "canonical law",
+                "uniform on its support (the sampler draws rows uniformly)",
+            )
+            index = np.full(width - m, pool + i, np.int64)
             prompt = np.concatenate([np.zeros(m, np.int64), index])
             head = task_set.prefixes(name, n, prompt[None, :])[0]
             count = len(rows)
             lit = np.zeros((count, size), np.int32)
             lit[:, : len(head)] = head
             slot = np.full((count, size), -1, np.int32)
-            start = len(head) - 1 - width
-            slot[:, start : start + m] = prefix_slots
+            first = len(head) - 1 - width
+            slot[:, first : first + m] = np.arange(m)
             # sort's outputs come from the items in pool order: slots `most + j`
             slot[:, len(head) :] = rows + (most if name == "sort" else 0)
             literal.append(lit)
             slots.append(slot)
-            weights.append(cond / len(supports) / len(task_set.groups))
             items_of_row.append(np.full(count, m, np.int32))
+            offsets[g, i], counts[g, i] = start_row, count
+            start_row += count
     literal = jnp.asarray(np.concatenate(literal))
     slots = jnp.asarray(np.concatenate(slots))
-    logits = jnp.log(jnp.asarray(np.concatenate(weights)))
     items_of_row = jnp.asarray(np.concatenate(items_of_row))
+    offsets, counts = jnp.asarray(offsets), jnp.asarray(counts)
+    indices = jnp.asarray(indices)
     positions = jnp.arange(most, dtype=jnp.int32)
 
-    def items(key, m):
-        """Items of `m` slots (`most` drawn, the first `m` used) and them in order."""
-        valid = positions < m
+    def shuffled(key, batch):
+        """`(batch, most)` distinct pool items: a partial Fisher-Yates shuffle."""
+        perm = jnp.broadcast_to(jnp.arange(pool, dtype=jnp.int32), (batch, pool))
+        rows = jnp.arange(batch)
+        for j, k in enumerate(jax.random.split(key, most)):
+            r = jax.random.randint(k, (batch,), j, pool, dtype=jnp.int32)
+            here, there = perm[:, j], perm[rows, r]
+            perm = perm.at[:, j].set(there).at[rows, r].set(here)
+        return perm[:, :most]
 
-        def candidate(k):
-            return jax.random.permutation(k, pool)[:most].astype(jnp.int32)
-
-        def held(state):
-            bits = jnp.left_shift(jnp.uint32(1), state[1].astype(jnp.uint32))
-            zero = jnp.zeros_like(bits)
-            mask = jnp.sum(jnp.where(valid, bits, zero), dtype=jnp.uint32)
-            return _pooled.held_out_mask(mask, jnp)
-
-        def redraw(state):
-            k, sub = jax.random.split(state[0])
-            return k, candidate(sub)
-
-        key, sub = jax.random.split(key)
-        _, perm = jax.lax.while_loop(held, redraw, (key, candidate(sub)))
-        ordered = jnp.sort(jnp.where(valid, perm, jnp.full_like(perm, pool)))
-        return jnp.concatenate([perm, ordered])
+    def held(perm, m):
+        bits = jnp.left_shift(jnp.uint32(1), perm.astype(jnp.uint32))
+        used = positions[None, :] < m[:, None]
+        mask = jnp.sum(jnp.where(used, bits, jnp.zeros_like(bits)), axis=1)
+        return _pooled.held_out_mask(mask.astype(jnp.uint32), jnp)
 
     def draw(key, batch: int):
-        key_row, key_items = jax.random.split(key)
-        row = jax.random.categorical(key_row, logits, shape=(batch,))
-        keys = jax.random.split(key_items, batch)
-        source = jax.vmap(items)(keys, items_of_row[row])  # (batch, 2 * most)
+        key_g, key_i, key_r, key_items = jax.random.split(key, 4)
+        g = jax.random.randint(key_g, (batch,), 0, num_groups, dtype=jnp.int32)
+        i = jax.random.randint(key_i, (batch,), 0, indices[g], dtype=jnp.int32)
+        count = counts[g, i]
+        row = offsets[g, i] + jax.random.randint(key_r, (batch,), 0, count, jnp.int32)
+        m = items_of_row[row]
+
+        def redraw(state):
+            k, perm, bad = state
+            k, sub = jax.random.split(k)
+            fresh = shuffled(sub, batch)
+            perm = jnp.where(bad[:, None], fresh, perm)
+            return k, perm, held(perm, m)
+
+        key_items, sub = jax.random.split(key_items)
+        perm = shuffled(sub, batch)
+        _, perm, _ = jax.lax.while_loop(
+            lambda state: jnp.any(state[2]), redraw, (key_items, perm, held(perm, m))
+        )
+        used = positions[None, :] < m[:, None]
+        ordered = jnp.sort(jnp.where(used, perm, jnp.full_like(perm, pool)), axis=1)
+        source = jnp.concatenate([perm, ordered], axis=1)  # (batch, 2 * most)
         slot = slots[row]
         filled = jnp.take_along_axis(source, jnp.maximum(slot, 0), axis=1)
         return jnp.where(slot >= 0, filled, literal[row])
