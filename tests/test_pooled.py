@@ -231,10 +231,17 @@ def test_default_set_draws_valid_held_in_sequences():
         assert output in reference_law(name, np.asarray(prompt), n)
     assert set(groups) == set(DEFAULT_GROUPS)
     many = np.asarray(draw(jax.random.key(1), 10_000))
+    drawn = set()
     for sequence in many:
         sep = list(sequence).index(task_set.sep_id)
         items = [int(v) for v in sequence[:sep] if v < K]
         assert not reference_held_out(items)
+        drawn.add(frozenset(items))
+    small = TaskSet((("copy", 3), ("remove_random", 3)))
+    evaluation = small.evaluation_tasks(num_prompts=40)
+    held_in, held_off = evaluation["copy", 3]
+    assert not drawn & {frozenset(r) for r in held_off.prompts.tolist()}
+    assert drawn & {frozenset(r) for r in held_in.prompts.tolist()}  # C(32,3) sets
 
 
 def test_small_set_follows_the_exact_law():
@@ -333,6 +340,8 @@ def test_bad_inputs_are_refused():
         task_set.layout(pooled_task("copy", 7, [list(range(7))]))
     with pytest.raises(ValueError, match="`n` must be 3; got 4"):
         task_set.check_group("latin_square", 4)
+    with pytest.raises(ValueError, match="`the task's output alphabets` must be"):
+        task_set.layout(pooled_task("copy", 3, [[0, 1, 2]], pool_size=8))
     with pytest.raises(TypeError, match="`task_set` must be a TaskSet"):
         task_set_sampler(DEFAULT_GROUPS)
     with pytest.raises(ValueError, match="`num_prompts` must be an integer in"):

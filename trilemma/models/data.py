@@ -195,6 +195,11 @@ class TaskSet:
         """
         prefixes = self.prefixes(task.name, task.n, task.prompts)
         length = self.output_length(task.name, task.n)
+        _checks.check_one_of(
+            tuple(int(k) for k in task.joint.sizes[1:]),
+            "the task's output alphabets",
+            [(self.pool_size,) * length],
+        )
         return TokenLayout(
             prefixes=prefixes,
             sizes=(self.pool_size,) * length,
@@ -202,6 +207,20 @@ class TaskSet:
             mask_id=self.mask_id,
             labels=(self.vocabulary,) * length,
         )
+
+    def evaluation_tasks(self, *, num_prompts: int = 32, seed: int = 0) -> dict:
+        """`{(name, n): (held_in, held_out)}` pooled tasks of every group.
+
+        Each task has `num_prompts` distinct random prompts (`random_prompts`); the
+        held-out ones are item sets the training sampler never draws. Decode one with
+        `T.Model(logits_fn, params, task_set.layout(task))`.
+        """
+        return {
+            (name, n): _pooled.evaluation_tasks(
+                name, n, num_prompts=num_prompts, seed=seed, pool_size=self.pool_size
+            )
+            for name, n in self.groups
+        }
 
     def output_positions(self, tokens):
         """Booleans `(..., S)`: True after the SEP token (the output positions)."""
