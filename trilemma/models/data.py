@@ -230,7 +230,18 @@ class TaskSet:
 
 
 def default_task_set() -> TaskSet:
-    """The embedded default dLLM's set: `DEFAULT_GROUPS` on the pool of 32 names."""
+    """The embedded default dLLM's set: `DEFAULT_GROUPS` on the pool of 32 names.
+
+    >>> task_set = default_task_set()
+    >>> task_set.vocab_size, task_set.mask_id, task_set.sequence_length
+    (54, 53, 17)
+    >>> from trilemma.tasks import pooled_task
+    >>> task = pooled_task("insert_index", 3, [[4, 0, 9, 2, 33]])  # W = Bea, i = 1
+    >>> [task_set.vocabulary[t] for t in task_set.layout(task).initial_tokens(0)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['<pad>', '<pad>', '<pad>', '<pad>', '<pad>', '<pad>', '<insert_index>', 'Cal',
+     'Abe', 'Eve', 'Bea', '#1', '<sep>', '<mask>', '<mask>', '<mask>', '<mask>']
+    """
     return TaskSet()
 
 
