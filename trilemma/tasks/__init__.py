@@ -26,6 +26,13 @@ from ._lists import (
     sort,
 )
 from ._lists import permutations as permutations
+from ._pooled import POOL_NAMES as POOL_NAMES
+from ._pooled import POOL_SIZE as POOL_SIZE
+from ._pooled import POOLED_TASKS as POOLED_TASKS
+from ._pooled import evaluation_tasks as evaluation_tasks
+from ._pooled import held_out as held_out
+from ._pooled import pooled_task as pooled_task
+from ._pooled import random_prompts as random_prompts
 from ._puzzles import latin_square, sudoku
 from ._toys import cities, copula
 
