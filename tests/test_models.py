@@ -85,32 +85,37 @@ def test_stratified_times_fill_one_bin_each():
 
 
 def test_diffusion_loss_equals_its_definition():
-    """The loss, recomputed plainly from the same masks: sum of masked NLL / t, / L."""
+    """The loss, recomputed plainly from the same masks: sum of masked NLL / (t L).
+
+    Examples have 3 or 4 output positions (prompts of 2 or 1 tokens), as sequences of
+    a multi-task set do.
+    """
     fn = transformer_logits_fn(CONFIG)
     params = trained_like(CONFIG)
     rng = np.random.default_rng(0)
-    tokens = np.concatenate(
-        [rng.integers(0, 6, (32, 1)), rng.integers(0, 6, (32, 4))], axis=1
-    )
+    tokens = rng.integers(0, 6, (32, 5))
+    prefix = rng.integers(1, 3, 32)
+    is_output = np.arange(5)[None, :] >= prefix[:, None]
     key = jax.random.key(5)
     loss = float(
         objectives.diffusion_loss(
-            fn, params, key, jnp.asarray(tokens), prefix_length=1, mask_id=6
+            fn, params, key, jnp.asarray(tokens), jnp.asarray(is_output), mask_id=6
         )
     )
-    t, masked = (np.asarray(a) for a in objectives.mask_outputs(key, (32, 4)))
+    t, masked = (np.asarray(a) for a in objectives.mask_outputs(key, (32, 5)))
+    masked = masked & is_output
     fn = jax.jit(fn)
     total = 0.0
     for b in range(32):
-        noisy = tokens[b].copy()
-        noisy[1:][masked[b]] = 6
-        logits = np.asarray(fn(params, jnp.asarray(noisy)), float)[1:, :6]
+        noisy = np.where(masked[b], 6, tokens[b])
+        logits = np.asarray(fn(params, jnp.asarray(noisy)), float)[:, :6]
         for j in np.nonzero(masked[b])[0]:
             row = logits[j]
             log_z = math.log(np.sum(np.exp(row - row.max()))) + row.max()
-            total += (log_z - row[tokens[b, 1 + j]]) / t[b]
-    assert abs(loss - total / 32 / 4) < 1e-10
-    assert masked.any() and not masked.all()
+            total += (log_z - row[tokens[b, j]]) / (t[b] * is_output[b].sum())
+    assert abs(loss - total / 32) < 1e-10
+    assert masked.any() and not masked[is_output].all()
+    assert not masked[~is_output].any()
 
 
 def test_autoregressive_loss_equals_its_definition():
@@ -120,7 +125,11 @@ def test_autoregressive_loss_equals_its_definition():
     tokens = np.array([[0, 1, 2, 3, 4], [5, 4, 3, 2, 1]])
     loss = float(
         objectives.autoregressive_loss(
-            fn, params, jnp.asarray(tokens), prefix_length=2, mask_id=6
+            fn,
+            params,
+            jnp.asarray(tokens),
+            jnp.asarray(np.arange(5)[None, :] >= np.array([[2], [2]])),
+            mask_id=6,
         )
     )
     fn = jax.jit(fn)
@@ -151,12 +160,14 @@ def denoiser_problem(task_name="replace_random", n=3):
 
     def loss(params, key):
         key_data, key_mask = jax.random.split(key)
+        tokens = draw(key_data, 64)
+        is_output = jnp.arange(tokens.shape[1])[None, :] >= layout.prefix_length
         return objectives.diffusion_loss(
             fn,
             params,
             key_mask,
-            draw(key_data, 64),
-            prefix_length=layout.prefix_length,
+            tokens,
+            jnp.broadcast_to(is_output, tokens.shape),
             mask_id=layout.mask_id,
         )
 

@@ -34,53 +34,57 @@ def stratified_times(key, batch: int):
     return 1.0 - (jnp.arange(batch, dtype=u.dtype) + u) / batch
 
 
-def diffusion_loss(logits_fn, params, key, tokens, *, prefix_length: int, mask_id):
-    """The masked-diffusion objective on a batch of clean sequences `(B, S)`.
+def diffusion_loss(logits_fn, params, key, tokens, is_output, *, mask_id):
+    r"""The masked-diffusion objective on a batch of clean sequences `(B, S)`.
 
     Args:
       logits_fn: `logits_fn(params, tokens (S,)) -> (S, V)`, bidirectional.
       params: its parameters.
       key: PRNG key for the times and the masks.
-      tokens: `(B, S)` clean sequences (prefix, then outputs).
-      prefix_length: tokens before the outputs (never masked).
+      tokens: `(B, S)` clean sequences.
+      is_output: `(B, S)` booleans, the output positions (the rest, the prompt, is
+        never masked); example $b$ has $L_b$ of them.
       mask_id: the mask token.
 
     Returns:
-      Scalar: the batch mean of the weighted negative log-likelihood per output
-      token (nats).
+      Scalar: the batch mean of $\frac{1}{t_b L_b} \sum_{j \text{ masked}}
+      -\log p_\theta(x^0_j \mid x^t)$ (nats per output token).
     """
-    outputs = tokens[:, prefix_length:]
-    t, masked = mask_outputs(key, outputs.shape)
-    noisy = tokens.at[:, prefix_length:].set(
-        jnp.where(masked, jnp.asarray(mask_id, tokens.dtype), outputs)
-    )
+    t, masked = mask_outputs(key, tokens.shape)
+    masked = masked & is_output
+    noisy = jnp.where(masked, jnp.asarray(mask_id, tokens.dtype), tokens)
     logits = jax.vmap(logits_fn, in_axes=(None, 0))(params, noisy)
-    log_p = _log_probs(logits[:, prefix_length:], mask_id)
-    nll = -jnp.take_along_axis(log_p, outputs[..., None], axis=-1)[..., 0]
-    per_example = jnp.sum(jnp.where(masked, nll, 0.0), axis=1) / t
-    return jnp.mean(per_example) / outputs.shape[1]
+    nll = _token_nll(logits, tokens, mask_id)
+    per_example = jnp.sum(jnp.where(masked, nll, 0.0), axis=1)
+    count = jnp.maximum(jnp.sum(is_output, axis=1), 1).astype(nll.dtype)
+    return jnp.mean(per_example / (t * count))
 
 
 def mask_outputs(key, shape):
-    """`(t (B,), masked (B, L))`: stratified times, each output masked w.p. $t_b$."""
+    r"""`(t (B,), masked (B, S))`: stratified times, each position masked w.p. $t_b$."""
     key_t, key_mask = jax.random.split(key)
     t = stratified_times(key_t, shape[0])
     return t, jax.random.uniform(key_mask, shape) < t[:, None]
 
 
-def autoregressive_loss(logits_fn, params, tokens, *, prefix_length: int, mask_id):
+def autoregressive_loss(logits_fn, params, tokens, is_output, *, mask_id):
     """Next-token cross-entropy of the output positions, per output token (nats).
 
     Args:
       logits_fn: causal `logits_fn(params, tokens (S,)) -> (S, V)`; row $i$ predicts
         token $i + 1$.
       params: its parameters.
-      tokens: `(B, S)` clean sequences; `prefix_length` >= 1.
-      prefix_length: tokens before the outputs.
+      tokens: `(B, S)` clean sequences.
+      is_output: `(B, S)` booleans, the output positions (never the first).
       mask_id: a token never predicted (kept out of the softmax).
     """
     logits = jax.vmap(logits_fn, in_axes=(None, 0))(params, tokens)
-    log_p = _log_probs(logits[:, prefix_length - 1 : -1], mask_id)
-    outputs = tokens[:, prefix_length:]
-    nll = -jnp.take_along_axis(log_p, outputs[..., None], axis=-1)[..., 0]
-    return jnp.mean(nll)
+    nll = _token_nll(logits[:, :-1], tokens[:, 1:], mask_id)
+    target = is_output[:, 1:]
+    return jnp.sum(jnp.where(target, nll, 0.0)) / jnp.sum(target).astype(nll.dtype)
+
+
+def _token_nll(logits, tokens, mask_id: int):
+    r"""$-\log p(\text{token})$ at every position, the mask kept out of the softmax."""
+    log_p = _log_probs(logits, mask_id)
+    return -jnp.take_along_axis(log_p, tokens[..., None], axis=-1)[..., 0]
