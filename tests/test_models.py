@@ -20,7 +20,7 @@ CONFIG = TransformerConfig(vocab_size=7, sequence_length=5, width=16, depth=2, h
 
 def trained_like(config, seed=0):
     """Parameters with every weight random (the output projection too)."""
-    params = init_params(config, jax.random.key(seed))
+    params = init_params(config, jax.random.key(seed), jnp.float64)
     leaves, tree = jax.tree_util.tree_flatten(params)
     keys = jax.random.split(jax.random.key(seed + 1), len(leaves))
     noisy = [
@@ -254,31 +254,34 @@ def test_corrupt_checkpoint_is_named(tmp_path):
 
 
 def saved_model(tmp_path):
-    from trilemma.models import weights
+    from trilemma.models import data, weights
 
-    task = T.make_task("replace_random", 3)
-    layout = T.task_layout(task)
+    task_set = data.TaskSet(groups=(("shuffle", 3), ("copy", 3)))
     config = TransformerConfig(
-        vocab_size=layout.mask_id + 1, sequence_length=layout.sequence_length, width=8
+        vocab_size=task_set.vocab_size,
+        sequence_length=task_set.sequence_length,
+        width=8,
     )
     params = trained_like(config, seed=7)
     directory = weights.save_model(
-        tmp_path / "m", config, params, layout, name="tiny", provenance={"seed": 7}
+        tmp_path / "m", config, params, task_set, name="tiny", provenance={"seed": 7}
     )
-    return directory, config, params, layout
+    return directory, config, params, task_set
 
 
 def test_model_files_round_trip(tmp_path):
     """Weights are stored in float32: logits agree to float32 precision."""
     from trilemma.models import weights
+    from trilemma.tasks import pooled_task
 
-    directory, config, params, layout = saved_model(tmp_path)
-    model, record = weights.load_model(directory)
-    assert record["provenance"] == {"seed": 7} and model.name == "tiny"
+    directory, config, params, task_set = saved_model(tmp_path)
+    loaded = weights.load_model(directory)
+    assert loaded.record["provenance"] == {"seed": 7} and loaded.name == "tiny"
+    assert loaded.task_set.groups == task_set.groups
+    task = pooled_task("shuffle", 3, [[5, 1, 9]])
+    model = loaded.model(task)
     assert model.logits_fn is transformer_logits_fn(config)
-    np.testing.assert_array_equal(model.layout.prefixes, layout.prefixes)
-    assert model.layout.sizes == layout.sizes
-    tokens = jnp.asarray(layout.initial_tokens(0))
+    tokens = jnp.asarray(model.layout.initial_tokens(0))
     np.testing.assert_allclose(
         model.logits_fn(model.params, tokens),
         transformer_logits_fn(config)(params, tokens),

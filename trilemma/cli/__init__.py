@@ -1,6 +1,6 @@
 """The `trilemma` command line. Thin: parses, calls the library, prints bits.
 
-One module per command (`exact`, `simulate`, `samplers`, `tasks`), each with
+One module per command (`exact`, `simulate`, `samplers`, `tasks`, `train`), each with
 `add_parser(subparsers)` and `run(args)`; `_parse` reads flag values and derives the
 sampler flags from the registry, `_common` holds the task arguments.
 
@@ -16,9 +16,9 @@ import argparse
 import sys
 
 from .. import __version__, _checks
-from . import _parse, exact, samplers, simulate, tasks
+from . import _parse, exact, samplers, simulate, tasks, train
 
-COMMANDS = (exact, simulate, samplers, tasks)
+COMMANDS = (exact, simulate, samplers, tasks, train)
 """The command modules, in the order `trilemma --help` lists them."""
 
 

@@ -57,7 +57,7 @@ def diffusion_loss(logits_fn, params, key, tokens, is_output, *, mask_id):
     nll = _token_nll(logits, tokens, mask_id)
     per_example = jnp.sum(jnp.where(masked, nll, 0.0), axis=1)
     count = jnp.maximum(jnp.sum(is_output, axis=1), 1).astype(nll.dtype)
-    return jnp.mean(per_example / (t * count))
+    return jnp.mean(per_example / (t.astype(nll.dtype) * count))
 
 
 def mask_outputs(key, shape):

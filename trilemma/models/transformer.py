@@ -60,16 +60,18 @@ class TransformerConfig:
         _checks.check_one_of(self.heads, "heads", divisors)
 
 
-def init_params(config: TransformerConfig, key) -> dict[str, jax.Array]:
+def init_params(
+    config: TransformerConfig, key, dtype=jnp.float32
+) -> dict[str, jax.Array]:
     """Random initial parameters of `config`.
 
     Weights are normal(0, 0.02), those feeding the residual stream scaled by
     1/sqrt(2 depth); biases are 0, LayerNorm gains 1, and the output projection is 0,
-    so an untrained model predicts uniformly.
+    so an untrained model predicts uniformly. Models train in float32 (`dtype`);
+    tests that compare with plain recomputations to 1e-10 ask for float64.
     """
     d, depth, hidden = config.width, config.depth, config.mlp_ratio * config.width
     keys = jax.random.split(key, 6)
-    dtype = jnp.zeros(()).dtype  # float64 when x64 is on
 
     def normal(k, shape, scale=0.02):
         return scale * jax.random.normal(k, shape, dtype)

@@ -1,9 +1,10 @@
 """Model files: weights in safetensors beside a JSON config, checked when loaded.
 
 A model directory holds `weights.safetensors` (every parameter, named by its pytree
-path) and `config.json`: the architecture (`TransformerConfig`), the token layout,
-free-form provenance (training command, seed, package version) and the SHA-256 of the
-weights file. `load_model` re-hashes the weights and checks every tensor's name and
+path) and `config.json`: the architecture (`TransformerConfig`), the data it was
+trained on (the `TaskSet`: its groups and pool, hence the vocabulary and the layout
+of every task it knows), free-form provenance (training command, seed, package
+version) and the SHA-256 of the weights file. `load_model` re-hashes the weights and checks every tensor's name and
 shape against the architecture, so a missing, truncated, corrupt or mismatched file is
 one `ValueError` naming the file, never a half-loaded model. Both files are written
 atomically (temporary file, then `os.replace`).
@@ -15,15 +16,15 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._files import atomic_write
-from ..layout import TokenLayout
 from ._model import Model
+from .data import TaskSet
 from .transformer import TransformerConfig, init_params, transformer_logits_fn
 
 WEIGHTS = "weights.safetensors"
@@ -31,11 +32,38 @@ CONFIG = "config.json"
 FORMAT = "trilemma-model/1"
 
 
+class ModelFile(NamedTuple):
+    """A loaded model directory: architecture, parameters and its data.
+
+    Attributes:
+      name: the model's name.
+      config: its architecture.
+      params: its parameters.
+      task_set: the (task, n) groups and pool it was trained on.
+      record: the whole `config.json`.
+    """
+
+    name: str
+    config: TransformerConfig
+    params: Any
+    task_set: TaskSet
+    record: dict[str, Any]
+
+    def model(self, task) -> Model:
+        """The `Model` that decodes `task` (a pooled task of one of its groups)."""
+        return Model(
+            transformer_logits_fn(self.config),
+            self.params,
+            self.task_set.layout(task),
+            self.name,
+        )
+
+
 def save_model(
     directory: Path,
     config: TransformerConfig,
     params,
-    layout: TokenLayout,
+    task_set: TaskSet,
     *,
     name: str,
     provenance: dict[str, Any] | None = None,
@@ -54,12 +82,9 @@ def save_model(
         "format": FORMAT,
         "name": name,
         "architecture": dataclasses.asdict(config),
-        "layout": {
-            "prefixes": layout.prefixes.tolist(),
-            "sizes": list(layout.sizes),
-            "vocab_size": layout.vocab_size,
-            "mask_id": layout.mask_id,
-            "labels": None if layout.labels is None else list(layout.labels),
+        "data": {
+            "groups": [list(group) for group in task_set.groups],
+            "pool_size": task_set.pool_size,
         },
         "provenance": provenance or {},
         "weights_sha256": hashlib.sha256(data).hexdigest(),
@@ -69,8 +94,8 @@ def save_model(
     return directory
 
 
-def load_model(directory: Path) -> tuple[Model, dict[str, Any]]:
-    """`(model, config record)` from a model directory, every file checked."""
+def load_model(directory: Path) -> ModelFile:
+    """The model in `directory`, every file checked."""
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
@@ -94,16 +119,16 @@ def load_model(directory: Path) -> tuple[Model, dict[str, Any]]:
         ) from None
     try:
         config = TransformerConfig(**record["architecture"])
-        spec = record["layout"]
-        layout = TokenLayout(
-            prefixes=np.asarray(spec["prefixes"], np.int32),
-            sizes=tuple(spec["sizes"]),
-            vocab_size=spec["vocab_size"],
-            mask_id=spec["mask_id"],
-            labels=None
-            if spec["labels"] is None
-            else tuple(tuple(names) for names in spec["labels"]),
+        spec = record["data"]
+        task_set = TaskSet(
+            groups=tuple((name, n) for name, n in spec["groups"]),
+            pool_size=spec["pool_size"],
         )
+        if (task_set.vocab_size, task_set.sequence_length) != (
+            config.vocab_size,
+            config.sequence_length,
+        ):
+            raise ValueError("its data and its architecture disagree on the shapes")
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"model config {config_path} is invalid: {err}") from None
     like = jax.eval_shape(lambda: init_params(config, jax.random.key(0)))
@@ -117,8 +142,7 @@ def load_model(directory: Path) -> tuple[Model, dict[str, Any]]:
             )
         leaves.append(jnp.asarray(tensors[key], leaf.dtype))
     params = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
-    model = Model(transformer_logits_fn(config), params, layout, record["name"])
-    return model, record
+    return ModelFile(record["name"], config, params, task_set, record)
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -130,7 +154,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ValueError(f"model config {path} is not JSON: {err}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"model config {path} is not a {FORMAT} config")
-    missing = {"name", "architecture", "layout", "weights_sha256"} - set(record)
+    missing = {"name", "architecture", "data", "weights_sha256"} - set(record)
     if missing:
         raise ValueError(f"model config {path} lacks {sorted(missing)}")
     return record

@@ -1,0 +1,200 @@
+"""Training presets of the embedded models, and the run that trains them.
+
+A preset names the (task, n) groups, the two architectures (the masked-diffusion
+denoiser and the small autoregressive model, on the same data and vocabulary) and
+the optimisation settings. `train_models` trains both and writes one model directory
+each (`trilemma.models.weights`) under the output folder, with resumable checkpoints
+beside them: an interrupted run continues from its last checkpoint and ends with the
+same weights as an uninterrupted one.
+
+* `default`: the shipped model's recipe (the ten Waiting Line tasks and `shuffle` at
+  n = 3..6, Latin square 3x3).
+* `tiny`: the same data at n = 3 only, a few hundred steps of a small model (tests,
+  smoke runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from types import MappingProxyType
+
+import jax
+
+from .. import __version__, _checks
+from . import data, objectives, training, weights
+from .transformer import TransformerConfig, init_params, transformer_logits_fn
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """Width, depth and heads of one model (the vocabulary comes from the data)."""
+
+    width: int
+    depth: int
+    heads: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A training recipe.
+
+    Attributes:
+      name: the preset's name.
+      groups: the (task, n) groups of the data.
+      denoiser: the masked-diffusion model's architecture.
+      autoregressive: the causal model's architecture.
+      train: optimisation settings (shared by both models).
+    """
+
+    name: str
+    groups: tuple[tuple[str, int], ...]
+    denoiser: Architecture
+    autoregressive: Architecture
+    train: training.TrainConfig
+
+    def replace(self, **changes) -> Preset:
+        """This preset with `groups` or training settings (`steps`, ...) replaced."""
+        groups = changes.pop("groups", None) or self.groups
+        train = dataclasses.replace(
+            self.train, **{k: v for k, v in changes.items() if v is not None}
+        )
+        return dataclasses.replace(self, groups=tuple(groups), train=train)
+
+
+PRESETS = MappingProxyType(
+    {
+        "default": Preset(
+            name="default",
+            groups=data.DEFAULT_GROUPS,
+            denoiser=Architecture(width=96, depth=3, heads=4),
+            autoregressive=Architecture(width=64, depth=2, heads=4),
+            train=training.TrainConfig(
+                steps=6000, batch_size=128, learning_rate=2e-3, warmup=300
+            ),
+        ),
+        "tiny": Preset(
+            name="tiny",
+            groups=tuple((g, n) for g, n in data.DEFAULT_GROUPS if n == 3),
+            denoiser=Architecture(width=16, depth=1, heads=2),
+            autoregressive=Architecture(width=16, depth=1, heads=2),
+            train=training.TrainConfig(steps=200, batch_size=32, warmup=20),
+        ),
+    }
+)
+"""Read-only registry of presets."""
+
+KINDS = ("denoiser", "autoregressive")
+"""The two models a preset trains, in order."""
+
+
+def preset(name: str) -> Preset:
+    """The registered preset `name`."""
+    if name not in PRESETS:
+        raise _checks.unknown("preset", name, PRESETS)
+    return PRESETS[name]
+
+
+def model_config(recipe: Preset, kind: str) -> TransformerConfig:
+    """The `TransformerConfig` of `kind` ("denoiser" or "autoregressive")."""
+    _checks.check_one_of(kind, "kind", KINDS)
+    task_set = data.TaskSet(groups=recipe.groups)
+    arch = getattr(recipe, kind)
+    return TransformerConfig(
+        vocab_size=task_set.vocab_size,
+        sequence_length=task_set.sequence_length,
+        width=arch.width,
+        depth=arch.depth,
+        heads=arch.heads,
+        causal=kind == "autoregressive",
+    )
+
+
+def train_models(
+    recipe: Preset,
+    output: Path,
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    progress: bool = True,
+    command: str | None = None,
+) -> dict:
+    """Train the models of `recipe` into `output/<kind>/`; returns a summary.
+
+    Checkpoints go to `output/.checkpoints/<kind>.safetensors` every 500 steps; a run
+    started again with the same recipe resumes from them. The model directories are
+    written last, atomically, so a finished directory is always a whole model.
+    """
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / ".checkpoints").mkdir(exist_ok=True)
+    task_set = data.TaskSet(groups=recipe.groups)
+    draw = data.task_set_sampler(task_set)
+    summary = {"preset": recipe.name, "output": str(output), "models": []}
+    for kind in kinds:
+        config = model_config(recipe, kind)
+        fn = transformer_logits_fn(config)
+        loss = _loss(kind, fn, draw, task_set, recipe.train.batch_size)
+        seed = recipe.train.seed + KINDS.index(kind)
+        settings = dataclasses.replace(recipe.train, seed=seed)
+        params = init_params(config, jax.random.key(seed))
+        start = time.perf_counter()
+        params, losses = training.train(
+            loss,
+            params,
+            settings,
+            checkpoint=output / ".checkpoints" / f"{kind}.safetensors",
+            progress=progress,
+            description=f"train {kind}",
+        )
+        seconds = time.perf_counter() - start
+        provenance = {
+            "preset": recipe.name,
+            "command": command,
+            "groups": [list(g) for g in recipe.groups],
+            "train": dataclasses.asdict(settings),
+            "package_version": __version__,
+            "jax_version": jax.__version__,
+            "final_loss": losses[-1] if losses else None,
+        }
+        weights.save_model(
+            output / kind,
+            config,
+            params,
+            task_set,
+            name=f"{recipe.name}-{kind}",
+            provenance=provenance,
+        )
+        summary["models"].append(
+            {
+                "kind": kind,
+                "directory": str(output / kind),
+                "steps_run": len(losses),
+                "seconds": seconds,
+                "examples_per_second": len(losses)
+                * settings.batch_size
+                / max(seconds, 1e-9),
+                "final_loss": provenance["final_loss"],
+            }
+        )
+    (output / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _loss(kind, fn, draw, task_set, batch: int):
+    """`loss(params, key)` of `kind` on a batch drawn from the set's mixture."""
+
+    def loss(params, key):
+        key_data, key_mask = jax.random.split(key)
+        tokens = draw(key_data, batch)
+        is_output = task_set.output_positions(tokens)
+        if kind == "denoiser":
+            return objectives.diffusion_loss(
+                fn, params, key_mask, tokens, is_output, mask_id=task_set.mask_id
+            )
+        return objectives.autoregressive_loss(
+            fn, params, tokens, is_output, mask_id=task_set.mask_id
+        )
+
+    return loss
