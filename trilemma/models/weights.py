@@ -4,9 +4,10 @@ A model directory holds `weights.safetensors` (every parameter, named by its pyt
 path) and `config.json`: the architecture (`TransformerConfig`), the data it was
 trained on (the `TaskSet`: its groups and pool, hence the vocabulary and the layout
 of every task it knows), free-form provenance (training command, seed, package
-version) and the SHA-256 of the weights file. `load_model` re-hashes the weights and checks every tensor's name and
-shape against the architecture, so a missing, truncated, corrupt or mismatched file is
-one `ValueError` naming the file, never a half-loaded model. Both files are written
+version) and the SHA-256 of the weights file. `load_model` re-hashes the weights and
+checks every tensor's name and shape against the architecture, so a missing,
+truncated, corrupt or mismatched file is one `ValueError` naming the file, never a
+half-loaded model. Both files are written
 atomically (temporary file, then `os.replace`).
 """
 
