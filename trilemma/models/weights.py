@@ -28,6 +28,9 @@ from ._model import Model
 from .data import TaskSet
 from .transformer import TransformerConfig, init_params, transformer_logits_fn
 
+DEFAULT = Path(__file__).resolve().parent / "default"
+"""The shipped models: `DEFAULT / "denoiser"` and `DEFAULT / "autoregressive"`."""
+
 WEIGHTS = "weights.safetensors"
 CONFIG = "config.json"
 FORMAT = "trilemma-model/1"
@@ -159,3 +162,10 @@ def _read_config(path: Path) -> dict[str, Any]:
     if missing:
         raise ValueError(f"model config {path} lacks {sorted(missing)}")
     return record
+
+
+def resolve_model(spec: str | Path, kind: str = "denoiser") -> ModelFile:
+    """The model named by `spec`: `"default"` (the shipped `kind`) or a directory."""
+    if str(spec) == "default":
+        return load_model(DEFAULT / kind)
+    return load_model(Path(spec))
