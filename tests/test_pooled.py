@@ -2,6 +2,9 @@
 
 import itertools
 import math
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import jax
@@ -346,3 +349,26 @@ def test_bad_inputs_are_refused():
         task_set_sampler(DEFAULT_GROUPS)
     with pytest.raises(ValueError, match="`num_prompts` must be an integer in"):
         random_prompts("latin_square", 3, 100, pool_size=3)
+
+
+X32_SCRIPT = """
+import jax, numpy as np
+from trilemma.models.data import default_task_set, task_set_sampler
+draw = jax.jit(task_set_sampler(default_task_set()), static_argnums=1)
+seqs = draw(jax.random.key(0), 64)
+print(seqs.dtype, seqs.shape, int(np.asarray(seqs).max()))
+"""
+
+
+def test_sampler_runs_without_x64():
+    """Training runs in float32: the sampler builds and draws int32 rows there too."""
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    done = subprocess.run(
+        [sys.executable, "-c", X32_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dtype, *_, top = done.stdout.split()
+    assert dtype == "int32" and int(top) <= 52
