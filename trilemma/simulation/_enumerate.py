@@ -260,13 +260,12 @@ class _Enumerator:
                 src, chosen = _repeat(rep, src, chosen)
                 chosen[:, j] = _within(rep)
                 self._guard(len(src))
-        picked_prob = np.take_along_axis(class_prob[src], chosen[..., None], -1)[..., 0]
+        at = (src[:, None], self.positions[None, :], chosen)
+        picked_prob = class_prob[at]
         weight = s.mass[src] * np.prod(
             np.where(eligible[src], picked_prob, 1.0), axis=1
         )
-        picked_value = np.take_along_axis(class_value[src], chosen[..., None], -1)[
-            ..., 0
-        ]
+        picked_value = class_value[at]
         row_scores = np.where(eligible[src], picked_value, -np.inf)
 
         # 2. how many: the count pmf of each row (a step committing nothing is free)

@@ -163,36 +163,52 @@ class _ModelEnumerator(_Enumerator):
         return level_probabilities(self.model, s.prompt, s.tokens)
 
     def _children(self, s: _Level, branches: _Branches, laws: _Laws, step):
-        """Every token combination of positive probability on each committed set."""
+        """Every token combination of positive probability on each committed set.
+
+        A row's committed position takes each token of its chosen score class; a
+        class of one token (the usual case at temperature > 0) is assigned in place,
+        larger classes repeat the row once per token.
+        """
         src, chosen, selected, weight = branches
         pi, class_id, class_prob = laws
-        # how many children each row has, per committed position and in all
-        allowed = []
-        counts = np.ones((len(src), self.length))
-        for j in range(self.length):
-            ok = (class_id[src, j] == chosen[:, j, None]) & selected[:, j, None]
-            allowed.append(ok)
-            counts[:, j] = np.where(selected[:, j], ok.sum(axis=1), 1)
-        total = float(np.prod(counts, axis=1).sum())
+        num_states, length, vocab = pi.shape
+        # the size of every score class, and one token of it
+        s_idx, l_idx, v_idx = np.nonzero(class_id >= 0)
+        flat = (s_idx * length + l_idx) * vocab + class_id[s_idx, l_idx, v_idx]
+        size = np.bincount(flat, minlength=num_states * length * vocab)
+        size = size.reshape(pi.shape)
+        token = np.zeros(num_states * length * vocab, np.int64)
+        token[flat] = v_idx
+        token = token.reshape(pi.shape)
+        # the exact number of children, checked before they are built
+        counts = np.where(selected, size[src[:, None], self.positions, chosen], 1)
+        total = float(np.prod(counts.astype(float), axis=1).sum())
         self._guard(int(min(total, _checks.SIZE_LIMIT)))
         _checks.check_memory(
-            int(min(total * 8 * (self.length + 4), _checks.SIZE_LIMIT)),
+            int(min(total * 8 * (length + 4), _checks.SIZE_LIMIT)),
             f"the children of one level of the exact simulation of "
             f"{self.sampler.describe()} with model '{self.model.name}'",
         )
         row = np.arange(len(src))
         tokens = s.tokens[src]
         mass = weight.copy()
-        for j in range(self.length):
-            sel = selected[row, j]
-            keep = np.nonzero(~sel)[0]
-            pick, v = np.nonzero(allowed[j][row[sel]])
-            grown = np.nonzero(sel)[0][pick]
-            r = row[grown]
-            child_tokens = tokens[grown].copy()
+        for j in range(length):
+            sel, c, st = selected[row, j], chosen[row, j], src[row]
+            n = np.where(sel, size[st, j, c], 1)
+            one = np.nonzero(sel & (n == 1))[0]
+            v = token[st[one], j, c[one]]
+            tokens[one, j] = v
+            mass[one] *= pi[st[one], j, v] / class_prob[st[one], j, c[one]]
+            many = np.nonzero(n > 1)[0]
+            if not len(many):
+                continue
+            pick, v = np.nonzero(class_id[st[many], j] == c[many, None])
+            grown = many[pick]
+            child_tokens = tokens[grown]
             child_tokens[:, j] = v
-            share = pi[src[r], j, v] / class_prob[src[r], j, chosen[r, j]]
-            row = np.concatenate([row[keep], r])
+            share = pi[st[grown], j, v] / class_prob[st[grown], j, c[grown]]
+            keep = n == 1
+            row = np.concatenate([row[keep], row[grown]])
             tokens = np.concatenate([tokens[keep], child_tokens])
             mass = np.concatenate([mass[keep], mass[grown] * share])
         yield _Level(
