@@ -31,6 +31,11 @@ the invalid part is spread exactly on the dense output space when it fits a budg
 
 **Forward passes.** A step costs one NFE when it commits at least one token; a step
 that commits nothing (possible only for MDLM) reuses the cached logits.
+
+**Any model.** `simulate(..., model=model)` runs the same driver and steps 1-3 with
+the model's marginals over its whole vocabulary; step 5 then takes every token of
+positive probability, states off the support stay real states, and an output is
+valid iff it is in the support (`_model`).
 """
 
 from __future__ import annotations
