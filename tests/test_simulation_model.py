@@ -277,6 +277,11 @@ def test_temperature_enumeration_over_budget_is_refused_before_any_forward_pass(
         T.simulate(task, sampler, model=model, max_states=1000)
     assert "over the limit of 1,000" in str(info.value)
     assert "shuffle (n=5)" in str(info.value)
+    # MDLM's states are keyed by their step too: 4^3 patterns x 1,001 step indices
+    mdlm = T.SAMPLERS["mdlm"](num_steps=1000)
+    model = T.Model(exploding_logits, {}, T.task_layout(T.make_task("shuffle", 3)))
+    with pytest.raises(ValueError, match="64,064 decoding states"):
+        T.simulate(T.make_task("shuffle", 3), mdlm, model=model, max_states=50_000)
 
 
 def test_level_over_the_branch_budget_is_refused():

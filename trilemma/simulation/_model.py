@@ -23,9 +23,10 @@ from and which children a committed set has:
 laws are checked against the memory budget (`_checks.check_memory`), and before the
 children are built their exact number is checked against `max_branches`. At a
 temperature above 0 every token of positive probability branches, so the whole
-enumeration is bounded up front by $P\,(V' + 1)^L$ states ($V'$ drawable tokens) and
-refused when that bound exceeds `max_states`; greedy decoding (ties uniform) keeps
-the tree small and is only guarded level by level.
+enumeration is bounded up front by $P\,(V' + 1)^L$ states ($V'$ drawable tokens;
+times $N + 1$ step indices for MDLM) and refused when that bound exceeds
+`max_states`; greedy decoding (ties uniform) keeps the tree small and is only
+guarded level by level.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class _ModelEnumerator(_Enumerator):
         if sampler.temperature > 0:
             drawable = self.vocab - int(0 <= self.mask_id < self.vocab)
             bound = self.index.num_prompts * _checks.power(drawable + 1, self.length)
+            if sampler.uses_step:  # states are keyed by their step too (MDLM)
+                bound *= steps + 1
+            bound = min(bound, _checks.SIZE_LIMIT)
             _checks.check_work(
                 bound,
                 f"the exact simulation of {sampler.describe()} with model "
