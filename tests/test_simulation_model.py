@@ -297,3 +297,21 @@ def test_level_over_the_memory_budget_is_refused(monkeypatch):
     monkeypatch.setenv("TRILEMMA_MAX_BYTES", "100")
     with pytest.raises(ValueError, match="over the memory budget of 100 B"):
         T.simulate(task, T.SAMPLERS["confidence_topk"](k=1), model=model)
+
+
+def test_level_probabilities_in_chunks_equal_one_call_per_state():
+    """Padded vmapped chunks equal a loop of single calls (mask column removed)."""
+    from trilemma.simulation._model import level_probabilities
+
+    task = T.make_task("random_joint", 3, vocab=3, seed=2, zeros=0.5, num_prompts=2)
+    model = noisy_model(task, seed=4)
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, model.layout.vocab_size, (11, 3))
+    prompt = rng.integers(0, 2, 11)
+    probs = level_probabilities(model, prompt, tokens, chunk=4)
+    assert probs.shape == (11, 3, model.layout.vocab_size)
+    assert (probs[..., model.layout.mask_id] == 0).all()
+    for i in range(11):
+        state = [None if v == model.layout.mask_id else int(v) for v in tokens[i]]
+        expected = plain_marginals(model, int(prompt[i]))(state)
+        np.testing.assert_allclose(probs[i], expected, rtol=0, atol=1e-12)
