@@ -320,8 +320,11 @@ def extended_count_law(rule, ranked, m, block_size, step):
     return count_law(rule, ranked, m, block_size, step)
 
 
-def decoding_law(rows, sizes, rule):
+def decoding_law(rows, sizes, rule, marginals=None):
     """Exact output law {y: q} and expected NFE of a sampler with the oracle of `rows`.
+
+    `marginals(state) -> [per-position probability lists]` replaces the oracle (a
+    model's marginals over its whole vocabulary; `state` has None where masked).
 
     `rule`: {"score": confidence|margin|entropy|random|ltr, "count": ("topk", k) |
     ("topk_steps", s) | ("threshold", gamma, strict) | ("factor", f) |
@@ -332,6 +335,7 @@ def decoding_law(rows, sizes, rule):
     length = len(sizes)
     stateful = rule["count"][0] == "mdlm"
     memo: dict = {}
+    marginals_of = marginals or (lambda state: oracle_marginals(rows, sizes, state))
 
     def law_from(state, step):
         if (state, step) in memo:
@@ -346,7 +350,7 @@ def decoding_law(rows, sizes, rule):
             current = min(j // block for j in masked)
             eligible = [j for j in masked if j // block == current]
             block_size = min(block, length - current * block)
-        marginals = oracle_marginals(rows, sizes, list(state))
+        marginals = marginals_of(list(state))
         laws = {j: token_law(marginals[j], rule["temperature"]) for j in eligible}
         children: dict = defaultdict(float)
         committing = []

@@ -462,6 +462,36 @@ def check_partition(
     return tuple(steps)
 
 
+def check_layout_fits(layout, sizes: Sequence[int], num_prompts: int) -> None:
+    """Raise `ValueError` unless a model's token layout can decode a task.
+
+    The layout must have one prefix row per prompt, one output position per output
+    variable and a vocabulary that holds every output alphabet.
+
+    Args:
+      layout: the model's `TokenLayout`.
+      sizes: the task's output alphabet sizes.
+      num_prompts: the task's number of prompts.
+    """
+    length, widest = len(sizes), max((int(k) for k in sizes), default=0)
+    if layout.output_length != length:
+        raise ValueError(
+            f"`model.layout` must have {length} output positions, as the task has; "
+            f"got {layout.output_length}."
+        )
+    if layout.vocab_size < widest:
+        raise ValueError(
+            f"`model.layout.vocab_size` must be at least the task's largest output "
+            f"alphabet ({widest}); got {layout.vocab_size}."
+        )
+    rows = int(layout.prefixes.shape[0])
+    if rows != num_prompts:
+        raise ValueError(
+            f"`model.layout.prefixes` must have one row per prompt of the task "
+            f"({num_prompts}); got {rows}."
+        )
+
+
 # --- sizes and the memory budget ------------------------------------------------------
 
 

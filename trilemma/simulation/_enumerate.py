@@ -31,6 +31,11 @@ the invalid part is spread exactly on the dense output space when it fits a budg
 
 **Forward passes.** A step costs one NFE when it commits at least one token; a step
 that commits nothing (possible only for MDLM) reuses the cached logits.
+
+**Any model.** `simulate(..., model=model)` runs the same driver and steps 1-3 with
+the model's marginals over its whole vocabulary; step 5 then takes every token of
+positive probability, states off the support stay real states, and an output is
+valid iff it is in the support (`_model`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from .. import _checks
 from .._keys import merge_rows
 from ..distributions import SparseJoint, outcome_dtype
 from ..layout import task_layout
+from ..models import Model
 from ..samplers import _blocks
 from ..samplers._sampler import Sampler
 from ..tasks import Task
@@ -58,6 +64,9 @@ DEFAULT_MAX_BRANCHES = 30_000_000
 
 DEFAULT_ENTROPY_CELLS = 200_000_000
 """Budget of cell writes for the entropy of $q$ over invalid outputs too (~2 s)."""
+
+DEFAULT_MAX_STATES = 10**7
+"""With a model at temperature > 0: refuse when the bound on the states exceeds it."""
 
 
 # --------------------------------------------------------------------------------------
@@ -107,9 +116,17 @@ def simulate(
     *,
     max_branches: int = DEFAULT_MAX_BRANCHES,
     entropy_cells: int = DEFAULT_ENTROPY_CELLS,
+    model: Model | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
     progress: bool = False,
 ) -> Simulation:
-    """The exact output law and expected NFE of `sampler` with the oracle of `task`.
+    r"""The exact output law and expected NFE of `sampler` on `task`.
+
+    With `model=None` the sampler is driven by the ideal model (the oracle of
+    `task`); with a `Model` it is driven by that model's marginals over its whole
+    vocabulary (`_model`: each level's states go through one batched forward call
+    per chunk, children are every token of positive probability, and an output is
+    valid iff it is in the support of $p^*$).
 
     Args:
       task: an enumerable task (`trilemma.make_task`).
@@ -119,7 +136,13 @@ def simulate(
         dense output space, for the entropy over all outputs (about 10 ns each);
         past it, or when the output space has more cells than the budget or more
         bytes than the memory budget, `output_entropy` is None. Everything else is
-        exact regardless; pass 0 to skip it.
+        exact regardless; pass 0 to skip it. Unused with a `model`, whose
+        enumeration holds every output, so its entropy is always exact.
+      model: None for the oracle, or a `Model` whose layout fits the task (one
+        output position per variable, a vocabulary holding every alphabet, one
+        prefix per prompt).
+      max_states: with a `model` at temperature > 0, refuse (ValueError) before any
+        work when the bound $P (V' + 1)^L$ on the states exceeds this.
       progress: show a progress bar over levels (stderr).
 
     Returns:
@@ -127,6 +150,17 @@ def simulate(
     """
     _checks.check_instance(task, "task", Task)
     _checks.check_instance(sampler, "sampler", Sampler)
+    if model is not None:
+        from ._model import simulate_model
+
+        return simulate_model(
+            task,
+            sampler,
+            model,
+            max_branches=max_branches,
+            max_states=max_states,
+            progress=progress,
+        )
     return _Enumerator(task, sampler, max_branches, entropy_cells).run(progress)
 
 
@@ -136,6 +170,7 @@ class _Enumerator:
         self.mask_id = task_layout(task).mask_id
         self.index = SupportIndex(task.joint, self.mask_id)
         self.length = self.index.length
+        self.positions = self.index.positions
         steps = sampler.max_steps(self.length)
         self.radix = [2, self.index.num_prompts, steps + 2] + [
             self.index.vocab + 1
@@ -197,14 +232,27 @@ class _Enumerator:
 
     def _expand(self, s: _Level):
         """Children of every state of one level (see the module docstring)."""
-        sampler = self.sampler
+        masked = s.tokens == self.mask_id
+        eligible, block_size = _blocks.eligible_positions(masked, self.sampler.block, 0)
+        probs = self._probs(s)
+        branches, laws, step = self._branch(s, probs, eligible, block_size)
+        yield from self._children(s, branches, laws, step)
+
+    def _probs(self, s: _Level) -> np.ndarray:
+        """The oracle's marginals `(S, L, V)` of the level's states."""
         live = np.nonzero(~s.off)[0]
         start, rows = self.index.rows(s.prompt[live], s.tokens[live])
-        masked = s.tokens == self.mask_id
-        eligible, block_size = _blocks.eligible_positions(masked, sampler.block, 0)
-        probs = self.index.marginals(s.off, start, rows)
+        return self.index.marginals(s.off, start, rows)
+
+    def _branch(self, s: _Level, probs, eligible, block_size):
+        """Steps 1-3: class choices, counts and committed sets of every state.
+
+        Returns `(branches, laws, step)`: the level's rows, the states' token laws
+        and score classes, and the step index of each row's children.
+        """
+        sampler = self.sampler
         pi = _blocks.draw_distribution(probs, sampler.temperature)
-        table = _blocks.quantize(sampler.score(probs, self.index.positions))
+        table = _blocks.quantize(sampler.score(probs, self.positions))
         scores = np.where((pi > 0) & eligible[..., None], table, np.nan)
         class_id, class_value, class_prob, num_classes = _score_classes(scores, pi)
 
@@ -217,13 +265,12 @@ class _Enumerator:
                 src, chosen = _repeat(rep, src, chosen)
                 chosen[:, j] = _within(rep)
                 self._guard(len(src))
-        picked_prob = np.take_along_axis(class_prob[src], chosen[..., None], -1)[..., 0]
+        at = (src[:, None], self.positions[None, :], chosen)
+        picked_prob = class_prob[at]
         weight = s.mass[src] * np.prod(
             np.where(eligible[src], picked_prob, 1.0), axis=1
         )
-        picked_value = np.take_along_axis(class_value[src], chosen[..., None], -1)[
-            ..., 0
-        ]
+        picked_value = class_value[at]
         row_scores = np.where(eligible[src], picked_value, -np.inf)
 
         # 2. how many: the count pmf of each row (a step committing nothing is free)
@@ -243,7 +290,13 @@ class _Enumerator:
         src, chosen, weight = src[r], chosen[r], weight[r] * share
         self._guard(len(src))
         step = s.step[src] + int(sampler.uses_step)
+        branches = _Branches(src, chosen, selected, weight)
+        return branches, _Laws(pi, class_id, class_prob), step
 
+    def _children(self, s: _Level, branches: _Branches, laws: _Laws, step):
+        """Step 4 with the oracle: valid children, and patterns off the support."""
+        src, chosen, selected, weight = branches
+        pi, class_id, class_prob = laws
         # 4a. off-support patterns: tokens are irrelevant, only the pattern moves on
         pattern = s.off[src]
         yield _Level(
@@ -304,8 +357,6 @@ class _Enumerator:
             leaving[departed],
         )
         if self.spread.active and len(departed):
-            branches = _Branches(src, chosen, selected, weight)
-            laws = _Laws(pi, class_id, class_prob)
             children = (pair_row, tokens, child_mass)
             self.spread.add(s.tokens, s.prompt, branches, laws, departed, children)
 

@@ -1,0 +1,261 @@
+r"""Exact simulation of a sampler driven by any `Model` (not only the oracle).
+
+The level driver, token laws, score classes, counts and tie subsets are the oracle
+enumerator's (`_enumerate`); what changes with a model is where the marginals come
+from and which children a committed set has:
+
+* **Marginals.** A state is a prompt index and the output tokens (the model layout's
+  `mask_id` where masked); the model reads `layout.prefixes[prompt]` followed by the
+  outputs. Each level's distinct states go through one jitted, vmapped call of
+  `model.logits_fn` per chunk (`level_probabilities`), and the probabilities are the
+  softmax of the output rows' logits with the mask column set to $-\infty$, exactly
+  as the Monte Carlo decoder does (`trilemma.samplers.decode`).
+* **Children.** A committed set $A$ of a row takes every combination of tokens with
+  $\pi_j > 0$ in the row's chosen score class, over the whole vocabulary: a trained
+  model puts mass outside $p^*$'s support and even outside a position's alphabet.
+  States off the support are kept as real states (the model's marginals depend on
+  the actual tokens, so they cannot be merged by mask pattern).
+* **Outputs.** A finished output is valid iff it is in $p^*$'s support; its mass goes
+  to `outputs`, or else to `invalid_mass`. Every output is enumerated, so the entropy
+  of $q$ over all outputs is exact (no budget, `entropy_cells` is unused).
+
+**Budgets.** Before a level is evaluated, the bytes of its forward passes and token
+laws are checked against the memory budget (`_checks.check_memory`), and before the
+children are built their exact number is checked against `max_branches`. At a
+temperature above 0 every token of positive probability branches, so the whole
+enumeration is bounded up front by $P\,(V' + 1)^L$ states ($V'$ drawable tokens;
+times $N + 1$ step indices for MDLM) and refused when that bound exceeds
+`max_states`; greedy decoding (ties uniform) keeps the tree small and is only
+guarded level by level.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _checks
+from .._keys import merge_rows
+from ..distributions import SparseJoint, outcome_dtype
+from ..models import Model
+from ..samplers._sampler import Sampler
+from ..tasks import Task
+from ._enumerate import DEFAULT_MAX_STATES, _Branches, _Enumerator, _Laws, _Level
+from ._result import Simulation
+from ._support import SupportIndex
+
+CHUNK = 4096
+"""States per forward call; smaller calls are padded to a power of two (>= 16)."""
+
+_LEVEL_BYTES_PER_CELL = 8 * 10
+"""Bytes per (state, position, token) cell of a level: probabilities, logits, laws."""
+
+
+def token_probabilities(logits, mask_id: int):
+    """Model probabilities from logits `(..., V)`: the mask column gets -inf.
+
+    The decoder's rule (`trilemma.samplers._decode.build_step`): the mask token, if it
+    is in the vocabulary, is never drawn; then a softmax over the last axis.
+    """
+    if 0 <= mask_id < logits.shape[-1]:
+        logits = logits.at[..., mask_id].set(-jnp.inf)
+    return jax.nn.softmax(logits, axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("logits_fn", "mask_id", "prefix_length"))
+def _probabilities_kernel(params, inputs, *, logits_fn, mask_id, prefix_length):
+    """`(B, m + L)` model inputs -> `(B, L, V)` output probabilities (one call)."""
+    logits = jax.vmap(lambda tokens: jnp.asarray(logits_fn(params, tokens)))(inputs)
+    return token_probabilities(logits[:, prefix_length:], mask_id)
+
+
+def level_probabilities(model: Model, prompt, tokens, *, chunk: int = CHUNK):
+    """Output probabilities `(S, L, V)` of many states, in jitted vmapped chunks.
+
+    Args:
+      model: the model.
+      prompt: `(S,)` prompt index of each state (a row of `model.layout.prefixes`).
+      tokens: `(S, L)` output tokens, `model.layout.mask_id` where masked.
+      chunk: states per call; a shorter last call is padded to a power of two, so
+        a whole enumeration compiles a handful of shapes.
+
+    Returns:
+      NumPy float64 probabilities (float32 precision where x64 is off).
+    """
+    layout = model.layout
+    inputs = np.concatenate([layout.prefixes[prompt], tokens], axis=1)
+    inputs = inputs.astype(np.int32)
+    static = {
+        "logits_fn": model.logits_fn,
+        "mask_id": int(layout.mask_id),
+        "prefix_length": layout.prefix_length,
+    }
+    parts = []
+    for lo in range(0, len(inputs), chunk):
+        part = inputs[lo : lo + chunk]
+        size = min(chunk, max(16, 1 << (len(part) - 1).bit_length()))
+        padded = np.concatenate([part, np.repeat(part[-1:], size - len(part), 0)])
+        out = _probabilities_kernel(model.params, jnp.asarray(padded), **static)
+        parts.append(np.asarray(out, np.float64)[: len(part)])
+    if not parts:
+        return np.zeros((0, layout.output_length, layout.vocab_size))
+    return np.concatenate(parts)
+
+
+def simulate_model(
+    task: Task,
+    sampler: Sampler,
+    model: Model,
+    *,
+    max_branches: int,
+    max_states: int = DEFAULT_MAX_STATES,
+    progress: bool = False,
+) -> Simulation:
+    """`simulate(task, sampler, model=model)`: see the module docstring."""
+    _checks.check_instance(model, "model", Model, "a trilemma Model")
+    sizes = [int(k) for k in task.joint.sizes]
+    _checks.check_layout_fits(model.layout, sizes[1:], sizes[0])
+    return _ModelEnumerator(task, sampler, model, max_branches, max_states).run(
+        progress
+    )
+
+
+class _ModelEnumerator(_Enumerator):
+    """The level driver of `_Enumerator`, with a model's marginals and children."""
+
+    def __init__(self, task, sampler, model: Model, max_branches: int, max_states):
+        self.task, self.sampler, self.model = task, sampler, model
+        self.max_branches = max_branches
+        layout = model.layout
+        self.mask_id = int(layout.mask_id)
+        self.vocab = int(layout.vocab_size)
+        self.index = SupportIndex(task.joint, self.mask_id)
+        self.length = self.index.length
+        self.positions = self.index.positions
+        steps = sampler.max_steps(self.length)
+        self.radix = [2, self.index.num_prompts, steps + 2] + [
+            self.vocab + 1
+        ] * self.length
+        if sampler.temperature > 0:
+            drawable = self.vocab - int(0 <= self.mask_id < self.vocab)
+            bound = self.index.num_prompts * _checks.power(drawable + 1, self.length)
+            if sampler.uses_step:  # states are keyed by their step too (MDLM)
+                bound *= steps + 1
+            bound = min(bound, _checks.SIZE_LIMIT)
+            _checks.check_work(
+                bound,
+                f"the exact simulation of {sampler.describe()} with model "
+                f"'{model.name}' on {task.name} (n={task.n}), every one of "
+                f"{drawable} tokens branching at each of {self.length} positions",
+                max_states,
+                unit="decoding states",
+                why="`max_states`; greedy decoding (temperature 0) branches far less",
+            )
+
+    def _probs(self, s: _Level) -> np.ndarray:
+        """The model's probabilities `(S, L, V)`, after a memory check."""
+        cells = len(s.mass) * self.length * self.vocab
+        _checks.check_memory(
+            cells * _LEVEL_BYTES_PER_CELL,
+            f"one level of the exact simulation of {self.sampler.describe()} with "
+            f"model '{self.model.name}' ({len(s.mass):,} states x {self.length} "
+            f"positions x {self.vocab} tokens)",
+        )
+        return level_probabilities(self.model, s.prompt, s.tokens)
+
+    def _children(self, s: _Level, branches: _Branches, laws: _Laws, step):
+        """Every token combination of positive probability on each committed set.
+
+        A row's committed position takes each token of its chosen score class; a
+        class of one token (the usual case at temperature > 0) is assigned in place,
+        larger classes repeat the row once per token.
+        """
+        src, chosen, selected, weight = branches
+        pi, class_id, class_prob = laws
+        num_states, length, vocab = pi.shape
+        # the size of every score class, and one token of it
+        s_idx, l_idx, v_idx = np.nonzero(class_id >= 0)
+        flat = (s_idx * length + l_idx) * vocab + class_id[s_idx, l_idx, v_idx]
+        size = np.bincount(flat, minlength=num_states * length * vocab)
+        size = size.reshape(pi.shape)
+        token = np.zeros(num_states * length * vocab, np.int64)
+        token[flat] = v_idx
+        token = token.reshape(pi.shape)
+        # the exact number of children, checked before they are built
+        counts = np.where(selected, size[src[:, None], self.positions, chosen], 1)
+        total = float(np.prod(counts.astype(float), axis=1).sum())
+        self._guard(int(min(total, _checks.SIZE_LIMIT)))
+        _checks.check_memory(
+            int(min(total * 8 * (length + 4), _checks.SIZE_LIMIT)),
+            f"the children of one level of the exact simulation of "
+            f"{self.sampler.describe()} with model '{self.model.name}'",
+        )
+        row = np.arange(len(src))
+        tokens = s.tokens[src]
+        mass = weight.copy()
+        for j in range(length):
+            sel, c, st = selected[row, j], chosen[row, j], src[row]
+            n = np.where(sel, size[st, j, c], 1)
+            one = np.nonzero(sel & (n == 1))[0]
+            v = token[st[one], j, c[one]]
+            tokens[one, j] = v
+            mass[one] *= pi[st[one], j, v] / class_prob[st[one], j, c[one]]
+            many = np.nonzero(n > 1)[0]
+            if not len(many):
+                continue
+            pick, v = np.nonzero(class_id[st[many], j] == c[many, None])
+            grown = many[pick]
+            child_tokens = tokens[grown]
+            child_tokens[:, j] = v
+            share = pi[st[grown], j, v] / class_prob[st[grown], j, c[grown]]
+            keep = n == 1
+            row = np.concatenate([row[keep], row[grown]])
+            tokens = np.concatenate([tokens[keep], child_tokens])
+            mass = np.concatenate([mass[keep], mass[grown] * share])
+        yield _Level(
+            tokens,
+            s.prompt[src[row]],
+            step[row],
+            np.zeros(len(row), bool),
+            mass,
+        )
+
+    def _result(self) -> Simulation:
+        joint = self.task.joint
+        prompt, tokens, mass = (
+            np.concatenate(parts) for parts in zip(*self.finals, strict=True)
+        )
+        outcomes = np.concatenate([prompt[:, None], tokens], axis=1)
+        radix = [self.index.num_prompts] + [self.vocab + 1] * self.length
+        first, mass = merge_rows(outcomes, mass, radix)
+        outcomes = outcomes[first]
+        sizes = self.index.sizes
+        valid = np.all(outcomes[:, 1:] < sizes, axis=1)
+        inside = np.nonzero(valid)[0]
+        start, _ = self.index.rows(outcomes[inside, 0], outcomes[inside, 1:])
+        valid[inside] = np.diff(start) > 0
+        outputs = SparseJoint(
+            jnp.asarray(outcomes[valid].astype(outcome_dtype(joint.sizes))),
+            jnp.asarray(mass[valid]),
+            joint.sizes,
+            True,
+        )
+        prompt_mass = self.index.prompt_mass
+        prompt_law = prompt_mass[prompt_mass > 0]
+        positive = mass[mass > 0]
+        entropy = float(
+            -np.sum(positive * np.log(positive))
+            + np.sum(prompt_law * np.log(prompt_law))
+        )
+        return Simulation(
+            task=self.task,
+            sampler=self.sampler,
+            outputs=outputs,
+            invalid_mass=float(mass[~valid].sum()),
+            expected_nfe=self.nfe,
+            states_visited=self.visited,
+            output_entropy=entropy,
+        )
