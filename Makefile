@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python experiments/bench_exact.py
 	$(BIN)/python experiments/bench_simulate.py
 	$(BIN)/python experiments/bench_decode.py
+	$(BIN)/python experiments/bench_simulate_model.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

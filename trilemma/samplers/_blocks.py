@@ -64,6 +64,17 @@ def quantize(x):
 # --- which token ----------------------------------------------------------------------
 
 
+def token_probabilities(logits, mask_id: int):
+    """Model probabilities from logits `(..., V)`: the mask token is never drawn.
+
+    The mask column, if the vocabulary has one, gets -inf; then a softmax over
+    the last axis. The decoder and the exact enumeration of a model both call it.
+    """
+    if 0 <= mask_id < logits.shape[-1]:
+        logits = logits.at[..., mask_id].set(-jnp.inf)
+    return jax.nn.softmax(logits, axis=-1)
+
+
 def draw_distribution(probs, temperature: float):
     r"""The token law $\pi_j$ of each position, from model probabilities $p_j$.
 

@@ -96,9 +96,7 @@ def build_step(
             masked, sampler.block, state.start
         )
         logits = jnp.asarray(logits_fn(params, tokens))
-        if 0 <= mask_id < logits.shape[-1]:
-            logits = logits.at[:, mask_id].set(-jnp.inf)
-        probs = jax.nn.softmax(logits, axis=-1)
+        probs = _blocks.token_probabilities(logits, mask_id)
         pi = _blocks.draw_distribution(probs, sampler.temperature)
         # one call for every uniform of the step: tokens, tie priorities, the count
         u = jax.random.uniform(key, (2 * length + 1,), dtype=probs.dtype)

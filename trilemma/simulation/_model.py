@@ -41,6 +41,7 @@ from .. import _checks
 from .._keys import merge_rows
 from ..distributions import SparseJoint, outcome_dtype
 from ..models import Model
+from ..samplers import _blocks
 from ..samplers._sampler import Sampler
 from ..tasks import Task
 from ._enumerate import DEFAULT_MAX_STATES, _Branches, _Enumerator, _Laws, _Level
@@ -54,22 +55,11 @@ _LEVEL_BYTES_PER_CELL = 8 * 10
 """Bytes per (state, position, token) cell of a level: probabilities, logits, laws."""
 
 
-def token_probabilities(logits, mask_id: int):
-    """Model probabilities from logits `(..., V)`: the mask column gets -inf.
-
-    The decoder's rule (`trilemma.samplers._decode.build_step`): the mask token, if it
-    is in the vocabulary, is never drawn; then a softmax over the last axis.
-    """
-    if 0 <= mask_id < logits.shape[-1]:
-        logits = logits.at[..., mask_id].set(-jnp.inf)
-    return jax.nn.softmax(logits, axis=-1)
-
-
 @functools.partial(jax.jit, static_argnames=("logits_fn", "mask_id", "prefix_length"))
 def _probabilities_kernel(params, inputs, *, logits_fn, mask_id, prefix_length):
     """`(B, m + L)` model inputs -> `(B, L, V)` output probabilities (one call)."""
     logits = jax.vmap(lambda tokens: jnp.asarray(logits_fn(params, tokens)))(inputs)
-    return token_probabilities(logits[:, prefix_length:], mask_id)
+    return _blocks.token_probabilities(logits[:, prefix_length:], mask_id)
 
 
 def level_probabilities(model: Model, prompt, tokens, *, chunk: int = CHUNK):
