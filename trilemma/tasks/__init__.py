@@ -13,6 +13,7 @@ from ._base import Task as Task
 from ._base import build_joint as build_joint
 from ._generic import markov_chain, random_joint
 from ._lists import (
+    WAITING_LINE,
     copy,
     insert_index,
     insert_random,
@@ -35,19 +36,6 @@ from ._pooled import pooled_task as pooled_task
 from ._pooled import random_prompts as random_prompts
 from ._puzzles import latin_square, sudoku
 from ._toys import cities, copula
-
-_WAITING_LINE = (
-    "copy",
-    "sort",
-    "reverse",
-    "shuffle_distinct",
-    "insert_index",
-    "insert_random",
-    "remove_index",
-    "remove_random",
-    "replace_index",
-    "replace_random",
-)
 
 TASKS = MappingProxyType(
     {
@@ -80,7 +68,7 @@ def waiting_line_tasks() -> tuple[str, ...]:
     Copy, Sort, Reverse, Shuffle (`shuffle_distinct`: the grader's law), Insert Index,
     Insert Random, Remove Index, Remove Random, Replace Index, Replace Random.
     """
-    return _WAITING_LINE
+    return WAITING_LINE
 
 
 def make_task(name: str, n: int | None = None, **options) -> Task:

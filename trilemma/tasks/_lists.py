@@ -30,6 +30,20 @@ from ._base import (
     size,
 )
 
+WAITING_LINE = (
+    "copy",
+    "sort",
+    "reverse",
+    "shuffle_distinct",
+    "insert_index",
+    "insert_random",
+    "remove_index",
+    "remove_random",
+    "replace_index",
+    "replace_random",
+)
+"""ParallelBench's ten Waiting Line tasks in the paper's order (registry names)."""
+
 DEFAULT_N = 4
 """Default list length (ParallelBench uses n in {3, 4, 5, 6})."""
 

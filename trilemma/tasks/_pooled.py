@@ -39,20 +39,7 @@ import numpy as np
 
 from .. import _checks
 from ._base import Task, build_joint
-from ._lists import (
-    copy,
-    insert_index,
-    insert_random,
-    remove_index,
-    remove_random,
-    replace_index,
-    replace_random,
-    reverse,
-    shuffle,
-    shuffle_distinct,
-    sort,
-)
-from ._puzzles import latin_square
+from ._lists import WAITING_LINE
 
 POOL_NAMES = (
     "Abe", "Ann", "Bea", "Bob", "Cal", "Cat", "Dan", "Dee",
@@ -72,22 +59,16 @@ HELD_OUT_MODULUS = 8
 HELD_OUT_SALT = 0x5BD1E995
 """XORed into the item mask before hashing."""
 
-_BUILDERS = {
-    "copy": copy,
-    "sort": sort,
-    "reverse": reverse,
-    "shuffle_distinct": shuffle_distinct,
-    "insert_index": insert_index,
-    "insert_random": insert_random,
-    "remove_index": remove_index,
-    "remove_random": remove_random,
-    "replace_index": replace_index,
-    "replace_random": replace_random,
-    "shuffle": shuffle,
-    "latin_square": latin_square,
-}
+POOLED_TASKS = (*WAITING_LINE, "shuffle", "latin_square")
+"""The registered tasks with a pooled form (their builders come from `TASKS`)."""
 
-POOLED_TASKS = tuple(_BUILDERS)
+
+def _builder(name: str):
+    from . import TASKS  # the registry (which imports this module)
+
+    return TASKS[name]
+
+
 """Tasks with pooled prompts: the ten Waiting Line lists, `shuffle`, `latin_square`."""
 
 _WITH_NEW = ("insert_index", "insert_random", "replace_index", "replace_random")
@@ -116,8 +97,8 @@ def check_pooled(name, n, pool_size=POOL_SIZE) -> tuple[str, int, int]:
     `n` must be a size the canonical builder accepts and the pool must hold the
     prompt's $n$ (+1 for $W$) distinct items; `pool_size` is at most 32.
     """
-    if name not in _BUILDERS:
-        raise _checks.unknown("pooled task", name, _BUILDERS)
+    if name not in POOLED_TASKS:
+        raise _checks.unknown("pooled task", name, POOLED_TASKS)
     n = _checks.check_int(n, "n", minimum=1)
     canonical_support(name, n)  # the canonical builder validates n
     pool_size = _checks.check_int(
@@ -134,7 +115,7 @@ def canonical_support(name: str, n: int) -> tuple[tuple[np.ndarray, np.ndarray],
     Built by the canonical builder with one prompt (its rows are exactly these
     prompts, index-major for the indexed tasks).
     """
-    task = _BUILDERS[name](n)
+    task = _builder(name)(n)
     outcomes = np.asarray(task.joint.outcomes)
     probs = np.asarray(task.joint.probs, np.float64)
     supports = []
@@ -241,7 +222,7 @@ def pooled_task(name: str, n: int, prompts, *, pool_size: int = POOL_SIZE) -> Ta
         return sources[row][rows], cond
 
     length = supports[0][0].shape[1]
-    canonical = _BUILDERS[name](n)
+    canonical = _builder(name)(n)
     joint = build_joint(
         prompts,
         outputs,
