@@ -68,8 +68,11 @@ def token_probabilities(logits, mask_id: int):
     """Model probabilities from logits `(..., V)`: the mask token is never drawn.
 
     The mask column, if the vocabulary has one, gets -inf; then a softmax over
-    the last axis. The decoder and the exact enumeration of a model both call it.
+    the last axis, in the default float type (float64 when x64 is on, whatever the
+    model's own precision). The decoder and the exact enumeration of a model both
+    call it.
     """
+    logits = jnp.asarray(logits).astype(jnp.result_type(float))
     if 0 <= mask_id < logits.shape[-1]:
         logits = logits.at[..., mask_id].set(-jnp.inf)
     return jax.nn.softmax(logits, axis=-1)
