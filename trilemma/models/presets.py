@@ -24,6 +24,7 @@ from types import MappingProxyType
 import jax
 
 from .. import __version__, _checks
+from .._files import atomic_write
 from . import data, objectives, training, weights
 from .transformer import TransformerConfig, init_params, transformer_logits_fn
 
@@ -178,7 +179,9 @@ def train_models(
                 "final_loss": provenance["final_loss"],
             }
         )
-    (output / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write(
+        output / "summary.json", (json.dumps(summary, indent=1) + "\n").encode()
+    )
     return summary
 
 
