@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 reproduce: $(STAMP)
 	$(BIN)/python experiments/reproduce.py
 
-## Default test suite (about 5 minutes on 2 cores).
+## Default test suite (about 10 minutes on 2 cores).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
