@@ -9,8 +9,22 @@ $$x \leftarrow x + \mathrm{Attn}(\mathrm{LN}(x)), \qquad
   x \leftarrow x + W_2\,\mathrm{GELU}(W_1\,\mathrm{LN}(x) + b_1) + b_2,$$
 
 after token and learned position embeddings, with a final LayerNorm and an untied
-output projection. The blocks' parameters are stacked along a leading depth axis and
-run with `lax.scan`, so compile time does not grow with depth.
+output projection.
+
+Positions are absolute by default. With `segments = (pad_id, sep_id)` (the embedded
+models' layout `[PAD]* [task] prompt [SEP] outputs`) a position $i$ is instead
+embedded twice, by its distance from the first non-PAD token and by its signed
+distance from the SEP token,
+$$e_i = E^{\mathrm{start}}_{\,i - a} + E^{\mathrm{sep}}_{\,i - s + S - 1},$$
+and PAD is kept out of attention. Copying prompt item $j$ to output $j$ (or to output
+$n - 1 - j$) is then one position match whatever the group's padding; with absolute
+positions the network must first work out each group's offsets, and a small model
+trained for minutes does not. In a causal model a row before SEP reads where SEP is
+(a later token), but only the rows after SEP are ever scored, and those see nothing
+past themselves.
+
+The blocks' parameters are stacked along a leading depth axis and run with
+`lax.scan`, so compile time does not grow with depth.
 
 Parameters are a plain dict of arrays (no module library: the whole network is these
 few functions), which is what the decoder traces; the architecture lives in a
@@ -42,6 +56,8 @@ class TransformerConfig:
       heads: attention heads (divides `width`).
       causal: autoregressive attention (position $i$ sees $\\le i$).
       mlp_ratio: hidden width of the MLP over `width`.
+      segments: `(pad_id, sep_id)` for positions counted from the first non-PAD
+        token and from SEP, PAD masked out of attention; None for absolute ones.
     """
 
     vocab_size: int
@@ -51,8 +67,15 @@ class TransformerConfig:
     heads: int = 4
     causal: bool = False
     mlp_ratio: int = 4
+    segments: tuple[int, int] | None = None
 
     def __post_init__(self):
+        if self.segments is not None:
+            pad, sep = (
+                _checks.check_int(t, "segments", minimum=0, maximum=self.vocab_size - 1)
+                for t in self.segments
+            )
+            object.__setattr__(self, "segments", (pad, sep))
         for name in ("vocab_size", "sequence_length", "width", "depth", "heads"):
             _checks.check_int(getattr(self, name), name, minimum=1)
         _checks.check_int(self.mlp_ratio, "mlp_ratio", minimum=1)
@@ -77,9 +100,17 @@ def init_params(
         return scale * jax.random.normal(k, shape, dtype)
 
     residual = 0.02 / math.sqrt(2 * depth)
+    positions = {"position": normal(keys[1], (config.sequence_length, d))}
+    if config.segments is not None:
+        positions = {
+            "position": positions["position"],
+            "sep_position": normal(
+                jax.random.fold_in(keys[1], 1), (2 * config.sequence_length - 1, d)
+            ),
+        }
     return {
         "embed": normal(keys[0], (config.vocab_size, d)),
-        "position": normal(keys[1], (config.sequence_length, d)),
+        **positions,
         "blocks": {
             "ln1_gain": jnp.ones((depth, d), dtype),
             "ln1_bias": jnp.zeros((depth, d), dtype),
@@ -110,16 +141,18 @@ def _layer_norm(x, gain, bias, eps=1e-5):
     return (x - mean) * jax.lax.rsqrt(var + eps) * _row(gain) + _row(bias)
 
 
-def _block(config: TransformerConfig, x, p):
+def _block(config: TransformerConfig, x, p, visible):
     length, d = x.shape
     heads, head = config.heads, config.width // config.heads
     h = _layer_norm(x, p["ln1_gain"], p["ln1_bias"])
     q, k, v = jnp.split(h @ p["qkv"], 3, axis=-1)
     q, k, v = (a.reshape(length, heads, head).transpose(1, 0, 2) for a in (q, k, v))
     scores = q @ k.transpose(0, 2, 1) / math.sqrt(head)
-    if config.causal:
-        allowed = jnp.tril(jnp.ones((length, length), bool))[None]
-        scores = jnp.where(allowed, scores, -jnp.inf)
+    allowed = jnp.broadcast_to(visible[None, :], (length, length))
+    if config.causal:  # a leading PAD sees only itself (else nothing: NaN)
+        eye = jnp.eye(length, dtype=bool)
+        allowed = (allowed & jnp.tril(jnp.ones((length, length), bool))) | eye
+    scores = jnp.where(allowed[None], scores, -jnp.inf)
     attended = jax.nn.softmax(scores, axis=-1) @ v
     x = x + attended.transpose(1, 0, 2).reshape(length, d) @ p["out"]
     h = _layer_norm(x, p["ln2_gain"], p["ln2_bias"])
@@ -137,11 +170,13 @@ def transformer_logits_fn(config: TransformerConfig):
 
     def logits_fn(params, tokens):
         tokens = jnp.asarray(tokens)
-        length = tokens.shape[-1]
-        x = params["embed"][tokens] + params["position"][:length]
+        x = params["embed"][tokens] + _positions(config, params, tokens)
+        visible = jnp.ones(tokens.shape, bool)
+        if config.segments is not None:
+            visible = tokens != config.segments[0]
 
         def step(x, block):
-            return _block(config, x, block), None
+            return _block(config, x, block, visible), None
 
         x, _ = jax.lax.scan(step, x, params["blocks"])
         x = _layer_norm(x, params["final_gain"], params["final_bias"])
@@ -149,6 +184,22 @@ def transformer_logits_fn(config: TransformerConfig):
 
     logits_fn.__qualname__ = f"transformer_logits_fn({config})"
     return logits_fn
+
+
+def _positions(config: TransformerConfig, params, tokens):
+    """`(S, d)` position embeddings of one row (absolute, or from start and SEP)."""
+    length = tokens.shape[-1]
+    if config.segments is None:
+        return params["position"][:length]
+    pad, sep = config.segments
+    i = jnp.arange(length)
+    start = jnp.argmax(tokens != pad)
+    # a row without SEP (never in the layout) counts from its last position
+    at_sep = jnp.where(jnp.any(tokens == sep), jnp.argmax(tokens == sep), length - 1)
+    return (
+        params["position"][i - start]
+        + params["sep_position"][i - at_sep + config.sequence_length - 1]
+    )
 
 
 def num_parameters(params) -> int:
