@@ -99,7 +99,13 @@ def test_diffusion_loss_equals_its_definition():
     key = jax.random.key(5)
     loss = float(
         objectives.diffusion_loss(
-            fn, params, key, jnp.asarray(tokens), jnp.asarray(is_output), mask_id=6
+            fn,
+            params,
+            key,
+            jnp.asarray(tokens),
+            jnp.asarray(is_output),
+            mask_id=6,
+            masking="rate",
         )
     )
     t, masked = (np.asarray(a) for a in objectives.mask_outputs(key, (32, 5)))
@@ -312,3 +318,105 @@ def test_damaged_model_files_are_named(tmp_path, damage):
         config_file.write_text(json.dumps(record))
     with pytest.raises(ValueError, match=str(named).replace(".", r"\.")):
         weights.load_model(directory)
+
+
+def test_integrating_out_the_time_gives_one_over_k_binomial():
+    r"""$\int_0^1 t^{k-1} (1-t)^{L-k} dt = 1 / (k \binom{L}{k})$: `count` = `rate`."""
+    from scipy.integrate import quad
+
+    for length in range(1, 8):
+        for k in range(1, length + 1):
+
+            def integrand(t, k=k, length=length):
+                return t ** (k - 1) * (1 - t) ** (length - k)
+
+            value, _ = quad(integrand, 0, 1)
+            assert abs(value - 1 / (k * math.comb(length, k))) < 1e-12
+
+
+def test_both_maskings_estimate_the_same_objective():
+    """Monte Carlo means of the two estimators are within 5 SE of the exact bound.
+
+    The exact value: every mask M of the L = 4 outputs of one sequence, weighted by
+    its probability under `count` (k uniform, then a uniform k-subset), each term
+    the mean NLL over M, recomputed with one plain model call per mask.
+    """
+    import itertools
+
+    fn = transformer_logits_fn(CONFIG)
+    params = trained_like(CONFIG, seed=7)
+    row = np.array([2, 0, 4, 1, 3])
+    is_row = np.arange(5) >= 1
+    plain = jax.jit(fn)
+    exact = 0.0
+    for k in range(1, 5):
+        for mask in itertools.combinations(range(1, 5), k):
+            noisy = row.copy()
+            noisy[list(mask)] = 6
+            logits = np.asarray(plain(params, jnp.asarray(noisy)), float)[:, :6]
+            nll = [
+                math.log(np.exp(logits[j] - logits[j].max()).sum())
+                + logits[j].max()
+                - logits[j, row[j]]
+                for j in mask
+            ]
+            exact += (1 / 4) / math.comb(4, k) * float(np.mean(nll))
+    batch, calls = 64, 60
+    tokens = jnp.asarray(np.tile(row, (batch, 1)))
+    is_output = jnp.asarray(np.tile(is_row, (batch, 1)))
+    for masking in objectives.MASKINGS:
+        loss = jax.jit(
+            lambda key, masking=masking: objectives.diffusion_loss(
+                fn, params, key, tokens, is_output, mask_id=6, masking=masking
+            )
+        )
+        values = np.array([float(loss(jax.random.key(100 + i))) for i in range(calls)])
+        se = values.std(ddof=1) / math.sqrt(calls)
+        assert abs(values.mean() - exact) <= 5 * se, (masking, values.mean(), exact)
+    with pytest.raises(ValueError, match="`masking` must be one of"):
+        objectives.diffusion_loss(
+            fn, params, jax.random.key(0), tokens, is_output, mask_id=6, masking="t"
+        )
+
+
+def test_count_masking_masks_k_of_the_outputs():
+    """Counts are stratified over 1..L; exactly k outputs (never the prompt) masked."""
+    is_output = np.zeros((40, 6), bool)
+    is_output[:20, 2:] = True  # L = 4
+    is_output[20:, 1:] = True  # L = 5
+    masked, weight = objectives.mask_counts(jax.random.key(2), jnp.asarray(is_output))
+    masked, weight = np.asarray(masked), np.asarray(weight)
+    k = masked.sum(axis=1)
+    assert not masked[~is_output].any()
+    np.testing.assert_allclose(weight, 1.0 / k)
+    assert set(k[:20]) <= {1, 2, 3, 4} and set(k[20:]) <= {1, 2, 3, 4, 5}
+    assert k.min() >= 1 and len(set(k.tolist())) >= 4
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_segment_positions_ignore_padding(causal):
+    """With segments, PAD rows are finite and the rest do not see how much PAD there is.
+
+    The same content `[task] prompt [SEP] outputs` after 1 or 3 PADs gives the same
+    logits on every non-PAD row (positions count from the first non-PAD and from SEP,
+    and PAD is kept out of attention); a causal model's first row, a PAD that may see
+    only itself, is not NaN.
+    """
+    pad, sep = 5, 6
+    config = TransformerConfig(
+        vocab_size=8,
+        sequence_length=9,
+        width=16,
+        depth=2,
+        heads=2,
+        causal=causal,
+        segments=(pad, sep),
+    )
+    fn = jax.jit(transformer_logits_fn(config))
+    params = trained_like(config, seed=3)
+    content = [4, 0, 2, 1, sep, 7, 3]
+    two = np.asarray(fn(params, jnp.asarray([pad] * 2 + content)))
+    one = np.asarray(fn(params, jnp.asarray([pad] + content)))
+    assert np.isfinite(two).all() and np.isfinite(one).all()
+    np.testing.assert_allclose(two[2:], one[1:], rtol=0, atol=1e-12)
+    assert np.abs(two[3] - two[4]).max() > 1e-6  # positions still tell rows apart
