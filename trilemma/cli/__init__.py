@@ -1,8 +1,8 @@
 """The `trilemma` command line. Thin: parses, calls the library, prints bits.
 
-One module per command (`exact`, `simulate`, `samplers`, `tasks`, `train`), each with
-`add_parser(subparsers)` and `run(args)`; `_parse` reads flag values and derives the
-sampler flags from the registry, `_common` holds the task arguments.
+One module per command (`exact`, `simulate`, `fit`, `samplers`, `tasks`, `train`),
+each with `add_parser(subparsers)` and `run(args)`; `_parse` reads flag values and
+derives the sampler flags from the registry, `_common` holds the task arguments.
 
 Every malformed input (an unknown name, a bad value, a size over the memory budget or
 beyond what could finish) is printed as one line, `trilemma: error: ...`, on stderr
@@ -16,9 +16,9 @@ import argparse
 import sys
 
 from .. import __version__, _checks
-from . import _parse, exact, samplers, simulate, tasks, train
+from . import _parse, exact, fit, samplers, simulate, tasks, train
 
-COMMANDS = (exact, simulate, samplers, tasks, train)
+COMMANDS = (exact, simulate, fit, samplers, tasks, train)
 """The command modules, in the order `trilemma --help` lists them."""
 
 

@@ -216,11 +216,16 @@ class TaskSet:
         `T.Model(logits_fn, params, task_set.layout(task))`.
         """
         return {
-            (name, n): _pooled.evaluation_tasks(
-                name, n, num_prompts=num_prompts, seed=seed, pool_size=self.pool_size
-            )
+            (name, n): self.evaluation_pair(name, n, num_prompts=num_prompts, seed=seed)
             for name, n in self.groups
         }
+
+    def evaluation_pair(self, name: str, n: int, *, num_prompts: int = 32, seed=0):
+        """`(held_in, held_out)` pooled tasks of one group (see `evaluation_tasks`)."""
+        name, n = self.check_group(name, n)
+        return _pooled.evaluation_tasks(
+            name, n, num_prompts=num_prompts, seed=seed, pool_size=self.pool_size
+        )
 
     def output_positions(self, tokens):
         """Booleans `(..., S)`: True after the SEP token (the output positions)."""

@@ -31,6 +31,9 @@ from .transformer import TransformerConfig, init_params, transformer_logits_fn
 DEFAULT = Path(__file__).resolve().parent / "default"
 """The shipped models: `DEFAULT / "denoiser"` and `DEFAULT / "autoregressive"`."""
 
+KINDS = ("denoiser", "autoregressive")
+"""The two embedded models, in order: `DEFAULT / kind` holds each."""
+
 WEIGHTS = "weights.safetensors"
 CONFIG = "config.json"
 FORMAT = "trilemma-model/1"

@@ -67,6 +67,20 @@ class Sampler(NamedTuple):
         """Whether `count` depends on the step index (MDLM's time grid)."""
         return self.time_grid is not None
 
+    @property
+    def fixed_schedule(self) -> bool:
+        """Whether positions and counts never read the model's probabilities.
+
+        True for random and left-to-right top-k: which positions are committed and
+        how many depend only on the step, so every trajectory of a given length
+        takes the same number of forward passes, whatever tokens are drawn.
+        """
+        return (
+            self.score in (_blocks.uniform_score, _blocks.left_to_right_score)
+            and isinstance(self.count, Rule)
+            and self.count.fn is _blocks.topk_count
+        )
+
     def max_steps(self, length: int) -> int:
         r"""Steps within which decoding `length` masked positions always finishes.
 

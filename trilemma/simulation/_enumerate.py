@@ -118,6 +118,7 @@ def simulate(
     entropy_cells: int = DEFAULT_ENTROPY_CELLS,
     model: Model | None = None,
     max_states: int = DEFAULT_MAX_STATES,
+    support_only: bool = False,
     progress: bool = False,
 ) -> Simulation:
     r"""The exact output law and expected NFE of `sampler` on `task`.
@@ -143,6 +144,9 @@ def simulate(
         prefix per prompt).
       max_states: with a `model` at temperature > 0, refuse (ValueError) before any
         work when the bound $P (V' + 1)^L$ on the states exceeds this.
+      support_only: with a `model`, drop every state that can no longer finish
+        valid (its mass is invalid): the valid law stays exact, the entropy over all
+        outputs becomes None; for samplers with a `fixed_schedule` (see `_model`).
       progress: show a progress bar over levels (stderr).
 
     Returns:
@@ -159,7 +163,13 @@ def simulate(
             model,
             max_branches=max_branches,
             max_states=max_states,
+            support_only=support_only,
             progress=progress,
+        )
+    if support_only:
+        raise ValueError(
+            "support_only applies with a `model` (the oracle path is exact without "
+            "it: its off-support states are merged by mask pattern)"
         )
     return _Enumerator(task, sampler, max_branches, entropy_cells).run(progress)
 

@@ -19,6 +19,19 @@ from and which children a committed set has:
   to `outputs`, or else to `invalid_mass`. Every output is enumerated, so the entropy
   of $q$ over all outputs is exact (no budget, `entropy_cells` is unused).
 
+**Support only.** At a temperature above 0 a trained model gives every token some
+probability, and the whole tree has up to $P\,(V'+1)^L$ states. With
+`support_only=True` a child is dropped as soon as its revealed tokens agree with no
+valid output of its prompt (it can only finish invalid); its mass joins
+`invalid_mass`. The valid outputs' law $q$ stays exact, and so do precision,
+recall, accuracy, TV and $D_{KL}(p^*\|q)$; the entropy over all outputs is then
+unknown (None). Only samplers with a `fixed_schedule` (random or left-to-right
+top-k) are allowed: their positions never depend on the drawn tokens, so the tree
+branches only at committed positions, and every trajectory takes the same number of
+steps, so $\mathbb{E}[\mathrm{NFE}]$ stays exact (each level's commit probability,
+the same for all its states). This is how `trilemma.fit` computes a model's exact
+one-by-one law.
+
 **Budgets.** Before a level is evaluated, the bytes of its forward passes and token
 laws are checked against the memory budget (`_checks.check_memory`), and before the
 children are built their exact number is checked against `max_branches`. At a
@@ -38,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
-from .._keys import merge_rows
+from .._keys import merge_rows, rows_in
 from ..distributions import SparseJoint, outcome_dtype
 from ..models import Model
 from ..samplers import _blocks
@@ -102,23 +115,29 @@ def simulate_model(
     *,
     max_branches: int,
     max_states: int = DEFAULT_MAX_STATES,
+    support_only: bool = False,
     progress: bool = False,
 ) -> Simulation:
     """`simulate(task, sampler, model=model)`: see the module docstring."""
     _checks.check_instance(model, "model", Model, "a trilemma Model")
+    _checks.check_bool(support_only, "support_only")
     sizes = [int(k) for k in task.joint.sizes]
     _checks.check_layout_fits(model.layout, sizes[1:], sizes[0])
-    return _ModelEnumerator(task, sampler, model, max_branches, max_states).run(
-        progress
+    enumerator = _ModelEnumerator(
+        task, sampler, model, max_branches, max_states, support_only
     )
+    return enumerator.run(progress)
 
 
 class _ModelEnumerator(_Enumerator):
     """The level driver of `_Enumerator`, with a model's marginals and children."""
 
-    def __init__(self, task, sampler, model: Model, max_branches: int, max_states):
+    def __init__(
+        self, task, sampler, model: Model, max_branches, max_states, support_only
+    ):
         self.task, self.sampler, self.model = task, sampler, model
         self.max_branches = max_branches
+        self.pruned = 0.0
         layout = model.layout
         self.mask_id = int(layout.mask_id)
         self.vocab = int(layout.vocab_size)
@@ -129,7 +148,10 @@ class _ModelEnumerator(_Enumerator):
         self.radix = [2, self.index.num_prompts, steps + 2] + [
             self.vocab + 1
         ] * self.length
-        if sampler.temperature > 0:
+        self.partial = None
+        if support_only:
+            self.partial = self._partial_outputs(max_states)
+        elif sampler.temperature > 0:
             drawable = self.vocab - int(0 <= self.mask_id < self.vocab)
             bound = self.index.num_prompts * _checks.power(drawable + 1, self.length)
             if sampler.uses_step:  # states are keyed by their step too (MDLM)
@@ -144,6 +166,36 @@ class _ModelEnumerator(_Enumerator):
                 unit="decoding states",
                 why="`max_states`; greedy decoding (temperature 0) branches far less",
             )
+
+    def _partial_outputs(self, max_states: int) -> np.ndarray:
+        """Every `(prompt, tokens)` that agrees with a valid output: R 2^L rows."""
+        if not self.sampler.fixed_schedule:
+            raise ValueError(
+                f"support_only needs a sampler with a fixed schedule (random_topk or "
+                f"left_to_right), whose trajectories all take the same steps; got "
+                f"{self.sampler.describe()}"
+            )
+        outcomes = np.asarray(self.task.joint.outcomes).astype(np.int64)
+        subsets = _checks.power(2, self.length)
+        _checks.check_work(
+            len(outcomes) * subsets,
+            f"the partial outputs of {self.task.name} (n={self.task.n})",
+            max_states,
+            unit="rows",
+            why="`max_states`",
+        )
+        bits = (np.arange(subsets)[:, None] >> np.arange(self.length)) & 1
+        prompt = np.repeat(outcomes[:, 0], subsets)
+        tokens = np.where(
+            bits[None].astype(bool), outcomes[:, None, 1:], self.mask_id
+        ).reshape(-1, self.length)
+        return np.unique(np.column_stack([prompt, tokens]), axis=0)
+
+    def _expand(self, s: _Level):
+        before = self.nfe
+        yield from super()._expand(s)
+        if self.partial is not None:  # the level's commit probability, per state
+            self.nfe = before + (self.nfe - before) / float(np.sum(s.mass))
 
     def _probs(self, s: _Level) -> np.ndarray:
         """The model's probabilities `(S, L, V)`, after a memory check."""
@@ -195,6 +247,10 @@ class _ModelEnumerator(_Enumerator):
             mass[one] *= pi[st[one], j, v] / class_prob[st[one], j, c[one]]
             many = np.nonzero(n > 1)[0]
             if not len(many):
+                if self.partial is not None:
+                    row, tokens, mass = self._prune(
+                        s.prompt[src[row]], row, tokens, mass
+                    )
                 continue
             pick, v = np.nonzero(class_id[st[many], j] == c[many, None])
             grown = many[pick]
@@ -205,6 +261,8 @@ class _ModelEnumerator(_Enumerator):
             row = np.concatenate([row[keep], row[grown]])
             tokens = np.concatenate([tokens[keep], child_tokens])
             mass = np.concatenate([mass[keep], mass[grown] * share])
+            if self.partial is not None:
+                row, tokens, mass = self._prune(s.prompt[src[row]], row, tokens, mass)
         yield _Level(
             tokens,
             s.prompt[src[row]],
@@ -212,6 +270,12 @@ class _ModelEnumerator(_Enumerator):
             np.zeros(len(row), bool),
             mass,
         )
+
+    def _prune(self, prompt, row, tokens, mass):
+        """Drop the rows that no valid output agrees with; their mass is invalid."""
+        ok = rows_in(np.column_stack([prompt, tokens]), self.partial)
+        self.pruned += float(mass[~ok].sum())
+        return row[ok], tokens[ok], mass[ok]
 
     def _result(self) -> Simulation:
         joint = self.task.joint
@@ -244,8 +308,8 @@ class _ModelEnumerator(_Enumerator):
             task=self.task,
             sampler=self.sampler,
             outputs=outputs,
-            invalid_mass=float(mass[~valid].sum()),
+            invalid_mass=float(mass[~valid].sum()) + self.pruned,
             expected_nfe=self.nfe,
             states_visited=self.visited,
-            output_entropy=entropy,
+            output_entropy=None if self.partial is not None else entropy,
         )

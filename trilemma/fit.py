@@ -1,0 +1,189 @@
+r"""The exact fit of a trained model to the tasks it was trained on.
+
+For each trained (task, n) group, on random prompts whose item sets were in the
+training data (`held_in`) and on prompts whose item sets never were (`held_out`),
+the model's output law is computed exactly, never by Monte Carlo:
+
+* **denoiser**: its one-by-one law $q_\theta(y \mid x)$: random order, one token per
+  step, temperature 1 (`random_topk(k=1, temperature=1)`), enumerated by
+  `simulate(task, sampler, model=..., support_only=True)`;
+* **autoregressive**: $q_\theta(y \mid x) = \prod_j p_\theta(y_j \mid x, y_{<j})$ on
+  every valid output, one causal forward pass per output.
+
+Against the task's target $p^*$ each gives a `ModelFit`: the grader's accuracy,
+precision $q_\theta(\mathrm{supp}\,p^*)$, recall $p^*(\mathrm{supp}\,q_\theta)$ (1
+for any softmax model unless a probability underflows) and
+$D_{KL}(p^* \| q_\theta)$. For the denoiser also its **one-step** divergence
+$$D_{KL}\big(p^* \,\big\|\, \textstyle\prod_j q_{\theta,j}(\cdot \mid x)\big)
+  = C(Y|X) + \textstyle\sum_j D_{KL}(p^*_j \| q_{\theta,j}),$$
+with $q_{\theta,j}$ the model's marginals given the fully masked outputs: the loss
+of decoding everything in one step, which for the ideal model is the task's
+$C(Y|X)$ (reported beside it). Information is in nats (`in_bits` for bits).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from . import _checks
+from .metrics import total_correlation
+from .samplers import SAMPLERS
+from .simulation import simulate
+from .simulation._model import _probabilities_kernel, level_probabilities
+
+SPLITS = ("held_in", "held_out")
+"""Prompt splits: item sets in the training data, and item sets never in it."""
+
+
+class ModelFit(NamedTuple):
+    r"""How well a model fits one (task, n) group on one split of prompts; nats.
+
+    Attributes:
+      task: the task's name.
+      n: its size.
+      split: `held_in` or `held_out`.
+      num_prompts: prompts the law was computed on (each with mass 1/P).
+      accuracy: the grader's pass rate under $q_\theta$.
+      target_accuracy: the grader's pass rate under $p^*$, the ideal model's (below
+        1 where $p^*$ puts mass on outputs the grader rejects: ParallelBench's
+        Shuffle grader rejects the identity permutation, 1/n! of $p^*$).
+      precision: $q_\theta$'s mass on valid outputs.
+      recall: $p^*$'s mass on outputs $q_\theta$ can produce.
+      kl: $D_{KL}(p^* \| q_\theta)$.
+      one_step_kl: $D_{KL}(p^* \| \prod_j q_{\theta,j})$ (None for an AR model).
+      total_correlation: the task's $C(Y|X)$, the ideal model's one-step KL.
+    """
+
+    task: str
+    n: int
+    split: str
+    num_prompts: int
+    accuracy: float
+    target_accuracy: float
+    precision: float
+    recall: float
+    kl: float
+    one_step_kl: float | None
+    total_correlation: float
+
+    nats_fields = ("kl", "one_step_kl", "total_correlation")
+    """The information quantities, in nats (`in_bits` reports them in bits)."""
+
+
+def one_by_one(task, model):
+    """The exact `Simulation` of one-by-one random-order decoding at temperature 1."""
+    sampler = SAMPLERS["random_topk"](k=1, temperature=1.0)
+    return simulate(task, sampler, model=model, support_only=True)
+
+
+def one_step_kl(task, model) -> float:
+    r"""$D_{KL}(p^* \| \prod_j q_{\theta,j})$, the model's marginals at step one."""
+    joint = task.joint
+    outcomes = np.asarray(joint.outcomes).astype(np.int64)
+    p = np.asarray(joint.probs, float)
+    num_prompts, length = int(joint.sizes[0]), len(task.outputs)
+    masked = np.full((num_prompts, length), model.layout.mask_id, np.int64)
+    marginals = level_probabilities(model, np.arange(num_prompts), masked)
+    q = marginals[outcomes[:, :1], np.arange(length), outcomes[:, 1:]]
+    with np.errstate(divide="ignore"):
+        log_q = np.sum(np.log(q), axis=1)
+    conditional = p / _prompt_mass(outcomes, p, num_prompts)[outcomes[:, 0]]
+    return float(np.sum(p * (np.log(conditional) - log_q)))
+
+
+def autoregressive_law(task, model) -> np.ndarray:
+    r"""$q_\theta(y|x) = \prod_j p_\theta(y_j \mid x, y_{<j})$ on `task.joint`'s rows.
+
+    One causal forward pass per valid output: row $i$ of the model's logits predicts
+    token $i + 1$, so the output tokens are read off rows $m - 1 .. m + L - 2$.
+    """
+    layout = model.layout
+    outcomes = np.asarray(task.joint.outcomes).astype(np.int64)
+    prefix = layout.prefixes[outcomes[:, 0]]
+    rows = np.concatenate([prefix, outcomes[:, 1:]], axis=1).astype(np.int32)
+    m, length = prefix.shape[1], outcomes.shape[1] - 1
+    probs = _probabilities_kernel(
+        model.params,
+        jnp.asarray(rows),
+        logits_fn=model.logits_fn,
+        mask_id=int(layout.mask_id),
+        prefix_length=m - 1,
+    )
+    probs = np.asarray(probs, float)[:, :length]
+    picked = np.take_along_axis(probs, outcomes[:, 1:, None], axis=-1)[..., 0]
+    return np.prod(picked, axis=1)
+
+
+def group_fit(task, model, split: str, *, causal: bool = False) -> ModelFit:
+    """The `ModelFit` of `model` on one pooled task (its prompts are one split)."""
+    _checks.check_one_of(split, "split", SPLITS)
+    joint = task.joint
+    outcomes = np.asarray(joint.outcomes).astype(np.int64)
+    p = np.asarray(joint.probs, float)
+    if causal:
+        conditional = autoregressive_law(task, model)
+        q = conditional * _prompt_mass(outcomes, p, int(joint.sizes[0]))[outcomes[:, 0]]
+        step = None
+    else:
+        sim = one_by_one(task, model)
+        q = np.zeros(len(p))
+        q[_row_of(sim.outputs.outcomes, outcomes)] = np.asarray(sim.outputs.probs)
+        step = one_step_kl(task, model)
+    passed = task.grade(outcomes[:, 0], outcomes[:, 1:])
+    with np.errstate(divide="ignore"):
+        kl = float(np.sum(p * (np.log(p) - np.log(q)))) if np.all(q > 0) else math.inf
+    return ModelFit(
+        task=task.name,
+        n=int(task.n),
+        split=split,
+        num_prompts=int(joint.sizes[0]),
+        accuracy=float(np.sum(q[passed])),
+        target_accuracy=float(np.sum(p[passed])),
+        precision=float(np.sum(q)),
+        recall=float(np.sum(p[q > 0])),
+        kl=kl,
+        one_step_kl=step,
+        total_correlation=float(total_correlation(joint, given=(0,))),
+    )
+
+
+def fit(model_file, *, num_prompts: int = 8, seed: int = 0, progress: bool = False):
+    """`ModelFit`s of a loaded model file on every group it was trained on, both splits.
+
+    Args:
+      model_file: a `trilemma.models.weights.ModelFile` (`load_model`,
+        `resolve_model`).
+      num_prompts: random prompts per group and split.
+      seed: seeds the prompts (`TaskSet.evaluation_tasks`).
+      progress: a progress bar over groups on stderr.
+    """
+    _checks.check_int(num_prompts, "num_prompts", minimum=1)
+    tasks = model_file.task_set.evaluation_tasks(num_prompts=num_prompts, seed=seed)
+    causal = bool(model_file.config.causal)
+    items = list(tasks.items())
+    if progress:
+        from tqdm.auto import tqdm
+
+        items = tqdm(items, desc=f"fit {model_file.name}", unit="group", disable=None)
+    rows = []
+    for _, pair in items:
+        for split, task in zip(SPLITS, pair, strict=True):
+            rows.append(group_fit(task, model_file.model(task), split, causal=causal))
+    return rows
+
+
+def _prompt_mass(outcomes, p, num_prompts):
+    return np.bincount(outcomes[:, 0], weights=p, minlength=num_prompts)
+
+
+def _row_of(found, outcomes):
+    from ._keys import row_index
+
+    index = row_index(np.asarray(found).astype(np.int64), outcomes)
+    if np.any(index < 0):
+        raise AssertionError("the simulation returned an output off the support")
+    return index
