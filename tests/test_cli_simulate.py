@@ -14,6 +14,8 @@ import clitools
 import pytest
 from clitools import console_script, run
 
+import trilemma as T
+
 KEYS = (
     "accuracy",
     "precision",
@@ -238,3 +240,73 @@ def test_console_script_too_large_to_simulate():
     else:
         r = json.loads(proc.stdout)
         assert close(r["precision"], math.factorial(9) / 9**9)
+
+
+# --------------------------------------------------------------------------------------
+# --model: the oracle wrapped as a model, and a trained model file
+
+
+def test_model_oracle_equals_the_oracle_path(capsys):
+    argv = ["simulate", "replace_random", "--n", "3", "--sampler", "threshold"]
+    argv += ["--gamma", "0.4", "--temperature", "1"]
+    plain = report(argv, capsys)
+    wrapped = report([*argv, "--model", "oracle"], capsys)
+    assert plain.pop("model") == "oracle" and wrapped.pop("model") == "oracle"
+    for key in ("seconds", "states_visited"):
+        plain.pop(key), wrapped.pop(key)
+    for key, value in plain.items():
+        if isinstance(value, float):
+            assert abs(wrapped[key] - value) <= 1e-12, key
+        else:
+            assert wrapped[key] == value, key
+
+
+def test_trained_model_file_matches_the_library(tiny_models, capsys):
+    import jax
+
+    from trilemma.models import weights
+
+    jax.config.update("jax_enable_x64", True)
+    folder = tiny_models / "denoiser"
+    argv = ["simulate", "shuffle", "--n", "4", "--num-prompts", "2"]
+    argv += ["--sampler", "random_topk", "--k", "2", "--temperature", "1"]
+    got = report(
+        [*argv, "--model", str(folder), "--support-only", "--held-out"], capsys
+    )
+    loaded = weights.load_model(folder)
+    task = loaded.task_set.evaluation_pair("shuffle", 4, num_prompts=2)[1]
+    sampler = T.SAMPLERS["random_topk"](k=2, temperature=1.0)
+    sim = T.simulate(task, sampler, model=loaded.model(task), support_only=True)
+    expected = T.in_bits(sim.point())
+    assert got["model"] == loaded.name and got["entropy_bits"] is None
+    for key in ("accuracy", "precision", "valid_entropy_bits", "tokens_per_step"):
+        assert abs(got[key] - expected[key]) <= 1e-12, key
+    assert 0 < got["precision"] < 1  # four steps of training: far from the oracle
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--n", "5"], "was not trained on shuffle n=5; it knows shuffle n=3"),
+        ([], "give `--n`"),
+        (["--n", "3", "--support-only", "--sampler", "threshold"], "fixed schedule"),
+        (["--n", "3", "--option", "seed=1"], "--option"),
+    ],
+)
+def test_bad_model_input_is_one_line(tiny_models, capsys, extra, fragment):
+    argv = ["simulate", "shuffle", "--model", str(tiny_models / "denoiser")]
+    if "--sampler" not in extra:
+        argv += ["--sampler", "random_topk", "--k", "1"]
+    code, stdout, err = run([*argv, *extra], capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1, err
+    assert fragment in err
+
+
+def test_model_kind_and_files_are_checked(tiny_models, tmp_path, capsys):
+    argv = ["simulate", "shuffle", "--n", "3", "--sampler", "random_topk", "--k", "1"]
+    code, _, err = run([*argv, "--model", str(tiny_models / "autoregressive")], capsys)
+    assert code == 2 and "autoregressive model" in err
+    code, _, err = run([*argv, "--model", str(tmp_path / "none")], capsys)
+    assert code == 2 and str(tmp_path / "none") in err and len(err.splitlines()) == 1
+    code, _, err = run([*argv, "--held-out"], capsys)
+    assert code == 2 and "--held-out" in err

@@ -39,6 +39,23 @@ def add_parser(subparsers) -> None:
         "--sampler", required=True, help="sampler name (see `trilemma samplers`)"
     )
     _parse.add_sampler_flags(parser, SAMPLERS)
+    parser.add_argument(
+        "--model",
+        help="the model driving the sampler: oracle (the ideal model; the default), "
+        "default (the shipped denoiser) or a model folder (trilemma train -o); a "
+        "trained model decodes --num-prompts random prompts of its pool",
+    )
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="with a trained model: prompts whose item sets it never saw",
+    )
+    parser.add_argument(
+        "--support-only",
+        action="store_true",
+        help="with a model: drop trajectories once they cannot finish valid (exact "
+        "valid law; random_topk or left_to_right only; H(q) unknown)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run, flags=_common.flags_of(parser))
 
@@ -107,17 +124,61 @@ def check_size(task, sampler) -> None:
     _checks.check_work(states, what, MAX_STATES, unit="decoding states")
 
 
+def task_and_model(args):
+    """The task, and the model (None for the oracle path) that `--model` names.
+
+    A trained model decodes pooled prompts of its own vocabulary: `--num-prompts`
+    random ones (seed 0), held in or, with `--held-out`, held out.
+    """
+    from ..models import weights
+    from ..oracle import oracle_model
+
+    if args.model is None or args.model == "oracle":
+        if args.held_out:
+            raise ValueError("`--held-out` needs a trained `--model`")
+        task = _common.make_task(args)
+        return task, None if args.model is None else oracle_model(task)
+    model_file = weights.resolve_model(args.model, "denoiser")
+    if model_file.config.causal:
+        raise ValueError(
+            f"`--model` {args.model} is an autoregressive model; simulate decodes a "
+            "denoiser"
+        )
+    if args.option:
+        raise ValueError("`--option` sets options of the oracle's tasks, not a model's")
+    trained = ", ".join(f"{name} n={n}" for name, n in model_file.task_set.groups)
+    if args.n is None:
+        raise ValueError(f"give `--n`: model {model_file.name} knows {trained}")
+    groups = model_file.task_set.groups
+    if (args.task, args.n) not in groups:
+        raise ValueError(
+            f"model {model_file.name} was not trained on {args.task} n={args.n}; "
+            f"it knows {trained}"
+        )
+    _checks.check_int(args.num_prompts, "num_prompts", minimum=1, maximum=4096)
+    pair = model_file.task_set.evaluation_pair(
+        args.task, args.n, num_prompts=args.num_prompts
+    )
+    task = pair[int(args.held_out)]
+    return task, model_file.model(task)
+
+
 def run(args) -> int:
     """Simulate and print the report (text, or one JSON object with `--json`)."""
     from ..simulation import simulate
 
-    sampler = make_sampler(
-        args
-    )  # cheap: its flags are checked before the task is built
-    task = _common.make_task(args)
-    check_size(task, sampler)
+    sampler = make_sampler(args)  # cheap: its flags are checked before the task
+    task, model = task_and_model(args)
+    if model is None:
+        check_size(task, sampler)
     start = time.perf_counter()
-    sim = simulate(task, sampler, progress=not args.json)
+    sim = simulate(
+        task,
+        sampler,
+        model=model,
+        support_only=args.support_only,
+        progress=not args.json,
+    )
     seconds = time.perf_counter() - start
     point = {
         key: _common.clean(value) if isinstance(value, float) else value
@@ -128,6 +189,7 @@ def run(args) -> int:
         "task": task.name,
         "n": task.n,
         "num_prompts": args.num_prompts,
+        "model": "oracle" if model is None else model.name,
         "sampler": sampler.name,
         "params": dict(sampler.params),
         **point,
@@ -146,6 +208,7 @@ def run(args) -> int:
         else f"{point['entropy_bits']:.4f} bits"
     )
     print(f"task       {task.name} (n = {task.n}, {valid:,} valid outputs)")
+    print(f"model      {report['model']}")
     print(f"sampler    {sampler.describe()}")
     print(
         f"speed      {point['tokens_per_step']:.4f} tokens per step   "
