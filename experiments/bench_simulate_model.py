@@ -18,7 +18,12 @@ printed: states per second of the whole enumeration (the shared NumPy expansion
 included, which bounds it once the forward passes are cheap) and the time spent in
 forward passes alone.
 
+With `--model default` the model is the shipped denoiser (a 338k-parameter
+transformer, whose forward pass dominates) on two pooled prompts, and the samplers
+are random and left-to-right top-k at temperature 1, enumerated support-only.
+
   python experiments/bench_simulate_model.py [--quick] [--json out.json]
+      [--model noisy|default]
 """
 
 from __future__ import annotations
@@ -50,6 +55,13 @@ SAMPLERS = [
     ("eb", {"gamma": 0.5}),
 ]
 TASKS = [("shuffle", 4), ("replace_random", 4), ("shuffle", 5), ("replace_random", 5)]
+FIXED_SAMPLERS = [
+    ("random_topk", {"k": 1}),
+    ("random_topk", {"k": 2}),
+    ("left_to_right", {"k": 1}),
+]
+"""With the shipped model (`--model default`): samplers support-only enumeration takes
+at temperature 1."""
 
 
 def noisy_logits(params, tokens):
@@ -119,10 +131,10 @@ def _single(logits_fn, mask_id: int, prefix_length: int):
     return _SINGLE[key]
 
 
-def run(kind, task, sampler, model):
+def run(kind, task, sampler, model, support_only=False):
     """`(simulation, forward seconds)` of the batched or per-state enumeration."""
     limits = (T.simulation.DEFAULT_MAX_BRANCHES, _model.DEFAULT_MAX_STATES)
-    enumerator = kind(task, sampler, model, *limits)
+    enumerator = kind(task, sampler, model, *limits, support_only)
     return enumerator.run(False), enumerator.forward_s
 
 
@@ -146,8 +158,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n = 4 only")
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument(
+        "--model",
+        choices=("noisy", "default"),
+        default="noisy",
+        help="noisy: the oracle with noise (samplers at temperature 1); default: the "
+        "shipped denoiser on 2 pooled prompts, random and left-to-right top-k at "
+        "temperature 1 by support-only enumeration",
+    )
     args = parser.parse_args()
     tasks = [t for t in TASKS if not args.quick or t[1] == 4]
+    samplers, support_only = SAMPLERS, False
+    if args.model == "default":
+        from trilemma.models import weights
+
+        shipped = weights.resolve_model("default", "denoiser")
+        samplers, support_only = FIXED_SAMPLERS, True
     rows, ok = [], True
     print(
         f"{'task':<18} {'sampler':<38} {'states':>6} {'batched s':>9} "
@@ -155,16 +181,24 @@ def main() -> int:
         f"{'forward ratio':>13}"
     )
     for task_name, n in tasks:
-        task = T.make_task(task_name, n)
-        model = noisy_model(task)
-        for name, params in SAMPLERS:
+        if args.model == "default":
+            pair = shipped.task_set.evaluation_pair(task_name, n, num_prompts=2)
+            task = pair[0]
+            model = shipped.model(task)
+        else:
+            task = T.make_task(task_name, n)
+            model = noisy_model(task)
+        for name, params in samplers:
             sampler = T.SAMPLERS[name](**params, temperature=1.0)
-            run(_Timed, task, sampler, model)  # compile every chunk shape
+            how = (task, sampler, model, support_only)
+            run(_Timed, *how)  # compile every chunk shape
             layout = model.layout
-            forward = _single(noisy_logits, int(layout.mask_id), layout.prefix_length)
+            forward = _single(
+                model.logits_fn, int(layout.mask_id), layout.prefix_length
+            )
             forward(model.params, jnp.asarray(layout.initial_tokens(0)))  # compile
-            (fast, f_fast), t_fast = timed(run, _Timed, task, sampler, model)
-            (slow, f_slow), t_slow = timed(run, _PerState, task, sampler, model)
+            (fast, f_fast), t_fast = timed(run, _Timed, *how)
+            (slow, f_slow), t_slow = timed(run, _PerState, *how)
             same = agree(fast, slow)
             ok &= same
             states = fast.states_visited

@@ -38,10 +38,12 @@ def steps() -> list[Step]:
         decoding_table,
         fig_decoding_accuracy,
         fig_fluency_diversity,
+        fig_model_decoding,
         fig_optimal_schedule,
         fig_product_of_experts,
         fig_total_correlation,
         fig_trilemma_frontier,
+        model_fit,
         pbx,
         tables,
     )
@@ -92,6 +94,18 @@ def steps() -> list[Step]:
             "pbx",
             "pbx.md / .json + figure: PB90/80/70/60 of the ideal model per family",
             pbx.run,
+        ),
+        Step(
+            "model_fit",
+            "model_fit.md / .json: the shipped models' exact fit (accuracy, KL, "
+            "recall, one-step KL vs C(Y|X)), held in and held out",
+            model_fit.run,
+        ),
+        Step(
+            "model_decoding",
+            "figure + JSON: accuracy and valid entropy vs tokens per step, shipped "
+            "denoiser vs ideal model, exact",
+            fig_model_decoding.run,
         ),
     ]
 

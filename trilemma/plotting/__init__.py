@@ -18,6 +18,7 @@ helpers.
 
 from ._decoding_accuracy import fig_decoding_accuracy as fig_decoding_accuracy
 from ._fluency_diversity import fig_fluency_diversity as fig_fluency_diversity
+from ._model_decoding import fig_model_decoding as fig_model_decoding
 from ._optimal_schedule import fig_optimal_schedule as fig_optimal_schedule
 from ._pbx import fig_pbx as fig_pbx
 from ._product_of_experts import fig_product_of_experts as fig_product_of_experts
@@ -30,6 +31,7 @@ __all__ = [
     "PALETTE",
     "fig_fluency_diversity",
     "fig_decoding_accuracy",
+    "fig_model_decoding",
     "fig_optimal_schedule",
     "fig_pbx",
     "fig_product_of_experts",

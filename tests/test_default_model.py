@@ -1,0 +1,88 @@
+"""The shipped default models: they load, are small, and their exact laws hold up.
+
+The Monte Carlo test decodes the shipped denoiser with `decode_batch` and compares the
+output frequencies with the exact law `simulate(..., model=...)` computes for the same
+prompt (within 5 standard errors, fixed seed).
+"""
+
+import json
+import math
+from collections import Counter
+
+import jax
+import numpy as np
+import pytest
+from clitools import run
+
+import trilemma as T
+from trilemma.models import weights
+from trilemma.models.data import DEFAULT_GROUPS
+
+NUM_KEYS = 20_000
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return {kind: weights.resolve_model("default", kind) for kind in weights.KINDS}
+
+
+def test_shipped_models_load_and_are_small(shipped):
+    total = sum(
+        (weights.DEFAULT / kind / name).stat().st_size
+        for kind in weights.KINDS
+        for name in (weights.WEIGHTS, weights.CONFIG)
+    )
+    assert total <= 5 * 2**20
+    assert shipped["denoiser"].config.causal is False
+    assert shipped["autoregressive"].config.causal is True
+    for model_file in shipped.values():
+        provenance = model_file.record["provenance"]
+        assert provenance["command"].startswith("trilemma train --preset default")
+        assert provenance["preset"] == "default"
+        assert {"seed", "steps"} <= set(provenance["train"])
+        assert model_file.task_set.groups == DEFAULT_GROUPS
+
+
+@pytest.mark.parametrize(
+    ("task_name", "n", "params"),
+    [
+        ("shuffle", 3, {"k": 1, "temperature": 1.0}),
+        ("replace_random", 3, {"k": 2, "temperature": 1.0}),
+    ],
+)
+def test_monte_carlo_agrees_with_the_exact_law(shipped, task_name, n, params):
+    model_file = shipped["denoiser"]
+    task = model_file.task_set.evaluation_pair(task_name, n, num_prompts=1)[0]
+    model = model_file.model(task)
+    sampler = T.SAMPLERS["random_topk"](**params)
+    sim = T.simulate(task, sampler, model=model, support_only=True)
+    outcomes = np.asarray(sim.outputs.outcomes).astype(np.int64)
+    probs = np.asarray(sim.outputs.probs)
+    q = {tuple(r[1:]): float(p) for r, p in zip(outcomes, probs, strict=True)}
+    tokens = model.layout.initial_tokens(np.zeros(NUM_KEYS, int))
+    keys = jax.random.split(jax.random.key(8), NUM_KEYS)
+    out = T.decode_batch(sampler, model, keys, tokens)
+    length = len(model.layout.sizes)
+    counts = Counter(map(tuple, np.asarray(out.tokens)[:, -length:].tolist()))
+
+    def within(p_hat, p):
+        return abs(p_hat - p) <= 5 * math.sqrt(p * (1 - p) / NUM_KEYS) + 3 / NUM_KEYS
+
+    rows = {tuple(r[1:]) for r in np.asarray(task.joint.outcomes).tolist()}
+    for y in rows:
+        assert within(counts.get(y, 0) / NUM_KEYS, q.get(y, 0.0)), y
+    invalid = sum(c for y, c in counts.items() if y not in rows) / NUM_KEYS
+    assert within(invalid, sim.invalid_mass)
+    assert np.all(np.asarray(out.nfe) == sim.expected_nfe)
+
+
+def test_simulate_default_model_from_the_shell(capsys):
+    argv = ["simulate", "shuffle", "--n", "4", "--model", "default"]
+    argv += ["--sampler", "threshold", "--gamma", "0.9", "--num-prompts", "2", "--json"]
+    code, stdout, err = run(argv, capsys)
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["model"] == "default-denoiser" and report["num_prompts"] == 2
+    assert 1.0 <= report["tokens_per_step"] <= 4.0
+    code, stdout, err = run([*argv[:3], "7", *argv[4:]], capsys)
+    assert code == 2 and "not trained on shuffle n=7" in err
