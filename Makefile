@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 reproduce: $(STAMP)
 	$(BIN)/python experiments/reproduce.py
 
-## Default test suite (about 10 minutes on 2 cores).
+## Default test suite, on up to 4 workers (pytest-xdist).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 ## Long runs excluded from the default suite.
 slow: $(STAMP)

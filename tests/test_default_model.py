@@ -73,7 +73,7 @@ def test_monte_carlo_agrees_with_the_exact_law(shipped, task_name, n, params):
         assert within(counts.get(y, 0) / NUM_KEYS, q.get(y, 0.0)), y
     invalid = sum(c for y, c in counts.items() if y not in rows) / NUM_KEYS
     assert within(invalid, sim.invalid_mass)
-    assert np.all(np.asarray(out.nfe) == sim.expected_nfe)
+    assert np.abs(np.asarray(out.nfe) - sim.expected_nfe).max() <= 1e-9
 
 
 def test_simulate_default_model_from_the_shell(capsys):

@@ -227,14 +227,10 @@ class _ModelEnumerator(_Enumerator):
         token[flat] = v_idx
         token = token.reshape(pi.shape)
         # the exact number of children, checked before they are built
-        counts = np.where(selected, size[src[:, None], self.positions, chosen], 1)
-        total = float(np.prod(counts.astype(float), axis=1).sum())
-        self._guard(int(min(total, _checks.SIZE_LIMIT)))
-        _checks.check_memory(
-            int(min(total * 8 * (length + 4), _checks.SIZE_LIMIT)),
-            f"the children of one level of the exact simulation of "
-            f"{self.sampler.describe()} with model '{self.model.name}'",
-        )
+        # (support-only rows are pruned after each position: checked as they grow)
+        if self.partial is None:
+            counts = np.where(selected, size[src[:, None], self.positions, chosen], 1)
+            self._check_children(float(np.prod(counts.astype(float), axis=1).sum()))
         row = np.arange(len(src))
         tokens = s.tokens[src]
         mass = weight.copy()
@@ -246,6 +242,8 @@ class _ModelEnumerator(_Enumerator):
             tokens[one, j] = v
             mass[one] *= pi[st[one], j, v] / class_prob[st[one], j, c[one]]
             many = np.nonzero(n > 1)[0]
+            if self.partial is not None:
+                self._check_children(float(len(row) + n[many].sum()))
             if not len(many):
                 if self.partial is not None:
                     row, tokens, mass = self._prune(
@@ -269,6 +267,15 @@ class _ModelEnumerator(_Enumerator):
             step[row],
             np.zeros(len(row), bool),
             mass,
+        )
+
+    def _check_children(self, total: float) -> None:
+        """Refuse `total` children rows over the branch or memory budget."""
+        self._guard(int(min(total, _checks.SIZE_LIMIT)))
+        _checks.check_memory(
+            int(min(total * 8 * (self.length + 4), _checks.SIZE_LIMIT)),
+            f"the children of one level of the exact simulation of "
+            f"{self.sampler.describe()} with model '{self.model.name}'",
         )
 
     def _prune(self, prompt, row, tokens, mass):
