@@ -19,7 +19,7 @@ included, which bounds it once the forward passes are cheap) and the time spent 
 forward passes alone.
 
 With `--model default` the model is the shipped denoiser (a 338k-parameter
-transformer, whose forward pass dominates) on two pooled prompts, and the samplers
+transformer, whose forward pass dominates) on eight pooled prompts, and the samplers
 are random and left-to-right top-k at temperature 1, enumerated support-only.
 
   python experiments/bench_simulate_model.py [--quick] [--json out.json]
@@ -40,6 +40,7 @@ jax.config.update("jax_enable_x64", True)
 
 import trilemma as T  # noqa: E402
 from trilemma.oracle import oracle_logits, oracle_params  # noqa: E402
+from trilemma.samplers import _blocks  # noqa: E402
 from trilemma.simulation import _model  # noqa: E402
 
 GOAL = 20.0
@@ -125,7 +126,7 @@ def _single(logits_fn, mask_id: int, prefix_length: int):
         @jax.jit
         def forward(params, tokens):
             logits = jnp.asarray(logits_fn(params, tokens))[prefix_length:]
-            return _model.token_probabilities(logits, mask_id)
+            return _blocks.token_probabilities(logits, mask_id)
 
         _SINGLE[key] = forward
     return _SINGLE[key]
@@ -144,12 +145,15 @@ def timed(fn, *args):
     return out, time.perf_counter() - start
 
 
-def agree(a, b) -> bool:
+def agree(a, b, tol: float = 1e-12) -> bool:
+    """Equal laws; `tol` 1e-6 for a float32 network, whose batched and single forward
+    passes round differently.
+    """
     _, q_a = a.aligned()
     _, q_b = b.aligned()
     return (
-        np.abs(q_a - q_b).max() <= 1e-12
-        and abs(a.expected_nfe - b.expected_nfe) <= 1e-12
+        np.abs(q_a - q_b).max() <= tol
+        and abs(a.expected_nfe - b.expected_nfe) <= tol
         and a.states_visited == b.states_visited
     )
 
@@ -163,7 +167,7 @@ def main() -> int:
         choices=("noisy", "default"),
         default="noisy",
         help="noisy: the oracle with noise (samplers at temperature 1); default: the "
-        "shipped denoiser on 2 pooled prompts, random and left-to-right top-k at "
+        "shipped denoiser on 8 pooled prompts, random and left-to-right top-k at "
         "temperature 1 by support-only enumeration",
     )
     args = parser.parse_args()
@@ -182,7 +186,7 @@ def main() -> int:
     )
     for task_name, n in tasks:
         if args.model == "default":
-            pair = shipped.task_set.evaluation_pair(task_name, n, num_prompts=2)
+            pair = shipped.task_set.evaluation_pair(task_name, n, num_prompts=8)
             task = pair[0]
             model = shipped.model(task)
         else:
@@ -199,7 +203,7 @@ def main() -> int:
             forward(model.params, jnp.asarray(layout.initial_tokens(0)))  # compile
             (fast, f_fast), t_fast = timed(run, _Timed, *how)
             (slow, f_slow), t_slow = timed(run, _PerState, *how)
-            same = agree(fast, slow)
+            same = agree(fast, slow, 1e-12 if args.model == "noisy" else 1e-6)
             ok &= same
             states = fast.states_visited
             ratio = t_slow / t_fast
