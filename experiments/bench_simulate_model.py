@@ -146,8 +146,10 @@ def timed(fn, *args):
 
 
 def agree(a, b, tol: float = 1e-12) -> bool:
-    """Equal laws; `tol` 1e-6 for a float32 network, whose batched and single forward
-    passes round differently.
+    """Whether two simulations give equal laws (to `tol`).
+
+    1e-6 for a float32 network, whose batched and single forward passes round
+    differently.
     """
     _, q_a = a.aligned()
     _, q_b = b.aligned()
