@@ -18,7 +18,7 @@ printed: states per second of the whole enumeration (the shared NumPy expansion
 included, which bounds it once the forward passes are cheap) and the time spent in
 forward passes alone.
 
-With `--model default` the model is the shipped denoiser (a 338k-parameter
+With `--model default` the model is the shipped denoiser (a 350k-parameter
 transformer, whose forward pass dominates) on eight pooled prompts, and the samplers
 are random and left-to-right top-k at temperature 1, enumerated support-only.
 

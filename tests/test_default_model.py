@@ -86,3 +86,12 @@ def test_simulate_default_model_from_the_shell(capsys):
     assert 1.0 <= report["tokens_per_step"] <= 4.0
     code, stdout, err = run([*argv[:3], "7", *argv[4:]], capsys)
     assert code == 2 and "not trained on shuffle n=7" in err
+
+
+def test_a_tree_of_millions_is_refused_before_any_forward_pass(shipped, capsys):
+    """Threshold at temperature 1 on Shuffle n = 4 (54^4 states): refused at once."""
+    argv = ["simulate", "shuffle", "--n", "4", "--model", "default", "--sampler"]
+    argv += ["threshold", "--gamma", "0.5", "--temperature", "1"]
+    code, stdout, err = run(argv, capsys)
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1
+    assert "8,503,056 decoding states" in err and "max_states" in err

@@ -65,8 +65,10 @@ DEFAULT_MAX_BRANCHES = 30_000_000
 DEFAULT_ENTROPY_CELLS = 200_000_000
 """Budget of cell writes for the entropy of $q$ over invalid outputs too (~2 s)."""
 
-DEFAULT_MAX_STATES = 10**7
-"""With a model at temperature > 0: refuse when the bound on the states exceeds it."""
+DEFAULT_MAX_STATES = 10**6
+"""With a model at temperature > 0: refuse when the bound on the states exceeds it
+(a transformer's forward pass is a fraction of a millisecond per state on a CPU, so
+10^6 states are minutes), and the most partial outputs of a support-only run."""
 
 
 # --------------------------------------------------------------------------------------
