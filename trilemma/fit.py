@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks
+from ._keys import row_index
 from .metrics import total_correlation
 from .samplers import SAMPLERS
 from .simulation import simulate
@@ -181,8 +182,6 @@ def _prompt_mass(outcomes, p, num_prompts):
 
 
 def _row_of(found, outcomes):
-    from ._keys import row_index
-
     index = row_index(np.asarray(found).astype(np.int64), outcomes)
     if np.any(index < 0):
         raise AssertionError("the simulation returned an output off the support")

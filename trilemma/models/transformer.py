@@ -102,12 +102,9 @@ def init_params(
     residual = 0.02 / math.sqrt(2 * depth)
     positions = {"position": normal(keys[1], (config.sequence_length, d))}
     if config.segments is not None:
-        positions = {
-            "position": positions["position"],
-            "sep_position": normal(
-                jax.random.fold_in(keys[1], 1), (2 * config.sequence_length - 1, d)
-            ),
-        }
+        positions["sep_position"] = normal(
+            jax.random.fold_in(keys[1], 1), (2 * config.sequence_length - 1, d)
+        )
     return {
         "embed": normal(keys[0], (config.vocab_size, d)),
         **positions,

@@ -244,22 +244,17 @@ class _ModelEnumerator(_Enumerator):
             many = np.nonzero(n > 1)[0]
             if self.partial is not None:
                 self._check_children(float(len(row) + n[many].sum()))
-            if not len(many):
-                if self.partial is not None:
-                    row, tokens, mass = self._prune(
-                        s.prompt[src[row]], row, tokens, mass
-                    )
-                continue
-            pick, v = np.nonzero(class_id[st[many], j] == c[many, None])
-            grown = many[pick]
-            child_tokens = tokens[grown]
-            child_tokens[:, j] = v
-            share = pi[st[grown], j, v] / class_prob[st[grown], j, c[grown]]
-            keep = n == 1
-            row = np.concatenate([row[keep], row[grown]])
-            tokens = np.concatenate([tokens[keep], child_tokens])
-            mass = np.concatenate([mass[keep], mass[grown] * share])
-            if self.partial is not None:
+            if len(many):
+                pick, v = np.nonzero(class_id[st[many], j] == c[many, None])
+                grown = many[pick]
+                child_tokens = tokens[grown]
+                child_tokens[:, j] = v
+                share = pi[st[grown], j, v] / class_prob[st[grown], j, c[grown]]
+                keep = n == 1
+                row = np.concatenate([row[keep], row[grown]])
+                tokens = np.concatenate([tokens[keep], child_tokens])
+                mass = np.concatenate([mass[keep], mass[grown] * share])
+            if self.partial is not None and sel.any():
                 row, tokens, mass = self._prune(s.prompt[src[row]], row, tokens, mass)
         yield _Level(
             tokens,
