@@ -22,10 +22,14 @@ FIGURE_FORMATS = ("png", "pdf")
 DPI = 200
 
 
-def script_main(run: Callable[[Path], list[Path]], doc: str, argv=None) -> int:
+def script_main(
+    run: Callable[..., list[Path]], doc: str, argv=None, *, model: bool = False
+) -> int:
     """Command line of one experiment script: `--outdir`, then `run(outdir)`.
 
-    Selects the Agg backend and float64 first; prints one line per output written.
+    With `model=True` it also takes `--model default|PATH` (the shipped models or a
+    `trilemma train` folder) and calls `run(outdir, model=...)`. Selects the Agg
+    backend and float64 first; prints one line per output written.
     """
     import argparse
 
@@ -35,8 +39,11 @@ def script_main(run: Callable[[Path], list[Path]], doc: str, argv=None) -> int:
     enable_x64()
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     parser.add_argument("--outdir", type=Path, default=FIGURES)
+    if model:
+        parser.add_argument("--model", default="default", help="default or a folder")
     args = parser.parse_args(argv)
-    for path in run(args.outdir):
+    options = {"model": args.model} if model else {}
+    for path in run(args.outdir, **options):
         print(f"wrote {describe(path)}")
     return 0
 

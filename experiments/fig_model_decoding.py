@@ -151,19 +151,7 @@ def run(outdir: Path = _common.FIGURES, progress=None, model: str = "default"):
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _common.enable_x64()
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--outdir", type=Path, default=_common.FIGURES)
-    parser.add_argument("--model", default="default", help="default or a model folder")
-    args = parser.parse_args(argv)
-    for path in run(args.outdir, model=args.model):
-        print(f"wrote {_common.describe(path)}")
-    return 0
+    return _common.script_main(run, __doc__, argv, model=True)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,29 @@ def task_rows(task, prompt: int = 0):
     return rows, [int(k) for k in task.joint.sizes[1:]]
 
 
+def assert_frequencies_match(outputs, sim) -> None:
+    """Frequencies of one prompt's sampled `outputs` `(N, L)` match the exact law.
+
+    Every valid output, and the invalid ones together, within 5 standard errors; the
+    normal approximation fails when N p is about 1, so 3 counts are allowed on top
+    (a cell with p = 0 must never be hit).
+    """
+    num = len(outputs)
+    rows, _ = task_rows(sim.task)
+    counts = Counter(map(tuple, np.asarray(outputs).tolist()))
+    q = valid_law(sim)
+
+    def within(p_hat, p):
+        if p == 0:
+            return p_hat == 0
+        return abs(p_hat - p) <= 5 * math.sqrt(p * (1 - p) / num) + 3 / num
+
+    for y in rows:
+        assert within(counts.get(y, 0) / num, q.get(y, 0.0)), y
+    invalid = sum(c for y, c in counts.items() if y not in rows) / num
+    assert within(invalid, sim.invalid_mass)
+
+
 def valid_law(sim) -> dict:
     """The simulation's valid outputs as {y: q(y)} (one-prompt tasks)."""
     outcomes = np.asarray(sim.outputs.outcomes).astype(np.int64)
@@ -272,21 +295,7 @@ def test_monte_carlo_decoding_agrees_with_exact_law(
     out, nfe = np.asarray(out), np.asarray(nfe, float)
     assert (out[:, 0] == 0).all() and (out[:, 1:] != mask_id).all()
 
-    rows, _ = task_rows(task)
-    counts = Counter(map(tuple, out[:, 1:].tolist()))
-    q = valid_law(sim)
-
-    def within(p_hat, p):
-        # 5 standard errors; the normal approximation fails when N p is about 1, so
-        # allow 3 counts on top (a cell with p = 0 must never be hit)
-        if p == 0:
-            return p_hat == 0
-        return abs(p_hat - p) <= 5 * math.sqrt(p * (1 - p) / NUM_KEYS) + 3 / NUM_KEYS
-
-    for y in rows:
-        assert within(counts.get(y, 0) / NUM_KEYS, q.get(y, 0.0)), y
-    invalid = sum(c for y, c in counts.items() if y not in rows) / NUM_KEYS
-    assert within(invalid, sim.invalid_mass)
+    assert_frequencies_match(out[:, 1:], sim)
     standard_error = nfe.std(ddof=1) / math.sqrt(NUM_KEYS)
     assert abs(nfe.mean() - sim.expected_nfe) <= 5 * standard_error + 1e-9
 
