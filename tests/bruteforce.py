@@ -388,3 +388,212 @@ def decoding_law(rows, sizes, rule, marginals=None):
         return memo[(state, step)]
 
     return law_from((None,) * length, 0)
+
+
+# --------------------------------------------------------------------------------------
+# APD (Adaptive Parallel Decoding, Israel et al., arXiv 2506.00413) with an ideal dLLM
+# and exact autoregressive conditionals: its exact output law by recursion over accepted
+# prefixes (`apd_law`), and a plain Gumbel-noise simulation of the same rule
+# (`apd_monte_carlo`). The two share only the model's definitions (`prefix_marginal`,
+# `tempered`, `apd_mixture`); the decoding rule is written twice, and neither uses the
+# library.
+
+
+def apd_target(task, prompt_index):
+    """({y: p*(y|x)}, output alphabet sizes) for prompt `prompt_index`, as floats."""
+    outcomes = np.asarray(task.joint.outcomes)
+    probs = np.asarray(task.joint.probs, dtype=np.float64)
+    rows: dict = defaultdict(float)
+    for row, p in zip(outcomes.tolist(), probs.tolist(), strict=True):
+        if row[0] == prompt_index and p > 0:
+            rows[tuple(row[1:])] += p
+    total = math.fsum(rows.values())
+    return {y: p / total for y, p in rows.items()}, tuple(task.joint.sizes[1:])
+
+
+def prefix_marginal(rows, sizes, prefix, j):
+    """p*(y_j | y_<t = prefix), t = len(prefix), as a list; uniform on mass 0."""
+    t = len(prefix)
+    m = [0.0] * sizes[j]
+    for y, p in rows.items():
+        if y[:t] == tuple(prefix):
+            m[y[j]] += p
+    total = math.fsum(m)
+    if total == 0:
+        return [1.0 / sizes[j]] * sizes[j]
+    return [v / total for v in m]
+
+
+def tempered(probs, temperature):
+    """probs**(1/T) renormalised (zeros stay zero)."""
+    w = [p ** (1.0 / temperature) if p > 0 else 0.0 for p in probs]
+    z = math.fsum(w)
+    return [v / z for v in w]
+
+
+def apd_mixture(p_dllm, p_ar, weight, temperature):
+    """APD's target q ∝ (p_D**R * a**(1-R))**(1/T), with 0**0 = 1.
+
+    R = 1 gives pi (p_D only), R = 0 gives a**(1/T) normalised (a only).
+    """
+
+    def power(p, e):
+        return 1.0 if e == 0 else (p**e if p > 0 else 0.0)
+
+    mixed = [
+        power(d, weight) * power(a, 1.0 - weight)
+        for d, a in zip(p_dllm, p_ar, strict=True)
+    ]
+    if math.fsum(mixed) == 0:
+        raise ValueError("APD target q has no mass (p_D and a have disjoint supports)")
+    return tempered(mixed, temperature)
+
+
+def gumbel_agreement(pi, q, v):
+    """P(argmax(log pi + g) = argmax(log q + g) = v) for one standard Gumbel vector g.
+
+    Both argmaxes are v iff g_u - g_v <= -log max(pi_u/pi_v, q_u/q_v) for every u;
+    integrating over g_v gives 1 / sum_u max(pi_u/pi_v, q_u/q_v) (0 if pi_v q_v = 0).
+    """
+    if pi[v] == 0 or q[v] == 0:
+        return 0.0
+    return 1.0 / math.fsum(
+        max(pu / pi[v], qu / q[v]) for pu, qu in zip(pi, q, strict=True)
+    )
+
+
+def apd_law(task, prompt_index, *, weight, lookahead, temperature=1.0):
+    """Exact output law {y: prob}, E[nfe] and E[ar_nfe] of APD with an oracle model.
+
+    At accepted prefix y_<t with window W = min(lookahead, L - t): the dLLM marginals
+    are p_D_j = p*(y_j | x, y_<t) (uniform if y_<t has mass 0) and the drafts
+    x̂_j ~ pi_j ∝ p_D_j**(1/T), independently. For j > t the AR conditional is
+    a_j = p*(y_j | x, y_<t, x̂_t..x̂_{j-1}) (uniform on mass 0), the target
+    q_j ∝ (p_D_j**R a_j**(1-R))**(1/T), and ŷ_j uses x̂_j's Gumbel noise. Given the
+    drafts to its left, position j's (x̂_j, ŷ_j) depends on its own noise only, so
+    P(commit the block v_t..v_{t+k-1}) = pi_t(v_t) prod_{t<j<t+k} A_j(v_j)
+    * (1 - sum_v A_{t+k}(v)) [the last factor only when k < W], with A_j(v) =
+    `gumbel_agreement(pi_j, q_j, v)`. Blocks are enumerated by depth-first search,
+    the law of each prefix memoised; nfe counts one dLLM pass per iteration, ar_nfe
+    one AR pass per iteration with W >= 2. Rejection probabilities are clipped at 0
+    (rounding); outcomes with zero probability are left out.
+    """
+    rows, sizes = apd_target(task, prompt_index)
+    length = len(sizes)
+    memo: dict = {}
+
+    def blocks_at(prefix):
+        t = len(prefix)
+        window = min(lookahead, length - t)
+        p_dllm = {
+            j: prefix_marginal(rows, sizes, prefix, j) for j in range(t, t + window)
+        }
+        pi = {j: tempered(p_dllm[j], temperature) for j in p_dllm}
+        blocks: dict = defaultdict(float)
+
+        def extend(drafted, prob):
+            j = t + len(drafted)
+            if j == t + window:
+                blocks[drafted] += prob
+                return
+            a = prefix_marginal(rows, sizes, prefix + drafted, j)
+            q = apd_mixture(p_dllm[j], a, weight, temperature)
+            agree = [gumbel_agreement(pi[j], q, v) for v in range(sizes[j])]
+            reject = max(0.0, 1.0 - math.fsum(agree))
+            if reject > 0:
+                blocks[drafted] += prob * reject
+            for v, p_agree in enumerate(agree):
+                if p_agree > 0:
+                    extend(drafted + (v,), prob * p_agree)
+
+        for v, p in enumerate(pi[t]):
+            if p > 0:
+                extend((v,), p)
+        return blocks, window
+
+    def law_from(prefix):
+        if prefix in memo:
+            return memo[prefix]
+        if len(prefix) == length:
+            return {prefix: 1.0}, 0.0, 0.0
+        blocks, window = blocks_at(prefix)
+        law: dict = defaultdict(float)
+        nfe, ar_nfe = [1.0], [1.0 if window >= 2 else 0.0]
+        for block, p in blocks.items():
+            child_law, child_nfe, child_ar = law_from(prefix + block)
+            for y, q in child_law.items():
+                law[y] += p * q
+            nfe.append(p * child_nfe)
+            ar_nfe.append(p * child_ar)
+        memo[prefix] = (
+            {y: q for y, q in law.items() if q > 0},
+            math.fsum(nfe),
+            math.fsum(ar_nfe),
+        )
+        return memo[prefix]
+
+    return law_from(())
+
+
+def apd_monte_carlo(
+    task, prompt_index, *, weight, lookahead, temperature, num_samples, seed
+):
+    """Run APD `num_samples` times with real Gumbel noise: (outputs, nfe, ar_nfe).
+
+    Iteration i of sample s uses its own standard Gumbel vector g_j per window
+    position (drawn up front from `np.random.default_rng(seed)`, shape (samples, L,
+    lookahead, max alphabet)). Drafts x̂_j = argmax(log pi_j + g_j); then, left to
+    right, a_j from the drafts so far, q_j, and ŷ_j = argmax(log q_j + g_j) with the
+    same g_j; x̂_t is committed and then every x̂_j up to the first j > t with
+    x̂_j != ŷ_j. Log-probabilities are cached by (prefix, drafts), pure lookups.
+    """
+    rows, sizes = apd_target(task, prompt_index)
+    length = len(sizes)
+    rng = np.random.default_rng(seed)
+    noise = rng.gumbel(size=(num_samples, length, lookahead, max(sizes))).tolist()
+    p_cache: dict = {}
+    log_pi: dict = {}
+    log_q: dict = {}
+
+    def logs(probs):
+        return [math.log(p) if p > 0 else -math.inf for p in probs]
+
+    def marginal(prefix, j):
+        if (prefix, j) not in p_cache:
+            p_cache[(prefix, j)] = prefix_marginal(rows, sizes, prefix, j)
+        return p_cache[(prefix, j)]
+
+    def draft_logs(prefix, j):
+        if (prefix, j) not in log_pi:
+            log_pi[(prefix, j)] = logs(tempered(marginal(prefix, j), temperature))
+        return log_pi[(prefix, j)]
+
+    def target_logs(prefix, drafted):
+        if (prefix, drafted) not in log_q:
+            j = len(prefix) + len(drafted)
+            a = marginal(prefix + drafted, j)
+            q = apd_mixture(marginal(prefix, j), a, weight, temperature)
+            log_q[(prefix, drafted)] = logs(q)
+        return log_q[(prefix, drafted)]
+
+    def argmax(log_p, g):
+        return max(range(len(log_p)), key=lambda v: log_p[v] + g[v])
+
+    outputs, nfe, ar_nfe = [], np.zeros(num_samples), np.zeros(num_samples)
+    for s in range(num_samples):
+        y: tuple = ()
+        iteration = 0
+        while len(y) < length:
+            t = len(y)
+            window = min(lookahead, length - t)
+            nfe[s] += 1
+            ar_nfe[s] += window >= 2
+            g = noise[s][iteration]
+            drafts = tuple(argmax(draft_logs(y, t + i), g[i]) for i in range(window))
+            k = 1
+            while k < window and argmax(target_logs(y, drafts[:k]), g[k]) == drafts[k]:
+                k += 1
+            y = y + drafts[:k]
+            iteration += 1
+        outputs.append(y)
+    return outputs, nfe, ar_nfe

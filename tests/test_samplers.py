@@ -14,7 +14,14 @@ import pytest
 from bruteforce import llada_counts
 
 import trilemma as T
-from trilemma.samplers import DecodeInfo, DecodeState, Sampler, build_step, init
+from trilemma.samplers import (
+    ONE_MODEL,
+    DecodeInfo,
+    DecodeState,
+    Sampler,
+    build_step,
+    init,
+)
 from trilemma.samplers import _blocks as B
 
 # --------------------------------------------------------------------------------------
@@ -36,8 +43,8 @@ VALID = {
 
 
 def test_every_sampler_has_valid_parameters():
-    assert set(VALID) == set(T.SAMPLERS)
-    assert len(T.SAMPLERS) == 10
+    assert set(VALID) == set(ONE_MODEL)
+    assert set(T.SAMPLERS) == {*ONE_MODEL, "apd"}
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +130,7 @@ def test_jitted_decode_traces_once_and_leaves_no_mask(name, oracle):
     sampler = T.SAMPLERS[name](**VALID[name])
     limit = _step_limit(sampler, len(task.outputs))
     for seed in range(3):
-        out, nfe, steps = T.decode(
+        out, nfe, steps, _ = T.decode(
             sampler, model, jax.random.key(seed), tokens, record_steps=True
         )
         out = np.asarray(out)
@@ -175,10 +182,10 @@ def test_vmap_over_keys_equals_a_loop(name, oracle):
     _, model, mask_id, tokens = oracle
     sampler = T.SAMPLERS[name](**VALID[name])
     keys = jax.random.split(jax.random.key(7), 6)
-    batched, nfe, _ = jax.vmap(lambda k: T.decode(sampler, model, k, tokens))(keys)
+    batched, nfe, *_ = jax.vmap(lambda k: T.decode(sampler, model, k, tokens))(keys)
     rows = T.decode_batch(sampler, model, keys, np.tile(tokens, (6, 1)))
     for i, key in enumerate(keys):
-        one, one_nfe, _ = T.decode(sampler, model, key, tokens)
+        one, one_nfe, *_ = T.decode(sampler, model, key, tokens)
         np.testing.assert_array_equal(np.asarray(batched[i]), np.asarray(one))
         np.testing.assert_array_equal(np.asarray(rows.tokens[i]), np.asarray(one))
         assert int(nfe[i]) == int(one_nfe) == int(rows.nfe[i])

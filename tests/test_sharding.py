@@ -18,7 +18,7 @@ task = T.make_task("shuffle_distinct", 4)
 sampler = T.SAMPLERS["confidence_topk"](k=2, temperature=1.0)
 model = T.oracle_model(task)
 tokens = np.tile(model.layout.initial_tokens(0), (10, 1))
-out, nfe, _ = T.decode_batch(sampler, model, jax.random.key(7), tokens)
+out, nfe, *_ = T.decode_batch(sampler, model, jax.random.key(7), tokens)
 print(json.dumps({"devices": jax.device_count(), "tokens": np.asarray(out).tolist(),
                   "nfe": np.asarray(nfe).tolist()}))
 """
@@ -45,7 +45,7 @@ def test_four_host_devices_give_the_same_samples_as_one():
     sampler = T.SAMPLERS["confidence_topk"](k=2, temperature=1.0)
     model = T.oracle_model(task)
     tokens = np.tile(model.layout.initial_tokens(0), (10, 1))
-    out, nfe, _ = T.decode_batch(sampler, model, jax.random.key(7), tokens)
+    out, nfe, *_ = T.decode_batch(sampler, model, jax.random.key(7), tokens)
     assert np.asarray(out).tolist() == sharded["tokens"]
     assert np.asarray(nfe).tolist() == sharded["nfe"]
     assert not (np.asarray(out) == model.layout.mask_id).any()

@@ -207,7 +207,7 @@ def test_imperfect_model_agrees_with_monte_carlo(task_name, n, name, params):
 
     tokens = np.tile(model.layout.initial_tokens(0), (NUM_KEYS, 1))
     keys = jax.random.split(jax.random.key(20260), NUM_KEYS)
-    out, nfe, _ = T.decode_batch(sampler, model, keys, tokens)
+    out, nfe, *_ = T.decode_batch(sampler, model, keys, tokens)
     out, nfe = np.asarray(out), np.asarray(nfe, float)
     assert_frequencies_match(out[:, 1:], sim)
     standard_error = nfe.std(ddof=1) / math.sqrt(NUM_KEYS)

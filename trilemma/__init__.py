@@ -49,6 +49,7 @@ from .metrics import t_step_product as t_step_product
 from .metrics import total_correlation as total_correlation
 from .metrics import total_variation_distance as total_variation_distance
 from .models import Model as Model
+from .oracle import oracle_ar_model as oracle_ar_model
 from .oracle import oracle_logits as oracle_logits
 from .oracle import oracle_marginals as oracle_marginals
 from .oracle import oracle_model as oracle_model

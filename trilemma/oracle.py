@@ -121,6 +121,51 @@ def oracle_logits(params, tokens) -> jax.Array:
     return jnp.where(table > 0, jnp.log(jnp.where(table > 0, table, 1.0)), -jnp.inf)
 
 
+def oracle_ar_logits(params, tokens) -> jax.Array:
+    r"""`logits_fn` of $p^*$'s exact autoregressive conditionals (row i predicts i + 1).
+
+    Row $m - 1 + j$ is $\log p^*(y_j \mid x, y_{<j})$, conditioned on the tokens
+    left of output position $j$ (a masked one is marginalised out); an impossible
+    prefix gives the uniform law on the alphabet, as `oracle_marginals` does. The
+    rows of the prompt predict the prompt's next token. APD's exact verifier.
+
+    Args:
+      params: `oracle_params(task)`.
+      tokens: `(m + L,)` a sequence in the task's layout.
+    """
+    rows, weights = params["rows"], params["weights"]
+    vocab = params["vocab"].shape[0]
+    tokens = jnp.asarray(tokens).astype(jnp.int32)
+    prefix_length = params["prefix_of_row"].shape[1]
+    prefix, outputs = tokens[:prefix_length], tokens[prefix_length:]
+    same_prompt = jnp.all(params["prefix_of_row"] == prefix[None, :], axis=1)
+    agree = (rows == outputs[None, :]) | (outputs == params["mask_id"])[None, :]
+    left = jnp.cumprod(agree.astype(weights.dtype), axis=1)
+    before = jnp.concatenate([jnp.ones_like(left[:, :1]), left[:, :-1]], axis=1)
+    w = jnp.where(same_prompt, weights, 0.0)[:, None] * before  # (N, L)
+    counts = jnp.einsum("nl,nlv->lv", w, jax.nn.one_hot(rows, vocab, dtype=w.dtype))
+    total = counts.sum(axis=-1, keepdims=True)
+    sizes = params["sizes"].astype(w.dtype)[:, None]
+    uniform = (jnp.arange(vocab)[None, :] < sizes).astype(w.dtype) / sizes
+    conditionals = jnp.where(
+        total > 0, counts / jnp.where(total > 0, total, 1), uniform
+    )
+    next_prefix = jax.nn.one_hot(prefix[1:], vocab, dtype=w.dtype)
+    last = jnp.full((1, vocab), 1.0 / vocab, w.dtype)  # predicts past the sequence
+    table = jnp.concatenate([next_prefix, conditionals, last])
+    return jnp.where(table > 0, jnp.log(jnp.where(table > 0, table, 1.0)), -jnp.inf)
+
+
+def oracle_ar_model(task) -> Model:
+    """$p^*$'s exact autoregressive conditionals as a `Model` (APD's ideal verifier)."""
+    return Model(
+        logits_fn=oracle_ar_logits,
+        params=oracle_params(task),
+        layout=task_layout(task),
+        name="oracle-ar",
+    )
+
+
 def oracle_model(task) -> Model:
     """The ideal model of `task` as a `Model` (traced tables, the task's layout)."""
     return Model(

@@ -12,9 +12,19 @@ TASK_FLAGS = ("n", "num_prompts", "max_bytes")
 """Task arguments that have their own flags (never `--option`)."""
 
 
-def add_task_arguments(parser: argparse.ArgumentParser) -> None:
-    """The task positional and `--n`, `--num-prompts`, `--option`, `--max-bytes`."""
-    parser.add_argument("task", help="task name (see `trilemma tasks`)")
+def add_task_arguments(
+    parser: argparse.ArgumentParser, *, positional: bool = True
+) -> None:
+    """The task (positional, or `--task`) and its `--n`, `--num-prompts`, ... flags.
+
+    The others are `--option` and `--max-bytes`.
+    """
+    if positional:
+        parser.add_argument("task", help="task name (see `trilemma tasks`)")
+    else:
+        parser.add_argument(
+            "--task", required=True, help="task name (see `trilemma tasks`)"
+        )
     parser.add_argument(
         "--n", type=_parse.integer, help="task size (default: the task's own)"
     )

@@ -1,3 +1,4 @@
-"""Models the samplers decode: a `logits_fn` with traced parameters and a layout."""
+"""Models the samplers decode: a JAX `Model`, or a `HostModel` on NumPy arrays."""
 
+from ._model import HostModel as HostModel
 from ._model import Model as Model

@@ -1,4 +1,7 @@
-"""Parallel decoding samplers: a read-only registry of `Sampler` factories.
+"""Parallel decoding samplers: a read-only registry of sampler factories.
+
+Every entry but `apd` builds a `Sampler` (one model, the three axes of `_blocks`);
+`apd` builds an `Apd`, which decodes with a dLLM and an autoregressive verifier.
 
 >>> from trilemma.samplers import SAMPLERS
 >>> SAMPLERS["confidence_topk"](k=2).describe()
@@ -8,6 +11,8 @@
 from types import MappingProxyType
 
 from .. import _checks
+from ._apd import Apd as Apd
+from ._apd import apd as apd
 from ._blocks import topk_schedule as topk_schedule
 from ._decode import Decoded as Decoded
 from ._decode import DecodeInfo as DecodeInfo
@@ -16,6 +21,9 @@ from ._decode import build_step as build_step
 from ._decode import decode as decode
 from ._decode import decode_batch as decode_batch
 from ._decode import init as init
+from ._decode import make_step as make_step
+from ._decode import step_from_logits as step_from_logits
+from ._host import decode_host as decode_host
 from ._sampler import Sampler as Sampler
 from ._sampler import confidence_topk as confidence_topk
 from ._sampler import eb as eb
@@ -40,12 +48,17 @@ SAMPLERS = MappingProxyType(
         "factor": factor,
         "eb": eb,
         "mdlm": mdlm,
+        "apd": apd,
     }
 )
 """Read-only registry: sampler name -> factory (keyword-only parameters)."""
 
+ONE_MODEL = tuple(name for name in SAMPLERS if name != "apd")
+"""The samplers that decode with one model: every entry but `apd`. These are the
+`Sampler`s whose exact law `trilemma.simulate` enumerates."""
 
-def make_sampler(name: str, **params) -> Sampler:
+
+def make_sampler(name: str, **params) -> Sampler | Apd:
     """Build the registered sampler `name` (raises on unknown names)."""
     if name not in SAMPLERS:
         raise _checks.unknown("sampler", name, SAMPLERS)

@@ -155,6 +155,12 @@ def simulate(
       A `Simulation`; `.point()` gives the trilemma point.
     """
     _checks.check_instance(task, "task", Task)
+    if getattr(sampler, "name", None) == "apd":
+        raise ValueError(
+            "simulate enumerates the one-model samplers; APD's law (a dLLM and an AR "
+            "verifier) is not enumerated here: draw it with `trilemma sample` (its "
+            "exact special cases are in trilemma.samplers._apd)"
+        )
     _checks.check_instance(sampler, "sampler", Sampler)
     if model is not None:
         from ._model import simulate_model

@@ -1,0 +1,181 @@
+r"""Adaptive Parallel Decoding (APD): a dLLM drafts, a small AR model verifies.
+
+Israel, Van den Broeck & Grover (arXiv 2506.00413) decode left to right. With the
+accepted prefix $y_{<t}$, one APD step
+
+1. runs the dLLM once: its marginals $p_{D,j}$ at the masked positions
+   $j = t, \dots, t + W - 1$ of the window ($W = \min(M, \text{masks left})$);
+2. drafts $\hat x_j = \arg\max_v (\log \pi_{D,j}(v) + g_j(v))$ with independent
+   Gumbel noise $g_j$, i.e. $\hat x_j \sim \pi_{D,j} \propto p_{D,j}^{1/\tau}$;
+3. runs the AR model once on $y_{<t} \oplus \hat x$: its conditionals
+   $p_{AR,j} = p_{AR}(\cdot \mid y_{<t}, \hat x_t, \dots, \hat x_{j-1})$;
+4. forms the per-position target, the renormalised geometric mixture
+   $q_j \propto (p_{D,j}^R\,p_{AR,j}^{1-R})^{1/\tau}$ ($0^0 = 1$), and its Gumbel-argmax
+   $\hat y_j$ under the **same** noise $g_j$;
+5. commits $\hat x_t, \dots, \hat x_{t+k-1}$ with $k = 1 +$ the longest run of
+   positions after $t$ where $\hat x_j = \hat y_j$: the first draft is always
+   accepted, and at $R = 1$ every draft is.
+
+A step costs one dLLM pass (`nfe`) and, when the window holds two positions or more,
+one AR pass (`ar_nfe`). The output law is none of $p_D$, $p_{AR}$ or the sequence-level
+product of experts (`trilemma.experts.product_of_experts`) in general; it coincides
+with the latter at $R = 1$ with $M \ge L$ (both are the product of the dLLM's
+all-masked marginals) and, for every $R$, when $p^*$ factorises over positions and
+both models are exact (then $p_D = p_{AR} = p^*$ position by position).
+
+**The released code differs** (danielmisrael/apd; REFERENCE 5.11): its target is the
+argmax of the mixed logits $R\ell_D + (1-R)\ell_{AR}$, with no noise, and its draft
+divides the logits by $T$ before a Gumbel trick with exponent $T$, which samples
+$\mathrm{softmax}(\ell/T^2)$. This module follows the paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import _checks
+from .._types import Array
+from . import _blocks
+
+
+class Apd(NamedTuple):
+    r"""APD's settings: mixture weight R, lookahead M, temperature.
+
+    Attributes:
+      name: `"apd"`.
+      weight: $R \in [0, 1]$, the dLLM's share of the target's log-probabilities.
+      lookahead: $M \ge 1$, the most masked positions drafted per step.
+      temperature: $\tau$ of draft and target (0: greedy, ties at random).
+      params: the factory's arguments, for display.
+    """
+
+    name: str
+    weight: float
+    lookahead: int
+    temperature: float
+    params: tuple[tuple[str, object], ...]
+
+    def max_steps(self, length: int) -> int:
+        """Every step commits at least one token: at most `length` steps."""
+        return int(length)
+
+    def describe(self) -> str:
+        """`apd(weight=0.5, lookahead=8, temperature=1.0)`."""
+        args = ", ".join(f"{key}={value}" for key, value in self.params)
+        return f"{self.name}({args})"
+
+
+def apd(*, weight: float, lookahead: int, temperature: float = 1.0) -> Apd:
+    """Adaptive Parallel Decoding: a dLLM draft accepted where a small AR model agrees.
+
+    Needs an autoregressive model beside the dLLM (`ar_model=`; the CLI's
+    `--ar-model`). Decodes left to right.
+
+    Args:
+      weight: R in [0, 1], the target p_D**R * p_AR**(1 - R) (R = 1 accepts all).
+      lookahead: M >= 1, the most masked positions drafted per step.
+      temperature: of the draft and the target (0: greedy).
+    """
+    weight = _checks.check_real(weight, "weight", low=0.0, high=1.0)
+    lookahead = _checks.check_int(
+        lookahead, "lookahead", minimum=1, maximum=_checks.INT64_MAX
+    )
+    temperature = _checks.check_real(
+        temperature, "temperature", low=0.0, high_open=True
+    )
+    params = (
+        ("weight", weight),
+        ("lookahead", lookahead),
+        ("temperature", temperature),
+    )
+    return Apd("apd", weight, lookahead, temperature, params)
+
+
+class Draft(NamedTuple):
+    """What the verification half of a step needs from the drafting half."""
+
+    drafted: Array  # (S,) the draft token at every position
+    window: Array  # (S,) booleans: the drafted positions
+    log_probs: Array  # (S, V) the dLLM's log-probabilities
+    noise: Array  # (S, V) the Gumbel noise shared by draft and target
+    first: Array  # () the first drafted position t
+
+
+def _log(p):
+    return jnp.where(p > 0, jnp.log(jnp.where(p > 0, p, 1.0)), -jnp.inf)
+
+
+def draft(sampler: Apd, key, state, logits, *, mask_id: int) -> tuple[Array, Draft]:
+    """Steps 1-2: the drafted sequence (to score with the AR model) and its `Draft`."""
+    tokens = state.tokens
+    length = tokens.shape[0]
+    positions = jnp.arange(length)
+    masked = tokens == mask_id
+    first = jnp.argmax(masked)
+    lookahead = min(sampler.lookahead, max(length, 1))
+    window = masked & (positions >= first) & (positions < first + lookahead)
+    probs = _blocks.token_probabilities(logits, mask_id)
+    noise = jax.random.gumbel(key, probs.shape, dtype=probs.dtype)
+    pi = _blocks.draw_distribution(probs, sampler.temperature)
+    drafted = jnp.argmax(_log(pi) + noise, axis=-1).astype(tokens.dtype)
+    sequence = jnp.where(window, drafted, tokens)
+    return sequence, Draft(drafted, window, _log(probs), noise, first)
+
+
+def accept(sampler: Apd, state, drafted: Draft, ar_logits, *, mask_id: int):
+    """Steps 4-5 from the AR model's logits on the draft (row i predicts token i+1)."""
+    tokens = state.tokens
+    length = tokens.shape[0]
+    positions = jnp.arange(length)
+    ar = _log(_blocks.token_probabilities(ar_logits, mask_id))
+    ar = jnp.concatenate([jnp.zeros_like(ar[:1]), ar[:-1]])  # row j predicts j
+    r = sampler.weight
+    if r == 1.0:
+        mixed = drafted.log_probs
+    elif r == 0.0:
+        mixed = ar
+    else:  # -inf where either expert rules a token out
+        both = jnp.isfinite(drafted.log_probs) & jnp.isfinite(ar)
+        mixed = jnp.where(both, r * drafted.log_probs + (1.0 - r) * ar, -jnp.inf)
+    target = jax.nn.softmax(mixed, axis=-1)
+    pi = _blocks.draw_distribution(target, sampler.temperature)
+    verdict = jnp.argmax(_log(pi) + drafted.noise, axis=-1)
+    agree = verdict.astype(tokens.dtype) == drafted.drafted
+    after = positions > drafted.first
+    keep = jnp.where(after, drafted.window & agree, True)
+    commit = drafted.window & (jnp.cumprod(keep.astype(int)) > 0)
+    new_tokens = jnp.where(commit, drafted.drafted, tokens)
+    verified = (jnp.sum(drafted.window) >= 2).astype(int)
+    committed = jnp.sum(commit).astype(int)
+    new_state = state._replace(
+        tokens=new_tokens,
+        step=state.step + 1,
+        nfe=state.nfe + (committed > 0).astype(int),
+        ar_nfe=state.ar_nfe + verified * (committed > 0).astype(int),
+    )
+    return new_state, committed
+
+
+def build_step(
+    sampler: Apd,
+    logits_fn: Callable,
+    params: Any,
+    ar_logits_fn: Callable,
+    ar_params: Any,
+    *,
+    mask_id: int,
+) -> Callable:
+    """`step(key, state) -> (state, committed)`: one APD step on two JAX models."""
+
+    def step(key, state):
+        sequence, drafted = draft(
+            sampler, key, state, logits_fn(params, state.tokens), mask_id=mask_id
+        )
+        ar_logits = ar_logits_fn(ar_params, sequence)
+        return accept(sampler, state, drafted, ar_logits, mask_id=mask_id)
+
+    return step

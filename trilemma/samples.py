@@ -1,0 +1,241 @@
+r"""The sample file: one JSON object per line, written and read by this module only.
+
+Schema `trilemma.samples/1` (README, "Sample files"). Every line holds, in this order:
+
+* `schema` (str): `"trilemma.samples/1"`;
+* `task`, `n` (str, int; null for a model without a task): the task and its size;
+* `model` (str): the dLLM (`oracle`, `default`, a model folder's name, a host name);
+* `sampler`, `params` (str, object): the registered sampler and its parameters;
+* `seed` (int): the run's seed;
+* `prompt_id` (int): the prompt's index in the run, from 0;
+* `sample_index` (int): the sample's index among its prompt's samples, from 0;
+* `prompt_tokens` ([int]): the prompt as its task states it (the row its grader
+  reads); without a task, the model's prefix tokens;
+* `prompt_text` (str): the model's prefix as text;
+* `output_tokens` ([int]): the $L$ decoded output tokens;
+* `output_text` (str): the output as text;
+* `nfe` (int): the dLLM's forward passes for this sample;
+* `ar_nfe` (int): the AR verifier's passes (APD; 0 otherwise).
+
+No timestamps or host names: a file is a pure function of its command, so two runs,
+or the shards of one run concatenated, compare byte for byte. Sample $j$ of prompt $i$
+is drawn with the key `fold_in(fold_in(key(seed), i), j)` (`trilemma.sampling`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._files import atomic_open
+
+SCHEMA = "trilemma.samples/1"
+"""The `schema` value of every line this version writes and reads."""
+
+FIELDS = (
+    "schema",
+    "task",
+    "n",
+    "model",
+    "sampler",
+    "params",
+    "seed",
+    "prompt_id",
+    "sample_index",
+    "prompt_tokens",
+    "prompt_text",
+    "output_tokens",
+    "output_text",
+    "nfe",
+    "ar_nfe",
+)
+"""The fields of a line, in the order they are written."""
+
+RUN_FIELDS = ("task", "n", "model", "sampler", "params", "seed")
+"""The fields shared by every sample of one run."""
+
+
+def record(run: dict[str, Any], **sample) -> str:
+    """One line (no newline) from the run's fields and one sample's fields."""
+    values = {"schema": SCHEMA, **run, **sample}
+    return json.dumps({key: values[key] for key in FIELDS})
+
+
+def writer(path):
+    """A text file to write lines to, in place only once complete (`atomic_open`)."""
+    return atomic_open(path, text=True)
+
+
+def check_destination(path) -> Path:
+    """`path`, if a file can be written there; else `ValueError` saying why."""
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        raise ValueError(f"`output` {str(path)!r} is a directory; give a file name")
+    if not parent.is_dir():
+        raise ValueError(f"`output` directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"`output` directory {str(parent)!r} is not writable")
+    return path
+
+
+class Samples(NamedTuple):
+    """The samples of one or more files, as columns.
+
+    Attributes:
+      prompt_id: `(N,)` prompt ids.
+      sample_index: `(N,)` sample indices.
+      output_tokens: `(N, L)` outputs.
+      nfe: `(N,)` the dLLM's forward passes.
+      ar_nfe: `(N,)` the verifier's passes.
+      runs: the distinct run fields (`RUN_FIELDS`) met, in order of appearance.
+      run: `(N,)` the index in `runs` of each sample's run.
+      prompts: `{prompt_id: (prompt_tokens, prompt_text)}`.
+      output_text: `(N,)` the outputs as text.
+    """
+
+    prompt_id: np.ndarray
+    sample_index: np.ndarray
+    output_tokens: np.ndarray
+    nfe: np.ndarray
+    ar_nfe: np.ndarray
+    runs: tuple[dict[str, Any], ...]
+    run: np.ndarray
+    prompts: dict[int, tuple[tuple[int, ...], str]]
+    output_text: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.prompt_id)
+
+
+def read(*paths) -> Samples:
+    """Read and validate sample files; their samples concatenated in order.
+
+    Raises:
+      ValueError: naming the file and line of the first malformed line (bad JSON, a
+        missing or wrongly typed field, another schema, an output length unlike the
+        file's first line, a prompt id whose prompt differs between lines), an
+        empty or unreadable file, or no paths.
+    """
+    if not paths:
+        raise ValueError("`samples`: give at least one sample file")
+    rows: dict[str, list] = {key: [] for key in FIELDS}
+    runs: dict[str, int] = {}
+    run_of: list[int] = []
+    prompts: dict[int, tuple[tuple[int, ...], str]] = {}
+    length = None
+    for path in paths:
+        count = 0
+        for where, line in _lines(path):
+            values = _parse(line, where)
+            if length is None:
+                length = len(values["output_tokens"])
+            elif len(values["output_tokens"]) != length:
+                raise ValueError(
+                    f"{where}: `output_tokens` has {len(values['output_tokens'])} "
+                    f"tokens; earlier samples have {length}"
+                )
+            prompt = (tuple(values["prompt_tokens"]), values["prompt_text"])
+            seen = prompts.setdefault(values["prompt_id"], prompt)
+            if seen != prompt:
+                raise ValueError(
+                    f"{where}: prompt_id {values['prompt_id']} has another prompt "
+                    "than on its earlier lines"
+                )
+            run = json.dumps({key: values[key] for key in RUN_FIELDS})
+            run_of.append(runs.setdefault(run, len(runs)))
+            for key in FIELDS:
+                rows[key].append(values[key])
+            count += 1
+        if count == 0:
+            raise ValueError(f"{path}: the sample file is empty")
+    return Samples(
+        prompt_id=np.asarray(rows["prompt_id"], np.int64),
+        sample_index=np.asarray(rows["sample_index"], np.int64),
+        output_tokens=np.asarray(rows["output_tokens"], np.int64).reshape(
+            len(run_of), length
+        ),
+        nfe=np.asarray(rows["nfe"], np.int64),
+        ar_nfe=np.asarray(rows["ar_nfe"], np.int64),
+        runs=tuple(json.loads(run) for run in runs),
+        run=np.asarray(run_of, np.int64),
+        prompts=prompts,
+        output_text=tuple(rows["output_text"]),
+    )
+
+
+def _lines(path) -> Iterator[tuple[str, str]]:
+    """`("file:line", text)` of each non-blank line; unreadable files named."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if line.strip():
+                    yield f"{path}:{number}", line
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ValueError(f"{path}: cannot read the sample file ({reason})") from None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse(line: str, where: str) -> dict[str, Any]:
+    """One validated line."""
+    try:
+        values = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"{where}: a line must be a JSON object; got {type(values).__name__}"
+        )
+    if values.get("schema") != SCHEMA:
+        raise ValueError(
+            f"{where}: `schema` must be {SCHEMA!r}; got {values.get('schema')!r}"
+        )
+    missing = [key for key in FIELDS if key not in values]
+    if missing:
+        raise ValueError(f"{where}: missing field(s) {', '.join(missing)}")
+    checks = {
+        "task": lambda v: v is None or isinstance(v, str),
+        "n": lambda v: v is None or _is_int(v),
+        "model": lambda v: isinstance(v, str),
+        "sampler": lambda v: isinstance(v, str),
+        "params": lambda v: isinstance(v, dict),
+        "seed": _is_int,
+        "prompt_id": lambda v: _is_int(v) and v >= 0,
+        "sample_index": lambda v: _is_int(v) and v >= 0,
+        "prompt_tokens": lambda v: isinstance(v, list) and all(map(_is_int, v)),
+        "prompt_text": lambda v: isinstance(v, str),
+        "output_tokens": lambda v: (
+            isinstance(v, list) and len(v) > 0 and all(map(_is_int, v))
+        ),
+        "output_text": lambda v: isinstance(v, str),
+        "nfe": lambda v: _is_int(v) and v >= 0,
+        "ar_nfe": lambda v: _is_int(v) and v >= 0,
+    }
+    kinds = {
+        "task": "a string or null",
+        "n": "an integer or null",
+        "params": "an object",
+        "seed": "an integer",
+        "prompt_tokens": "a list of integers",
+        "output_tokens": "a non-empty list of integers",
+        "nfe": "a non-negative integer",
+        "ar_nfe": "a non-negative integer",
+        "prompt_id": "a non-negative integer",
+        "sample_index": "a non-negative integer",
+    }
+    for key, ok in checks.items():
+        if not ok(values[key]):
+            raise ValueError(
+                f"{where}: field `{key}` must be {kinds.get(key, 'a string')}; got "
+                f"{json.dumps(values[key])[:60]}"
+            )
+    return values
