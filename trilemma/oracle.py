@@ -145,8 +145,9 @@ def oracle_ar_logits(params, tokens) -> jax.Array:
     w = jnp.where(same_prompt, weights, 0.0)[:, None] * before  # (N, L)
     counts = jnp.einsum("nl,nlv->lv", w, jax.nn.one_hot(rows, vocab, dtype=w.dtype))
     total = counts.sum(axis=-1, keepdims=True)
-    sizes = params["sizes"].astype(w.dtype)[:, None]
-    uniform = (jnp.arange(vocab)[None, :] < sizes).astype(w.dtype) / sizes
+    sizes = params["sizes"][:, None]
+    inside = jnp.arange(vocab, dtype=sizes.dtype)[None, :] < sizes
+    uniform = inside.astype(w.dtype) / sizes.astype(w.dtype)
     conditionals = jnp.where(
         total > 0, counts / jnp.where(total > 0, total, 1), uniform
     )
