@@ -14,6 +14,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from trilemma import tasks
+
 
 def as_dict(p) -> dict[tuple[int, ...], float]:
     """Nonzero cells of a dense array as {index tuple: probability}."""
@@ -597,3 +599,21 @@ def apd_monte_carlo(
             iteration += 1
         outputs.append(y)
     return outputs, nfe, ar_nfe
+
+
+def product_task():
+    """One prompt, three positions with alphabets (2, 3, 2), p*(y|x) a product law."""
+    marginals = ([0.3, 0.7], [0.2, 0.5, 0.3], [0.6, 0.4])
+    sizes = tuple(len(m) for m in marginals)
+    outputs = list(np.ndindex(*sizes))
+    probs = [
+        math.prod(m[v] for m, v in zip(marginals, y, strict=True)) for y in outputs
+    ]
+    prompts = np.zeros((1, 1), np.int64)
+    joint = tasks.build_joint(
+        prompts,
+        lambda x: (np.array(outputs), np.array(probs)),
+        sizes,
+        num_rows=len(outputs),
+    )
+    return tasks.Task("product", 3, prompts, joint)

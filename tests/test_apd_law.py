@@ -94,24 +94,6 @@ def test_dllm_only_full_window_is_product_of_marginals(name, n):
         assert ar_nfe == pytest.approx(1.0, abs=EXACT)
 
 
-def _product_task():
-    """One prompt, three positions with alphabets (2, 3, 2), p*(y|x) a product law."""
-    marginals = ([0.3, 0.7], [0.2, 0.5, 0.3], [0.6, 0.4])
-    sizes = tuple(len(m) for m in marginals)
-    outputs = list(np.ndindex(*sizes))
-    probs = [
-        math.prod(m[v] for m, v in zip(marginals, y, strict=True)) for y in outputs
-    ]
-    prompts = np.zeros((1, 1), np.int64)
-    joint = trilemma.tasks.build_joint(
-        prompts,
-        lambda x: (np.array(outputs), np.array(probs)),
-        sizes,
-        num_rows=len(outputs),
-    )
-    return trilemma.tasks.Task("product", 3, prompts, joint)
-
-
 @pytest.mark.parametrize("weight", WEIGHTS)
 def test_product_law_is_exact(weight):
     """A product law p*(.|x) is sampled exactly in one pass at M = L, for every R.
@@ -120,7 +102,7 @@ def test_product_law_is_exact(weight):
     product law; copy's is a point mass): p_D_j = a_j, so q_j = pi_j and every draft
     is accepted; the law is p* (1e-12) for R in {0, 0.5, 1}, nfe = 1, ar_nfe = 1.
     """
-    task = _product_task()
+    task = bf.product_task()
     p_star, sizes = bf.apd_target(task, 0)
     assert len(p_star) == math.prod(sizes)
     law, nfe, ar_nfe = bf.apd_law(task, 0, weight=weight, lookahead=len(sizes))
