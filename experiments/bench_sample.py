@@ -6,7 +6,8 @@ outputs), held-in evaluation prompts, `confidence_topk` at temperature 1 (LLaDA'
 and after compilation, the same N samples (default 10,000 = 8 prompts x 1,250, keys
 `sample_keys(seed, prompt, sample)`) drawn by:
 
-* trilemma: `T.decode_batch` on batches of `--batch` rows (the compiled decoder);
+* trilemma: `T.decode_batch` on batches of `--batch` rows (the compiled decoder),
+  each batch timed `--repeats` times, the best kept;
 * a per-sample loop: `T.decode` (the same jitted decoder, one row per call), timed on
   `--loop-samples` samples and extrapolated to N;
 * NumPy LLaDA: LLaDA's `generate` loop (ML-GSAI/LLaDA generate.py: Gumbel-max draw in
@@ -15,8 +16,9 @@ and after compilation, the same N samples (default 10,000 = 8 prompts x 1,250, k
   batched NumPy forward pass of the same transformer and weights (checked against
   the JAX logits), timed on `--numpy-samples` rows and extrapolated to N;
 * the forward passes alone: a compiled loop of as many batched passes as the decoder
-  takes, on the same batches (`bench_decode.forward_loop`), so `decode / forward - 1`
-  is what the sampler adds on top of the network.
+  takes, on the same batches (`bench_decode.forward_loop`), each timed right after
+  the same batch's decode, so `decode / forward - 1` is what the sampler adds on top
+  of the network.
 
 Goals (measured in the same run, so ratios are meaningful on a noisy machine, times
 are not): trilemma >= 50x the per-sample loop, >= 3x NumPy LLaDA, sampler overhead
@@ -35,6 +37,7 @@ batch at a time). The script prints the device kind and runs unchanged on a GPU
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -220,37 +223,33 @@ def bench_sampler(args, shipped, model, task, keys, tokens, prompt_ids, k: int):
     if row_batches[-1][1] - row_batches[-1][0] != batch:  # one compiled shape
         row_batches[-1] = (total - batch, total)
 
-    def decode_all():
-        outs = [
-            T.decode_batch(sampler, model, keys[a:b], tokens[a:b])
-            for a, b in row_batches
-        ]
-        return outs
-
-    first = row_batches[0]
-    _, first_call = timed(
-        lambda: T.decode_batch(
-            sampler, model, keys[first[0] : first[1]], tokens[first[0] : first[1]]
-        )
-    )
-    outs, decode_s = timed(decode_all)
-    compile_s = max(first_call - decode_s / len(row_batches), 0.0)
+    decode_fns = [
+        functools.partial(T.decode_batch, sampler, model, keys[a:b], tokens[a:b])
+        for a, b in row_batches
+    ]
+    first_out, first_call = timed(decode_fns[0])  # compiles the decoder
+    steps = int(np.max(np.asarray(first_out.nfe)))  # the schedule's step count
+    forward_fns = [forward_loop(model, tokens[a:b], steps) for a, b in row_batches]
+    _, forward_first = timed(forward_fns[0])
+    # each batch's decode, then its forward passes alone, `repeats` times; the best
+    # time of each batch, summed (the machine may be shared: pairs stay close)
+    decode_t = np.zeros((args.repeats, len(row_batches)))
+    forward_t = np.zeros_like(decode_t)
+    outs = [None] * len(row_batches)
+    for r in range(args.repeats):
+        for j in range(len(row_batches)):
+            outs[j], decode_t[r, j] = timed(decode_fns[j])
+            _, forward_t[r, j] = timed(forward_fns[j])
+    decode_s, forward_s = decode_t.min(0).sum(), forward_t.min(0).sum()
+    compile_s = max(first_call - decode_t[:, 0].min(), 0.0)
+    forward_compile_s = max(forward_first - forward_t[:, 0].min(), 0.0)
+    paired = decode_t / forward_t - 1.0
     decoded = np.zeros_like(np.asarray(tokens))
     nfe = np.zeros(total, int)
     for (a, b), out in zip(row_batches, outs, strict=True):
         decoded[a:b] = np.asarray(out.tokens)
         nfe[a:b] = np.asarray(out.nfe)
     steps = int(nfe.max())
-
-    forward_fns = [forward_loop(model, tokens[a:b], steps) for a, b in row_batches]
-    _, forward_first = timed(forward_fns[0])
-    _, forward_s = timed(lambda: [fn() for fn in forward_fns])
-    forward_compile_s = max(forward_first - forward_s / len(row_batches), 0.0)
-    # a second round of both, interleaved: the best of two for each
-    _, again = timed(decode_all)
-    decode_s = min(decode_s, again)
-    _, again = timed(lambda: [fn() for fn in forward_fns])
-    forward_s = min(forward_s, again)
 
     # the per-sample loop: the same jitted decoder, one row per call
     host_tokens = np.asarray(tokens)
@@ -302,6 +301,7 @@ def bench_sampler(args, shipped, model, task, keys, tokens, prompt_ids, k: int):
         "compile_s": compile_s,
         "forward_s": forward_s,
         "forward_compile_s": forward_compile_s,
+        "repeats": args.repeats,
         "loop_s": loop_s,
         "loop_timed_samples": count,
         "loop_timed_s": loop_timed,
@@ -316,6 +316,7 @@ def bench_sampler(args, shipped, model, task, keys, tokens, prompt_ids, k: int):
         "vs_loop": loop_s / decode_s,
         "vs_llada": llada_s / decode_s,
         "overhead": decode_s / forward_s - 1.0,
+        "overhead_paired": paired.tolist(),
     }
 
 
@@ -396,6 +397,13 @@ def print_sampler(r: dict, total: int) -> None:
             f"  {name:<26} {seconds:>10.2f} {total / seconds:>11,.0f} "
             f"{seconds / r['decode_s']:>10.2f}x  {note}"
         )
+    paired = np.asarray(r["overhead_paired"])
+    print(
+        f"  sampler overhead, decode / forward - 1: {r['overhead']:+.1%} (best of "
+        f"{r['repeats']} per batch; each batch's back-to-back pair: min "
+        f"{paired.min():+.1%}, median {np.median(paired):+.1%}, max "
+        f"{paired.max():+.1%})"
+    )
     print(
         f"  compile (first call minus a warm one): decoder {r['compile_s']:.2f} s, "
         f"forward loop {r['forward_compile_s']:.2f} s"
@@ -417,6 +425,7 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=10_000, help="N (default 10000)")
     parser.add_argument("--prompts", type=int, default=8, help="held-in prompts")
     parser.add_argument("--batch", type=int, default=2000, help="trilemma batch rows")
+    parser.add_argument("--repeats", type=int, default=2, help="timed decode rounds")
     parser.add_argument("--loop-samples", type=int, default=200)
     parser.add_argument(
         "--numpy-samples", type=int, default=1000, help="rows NumPy LLaDA is timed on"

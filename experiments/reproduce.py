@@ -39,6 +39,7 @@ def steps() -> list[Step]:
         fig_decoding_accuracy,
         fig_fluency_diversity,
         fig_model_decoding,
+        fig_model_sampling,
         fig_optimal_schedule,
         fig_product_of_experts,
         fig_total_correlation,
@@ -106,6 +107,12 @@ def steps() -> list[Step]:
             "figure + JSON: accuracy and valid entropy vs tokens per step, shipped "
             "denoiser vs ideal model, exact",
             fig_model_decoding.run,
+        ),
+        Step(
+            "model_sampling",
+            "figure + JSON: Monte Carlo accuracy (95% intervals) of the shipped "
+            "denoiser's sample files vs tokens per step, beside the exact curves",
+            fig_model_sampling.run,
         ),
     ]
 

@@ -19,6 +19,7 @@ helpers.
 from ._decoding_accuracy import fig_decoding_accuracy as fig_decoding_accuracy
 from ._fluency_diversity import fig_fluency_diversity as fig_fluency_diversity
 from ._model_decoding import fig_model_decoding as fig_model_decoding
+from ._model_sampling import fig_model_sampling as fig_model_sampling
 from ._optimal_schedule import fig_optimal_schedule as fig_optimal_schedule
 from ._pbx import fig_pbx as fig_pbx
 from ._product_of_experts import fig_product_of_experts as fig_product_of_experts
@@ -32,6 +33,7 @@ __all__ = [
     "fig_fluency_diversity",
     "fig_decoding_accuracy",
     "fig_model_decoding",
+    "fig_model_sampling",
     "fig_optimal_schedule",
     "fig_pbx",
     "fig_product_of_experts",

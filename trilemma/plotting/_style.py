@@ -149,6 +149,7 @@ FAMILY_STYLES: dict[str, dict[str, Any]] = {
     },
     "factor": {"color": PALETTE["orange"], "marker": "^", "ms": 5.5},
     "eb": {"color": PALETTE["green"], "marker": "P", "ms": 4.5},
+    "apd": {"color": PALETTE["purple"], "marker": "*", "ms": 8.5},
 }
 _FAMILY_DEFAULT = {"color": PALETTE["black"], "ms": 5.0}
 
