@@ -158,8 +158,8 @@ def _corrupt(tiny_models, tmp_path):
 
 
 BAD = [
-    (["--task", "nope"], "unknown task"),
-    (["--sampler", "nope"], "unknown sampler"),
+    (["--task", "nope"], "Unknown task"),
+    (["--sampler", "nope"], "Unknown sampler"),
     (["--k", "0"], "`--k`"),
     (["--temperature", "-1"], "`--temperature`"),
     (["--shard", "2/2"], "`--shard` must be i/K with 0 <= i < K; got '2/2'"),

@@ -155,10 +155,6 @@ def sample_file(
         for i in prompts
     }
     bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc=f"sample {sampler.name}", unit="sample")
     start = time.perf_counter()
     compile_seconds = 0.0
     nfe_sum = ar_sum = 0
@@ -172,8 +168,17 @@ def sample_file(
                 out = _decode_rows(
                     model, sampler, ar_model, seed, prompt_ids, indices, batch_size
                 )
-                if first == 0:
+                if first == 0:  # the bar starts once the model has answered
                     compile_seconds = time.perf_counter() - start
+                    if progress:
+                        from tqdm.auto import tqdm
+
+                        bar = tqdm(
+                            total=total,
+                            desc=f"sample {sampler.name}",
+                            unit="sample",
+                            disable=None,
+                        )
                 outputs = layout.outputs(out.tokens)
                 for r in range(len(rows)):
                     output = outputs[r]
