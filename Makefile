@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python experiments/bench_decode.py
 	$(BIN)/python experiments/bench_simulate_model.py
 	$(BIN)/python experiments/bench_train.py
+	$(BIN)/python experiments/bench_sample.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -11,6 +11,7 @@ from test_cli_bad_input import one_line_error
 
 import trilemma as T
 from trilemma import samples, sampling
+from trilemma.models import weights
 from trilemma.samplers import apd
 
 FLAGS = {
@@ -52,7 +53,15 @@ def _argv(path, sampler="confidence_topk", *extra):
     ]
 
 
-@pytest.mark.parametrize("name", list(FLAGS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name, marks=() if name in ("eb", "mdlm", "apd") else (pytest.mark.slow,)
+        )
+        for name in FLAGS
+    ],
+)
 def test_every_sampler_samples_to_a_valid_file(name, tmp_path, capsys):
     path = tmp_path / f"{name}.jsonl"
     summary = report(_argv(path, name), capsys)
@@ -87,7 +96,7 @@ def test_the_file_is_the_librarys(tmp_path, capsys):
     assert path.read_bytes() == mine.read_bytes()
 
 
-def test_a_trained_model_and_its_verifier(tiny_models, tmp_path, capsys):
+def test_the_shipped_model_and_its_verifier(tmp_path, capsys):
     path = tmp_path / "apd.jsonl"
     argv = [
         "sample",
@@ -96,15 +105,13 @@ def test_a_trained_model_and_its_verifier(tiny_models, tmp_path, capsys):
         "--n",
         "3",
         "--model",
-        str(tiny_models / "denoiser"),
+        "default",
         "--sampler",
         "apd",
         "--weight",
         "0.5",
         "--lookahead",
         "3",
-        "--ar-model",
-        str(tiny_models / "autoregressive"),
         "--samples-per-prompt",
         "3",
         "--num-prompts",
@@ -116,7 +123,9 @@ def test_a_trained_model_and_its_verifier(tiny_models, tmp_path, capsys):
     summary = report(argv, capsys)
     got = samples.read(path)
     assert summary["samples"] == len(got) == 6
+    assert summary["model"] == "default"
     assert (got.ar_nfe <= got.nfe).all()
+    assert got.runs[0]["model"] == "default"
 
 
 HOST_MODULE = """
@@ -149,11 +158,11 @@ def test_a_user_model_from_module_and_factory(host_module, tmp_path, capsys):
     assert len(samples.read(path)) == 8
 
 
-def _corrupt(tiny_models, tmp_path):
+def _corrupt(tmp_path):
     folder = tmp_path / "corrupt"
-    shutil.copytree(tiny_models / "denoiser", folder)
-    weights = folder / "weights.safetensors"
-    weights.write_bytes(weights.read_bytes()[:100])
+    shutil.copytree(weights.DEFAULT / "denoiser", folder)
+    file = folder / "weights.safetensors"
+    file.write_bytes(file.read_bytes()[:100])
     return folder
 
 
@@ -193,7 +202,7 @@ def test_bad_input_is_one_line_and_leaves_no_file(
     assert not [p for p in tmp_path.iterdir() if p.suffix in (".jsonl", ".tmp")]
 
 
-def test_bad_destinations_and_models(tiny_models, tmp_path, capsys):
+def test_bad_destinations_and_models(tmp_path, capsys):
     missing = tmp_path / "no" / "such" / "dir" / "out.jsonl"
     assert "does not exist" in one_line_error(_argv(missing), capsys)
     assert "is a directory" in one_line_error(_argv(tmp_path), capsys)
@@ -206,7 +215,7 @@ def test_bad_destinations_and_models(tiny_models, tmp_path, capsys):
             assert "not writable" in line
     finally:
         locked.chmod(0o700)
-    corrupt = _corrupt(tiny_models, tmp_path)
+    corrupt = _corrupt(tmp_path)
     argv = [*_argv(tmp_path / "x.jsonl"), "--model", str(corrupt)]
     argv[argv.index("replace_random")] = "shuffle"
     assert "weights.safetensors" in one_line_error(argv, capsys)

@@ -131,10 +131,11 @@ EXPECTED_PARAMETERS = {
     "factor": {"factor", "temperature", "block", "reference_quirk"},
     "eb": {"gamma", "temperature", "block"},
     "mdlm": {"num_steps", "temperature"},
+    "apd": {"weight", "lookahead", "temperature"},
 }
 
 
-def test_samplers_json_lists_all_ten(capsys):
+def test_samplers_json_lists_every_sampler(capsys):
     code, out, err = run(["samplers", "--json"], capsys)
     assert code == 0, err
     rows = json.loads(out)

@@ -1,23 +1,16 @@
-"""The shipped default models: they load, are small, and their exact laws hold up.
+"""The shipped default models: they load, are small, and simulate from the shell.
 
-The Monte Carlo test decodes the shipped denoiser with `decode_batch` and compares the
-output frequencies with the exact law `simulate(..., model=...)` computes for the same
-prompt (within 5 standard errors, fixed seed).
+Their sample files' agreement with the exact law `simulate(..., model=...)` is in
+`test_sample_agreement.py`.
 """
 
 import json
 
-import jax
-import numpy as np
 import pytest
 from clitools import run
-from test_simulation import assert_frequencies_match
 
-import trilemma as T
 from trilemma.models import weights
 from trilemma.models.data import DEFAULT_GROUPS
-
-NUM_KEYS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +33,6 @@ def test_shipped_models_load_and_are_small(shipped):
         assert provenance["preset"] == "default"
         assert {"seed", "steps"} <= set(provenance["train"])
         assert model_file.task_set.groups == DEFAULT_GROUPS
-
-
-@pytest.mark.parametrize(
-    ("task_name", "n", "params"),
-    [
-        ("shuffle", 3, {"k": 1, "temperature": 1.0}),
-        ("replace_random", 3, {"k": 2, "temperature": 1.0}),
-    ],
-)
-def test_monte_carlo_agrees_with_the_exact_law(shipped, task_name, n, params):
-    model_file = shipped["denoiser"]
-    task = model_file.task_set.evaluation_pair(task_name, n, num_prompts=1)[0]
-    model = model_file.model(task)
-    sampler = T.SAMPLERS["random_topk"](**params)
-    sim = T.simulate(task, sampler, model=model, support_only=True)
-    tokens = model.layout.initial_tokens(np.zeros(NUM_KEYS, int))
-    keys = jax.random.split(jax.random.key(8), NUM_KEYS)
-    out = T.decode_batch(sampler, model, keys, tokens)
-    length = len(model.layout.sizes)
-    assert_frequencies_match(np.asarray(out.tokens)[:, -length:], sim)
-    assert np.abs(np.asarray(out.nfe) - sim.expected_nfe).max() <= 1e-9
 
 
 def test_simulate_default_model_from_the_shell(capsys):

@@ -55,7 +55,7 @@ SHIPPED_CONFIGS = {
 """Configurations whose law on the shipped model `simulate` enumerates exactly."""
 
 FAST = {
-    ("oracle", "shuffle_distinct"): ONE_MODEL,
+    ("oracle", "shuffle_distinct"): ("random_topk", "factor", "mdlm"),
     ("oracle", "replace_random"): ("confidence_topk", "threshold"),
     ("oracle", "latin_square"): ("eb",),
     ("shipped", "shuffle"): ("random_topk",),

@@ -35,7 +35,16 @@ def _models(name):
     return model, (T.oracle_ar_model(TASK) if name == "apd" else None)
 
 
-@pytest.mark.parametrize("name", list(SAMPLERS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=() if name in ("confidence_topk", "apd") else (pytest.mark.slow,),
+        )
+        for name in SAMPLERS
+    ],
+)
 def test_file_is_the_same_whatever_the_batch_size_or_the_shards(name, tmp_path):
     """Other batch sizes and shards write the bytes of the one-batch file.
 
@@ -302,7 +311,17 @@ def numpy_oracle(task, *, autoregressive=False, calls=None):
     return HostModel(logits_fn, T.task_layout(task), name="numpy-oracle")
 
 
-@pytest.mark.parametrize("name", [*T.SAMPLERS])
+HOST_FAST = ("random_topk", "threshold", "mdlm", "apd")
+"""The host-model cases of the default suite (the others are marked slow)."""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=() if name in HOST_FAST else (pytest.mark.slow,))
+        for name in T.SAMPLERS
+    ],
+)
 def test_a_numpy_host_model_draws_the_jax_oracles_samples(name):
     """A NumPy host model draws the JAX oracle's samples for the same keys.
 
@@ -329,14 +348,14 @@ def test_a_numpy_host_model_draws_the_jax_oracles_samples(name):
             T.oracle_ar_model(task),
             numpy_oracle(task, autoregressive=True),
         )
-    keys = sampling.sample_keys(5, np.zeros(64, int), np.arange(64))
-    tokens = np.tile(jax_model.layout.initial_tokens(0), (64, 1))
+    keys = sampling.sample_keys(5, np.zeros(32, int), np.arange(32))
+    tokens = np.tile(jax_model.layout.initial_tokens(0), (32, 1))
     mine = T.decode_batch(sampler, host, keys, tokens, ar_model=host_ar)
     ref = T.decode_batch(sampler, jax_model, keys, tokens, ar_model=jax_ar)
     np.testing.assert_array_equal(mine.tokens, np.asarray(ref.tokens))
     np.testing.assert_array_equal(mine.nfe, np.asarray(ref.nfe))
     np.testing.assert_array_equal(mine.ar_nfe, np.asarray(ref.ar_nfe))
-    assert len(set(calls)) == 1 and calls[0] == (64, 5)
+    assert len(set(calls)) == 1 and calls[0] == (32, 5)
     assert len(calls) <= sampler.max_steps(4)
 
 

@@ -93,7 +93,7 @@ def style() -> Iterator[None]:
 
 # --- styles keyed by sampler name -----------------------------------------------------
 
-FALLBACK_MARKERS = (">", "p", "h", "*", "X", "8")
+FALLBACK_MARKERS = (">", "p", "h", "X", "8")
 """Markers of samplers no style table lists; no table uses them for a listed one."""
 
 

@@ -1,4 +1,4 @@
-r"""Monte Carlo decoding: a `Sampler` run on any `Model`, compiled once.
+r"""Monte Carlo decoding: any registered sampler run on any model, compiled once.
 
 `step(key, state) -> (state, info)` draws every masked token from its law $\pi_j$
 (inverse CDF of one uniform per position, in float64 when x64 is on), scores the
@@ -7,8 +7,13 @@ positions by score with uniformly random tie-breaking priorities (one multi-key 
 and commits the first $k$. It calls the same building blocks as the exact enumerator,
 so Monte Carlo frequencies converge to `trilemma.simulate`'s exact law.
 
-One module-level jitted kernel decodes a batch: the sampler, the model's `logits_fn`
-and the mask id are static, the model's `params`, the keys and the tokens are traced.
+`step_from_logits` is that step given the model's logits; `build_step` computes them
+with a JAX model in the same program, and `decode_host` (`_host.py`) with a model
+outside JAX. APD (`_apd.py`) has its own two-model step; `make_step` picks the step
+of any registered sampler.
+
+One module-level jitted kernel decodes a batch: the sampler, the models' `logits_fn`s
+and the mask id are static, the models' `params`, the keys and the tokens are traced.
 A second call with the same sampler and shapes, but new weights, another task's
 tables or another prompt batch, reuses the compiled kernel.
 
