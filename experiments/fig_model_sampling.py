@@ -54,36 +54,19 @@ def sweeps(n: int, length: int):
     ]
 
 
-def clopper_pearson(successes: int, trials: int, level: float = 0.95):
-    """The exact binomial interval `(low, high)` for `successes` out of `trials`."""
-    from scipy.stats import beta
-
-    alpha = 1 - level
-    low = (
-        0.0
-        if successes == 0
-        else beta.ppf(alpha / 2, successes, trials - successes + 1)
-    )
-    high = (
-        1.0
-        if successes == trials
-        else beta.ppf(1 - alpha / 2, successes + 1, trials - successes)
-    )
-    return float(low), float(high)
-
-
 def monte_carlo_point(task, path: Path) -> dict:
     """Accuracy (with its interval) and speed of one sample file."""
     from trilemma import samples
+    from trilemma.estimators import clopper_pearson
 
     got = samples.read(path)
     passed = int(task.grade(got.prompt_id, got.output_tokens).sum())
-    low, high = clopper_pearson(passed, len(got))
+    accuracy = clopper_pearson(passed, len(got))
     return {
         "num_samples": len(got),
-        "accuracy": passed / len(got),
-        "ci_low": low,
-        "ci_high": high,
+        "accuracy": accuracy.estimate,
+        "ci_low": accuracy.ci_low,
+        "ci_high": accuracy.ci_high,
         "mean_nfe": float(got.nfe.mean()),
         "mean_ar_nfe": float(got.ar_nfe.mean()),
         "tokens_per_step": got.output_tokens.shape[1] / float(got.nfe.mean()),
