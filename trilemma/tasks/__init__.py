@@ -2,7 +2,8 @@
 
 Families (one module each): ParallelBench's Waiting Line lists (`_lists`), its two
 puzzles (`_puzzles`), two-token toys from the source texts (`_toys`) and seeded random
-families for property tests (`_generic`). Every builder has the signature
+families for property tests (`_generic`); `_text` renders, parses and grades answers
+as text, as ParallelBench does. Every builder has the signature
 `builder(n=None, *, num_prompts=1, max_bytes=None, **options) -> Task`.
 """
 
@@ -35,6 +36,17 @@ from ._pooled import held_out as held_out
 from ._pooled import pooled_task as pooled_task
 from ._pooled import random_prompts as random_prompts
 from ._puzzles import latin_square, sudoku
+from ._text import LM_EVAL_TASKS as LM_EVAL_TASKS
+from ._text import PARALLELBENCH_METRICS as PARALLELBENCH_METRICS
+from ._text import PARALLELBENCH_TASKS as PARALLELBENCH_TASKS
+from ._text import TEXT_TASKS as TEXT_TASKS
+from ._text import answer_items as answer_items
+from ._text import grade_doc as grade_doc
+from ._text import grade_text as grade_text
+from ._text import parse_answer as parse_answer
+from ._text import prompt_items as prompt_items
+from ._text import render_answer as render_answer
+from ._text import trilemma_task_name as trilemma_task_name
 from ._toys import cities, copula
 
 TASKS = MappingProxyType(
