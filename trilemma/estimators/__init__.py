@@ -1,15 +1,25 @@
-"""Estimators of trilemma quantities from samples.
+"""Estimators of trilemma quantities from samples (nats; every one per prompt).
 
-`histogram` groups a sample set into its (prompt, output) cells; `Estimate` is an
-estimate with its interval; `clopper_pearson` the exact interval of a proportion
-(precision, accuracy); `resample_counts` draws bootstrap resamples of a histogram
-(each prompt's counts redrawn multinomially) and `basic_interval` turns replicates
-into the basic bootstrap interval.
+* `histogram`: a sample set's (prompt, output) cells and their counts;
+* `entropy_estimates`: plug-in, Miller–Madow, jackknife, Grassberger, Chao–Shen and
+  NSB entropies of many groups in one jitted call (`ENTROPY_ESTIMATORS`);
+* `estimate_point`: a sampler's trilemma point (precision, recall, entropy and its
+  drop, TV, KL, F_8 / F_1/8, speed) against an exact reference (`exact_reference`)
+  or a reference sample (`sample_reference`), each an `Estimate` with a bootstrap
+  interval;
+* `clopper_pearson`, `resample_counts` and `basic_interval`: the intervals.
 """
 
 from ._bootstrap import basic_interval as basic_interval
 from ._bootstrap import resample_counts as resample_counts
 from ._counts import Histogram as Histogram
 from ._counts import histogram as histogram
+from ._entropy import ENTROPY_ESTIMATORS as ENTROPY_ESTIMATORS
+from ._entropy import entropy_estimates as entropy_estimates
 from ._intervals import Estimate as Estimate
 from ._intervals import clopper_pearson as clopper_pearson
+from ._point import EstimatedPoint as EstimatedPoint
+from ._point import Reference as Reference
+from ._point import estimate_point as estimate_point
+from ._point import exact_reference as exact_reference
+from ._point import sample_reference as sample_reference

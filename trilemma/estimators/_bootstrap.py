@@ -80,23 +80,35 @@ def resample_counts(hist: Histogram, key, num_resamples: int, *, chunk: int = 64
     return np.concatenate(out)
 
 
-def basic_interval(estimate: float, replicates, *, level: float = 0.95) -> Estimate:
-    r"""The basic bootstrap interval, $2\hat\theta$ minus the replicates' quantiles.
+def basic_interval(
+    estimate: float, replicates, *, level: float = 0.95, truth: float | None = None
+) -> Estimate:
+    r"""The basic bootstrap interval: the replicates' spread about the truth, reflected.
 
-    $[2\hat\theta - q_{1-\alpha/2},\ 2\hat\theta - q_{\alpha/2}]$.
+    $[\hat\theta - (q_{1-\alpha/2} - t),\ \hat\theta - (q_{\alpha/2} - t)]$, with
+    $q$ the replicates' quantiles and $t$ the statistic's value in the bootstrap world,
+    its functional at the plug-in law. For a plug-in estimator $t = \hat\theta$ (the
+    default) and this is $[2\hat\theta - q_{1-\alpha/2}, 2\hat\theta -
+    q_{\alpha/2}]$; for a bias-corrected one (Chao–Shen entropy, a Good–Turing
+    recall) $t$ is the plug-in value, which the resamples' estimates are spread
+    around.
 
     Args:
       estimate: $\hat\theta$ on the original sample.
-      replicates: `(R,)` the statistic on each resample (NaNs dropped).
+      replicates: `(R,)` the estimator on each resample (NaNs dropped).
       level: the nominal coverage $1 - \alpha$.
+      truth: $t$; default `estimate`.
     """
     level = _checks.check_real(level, "level", low=0.0, high=1.0, low_open=True)
     values = np.asarray(replicates, float)
     values = values[np.isfinite(values)]
     if not np.isfinite(estimate) or len(values) == 0:
         return Estimate(float(estimate), float("nan"), float("nan"))
+    truth = estimate if truth is None else truth
     alpha = 1.0 - level
     low_q, high_q = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return Estimate(
-        float(estimate), float(2 * estimate - high_q), float(2 * estimate - low_q)
+        float(estimate),
+        float(estimate - (high_q - truth)),
+        float(estimate - (low_q - truth)),
     )
