@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import _checks
 from ._files import atomic_open
 
 SCHEMA = "trilemma.samples/1"
@@ -113,45 +114,99 @@ class Samples(NamedTuple):
         return len(self.prompt_id)
 
 
-def read(*paths) -> Samples:
+FORMATS = ("trilemma", "lm-eval")
+"""Input formats `read` takes: trilemma's JSONL (full or hand-written) and
+lm-evaluation-harness `--log_samples` files."""
+
+NORMALIZATIONS = ("none", "whitespace", "case")
+"""How text outputs are made comparable: as is; runs of whitespace collapsed and
+the ends stripped; and, on top of that, lower case."""
+
+
+def normalize_text(text: str, how: str = "none") -> str:
+    r"""`text` under one of `NORMALIZATIONS`.
+
+    >>> normalize_text("  Ann,\n Bob ", "whitespace")
+    'Ann, Bob'
+    """
+    if how == "none":
+        return text
+    text = " ".join(text.split())
+    return text.lower() if how == "case" else text
+
+
+def read(
+    *paths, format: str = "trilemma", normalize: str = "none", text_ids=None
+) -> Samples:
     """Read and validate sample files; their samples concatenated in order.
+
+    Formats:
+      * `trilemma`: lines of the schema (every field), or hand-written lines with
+        only `prompt_id` and `output_tokens` or `output_text` (`nfe` when known; -1
+        otherwise); one file holds one kind of line. A full-schema line's run is
+        its `RUN_FIELDS`; a hand-written file is one run of its own.
+      * `lm-eval`: lm-evaluation-harness `--log_samples` lines (files
+        `samples_<task>_*.jsonl`): `doc_id` is the prompt, and every string in
+        `resps` (nested lists flattened) is one sample, repeats included; the file
+        is one run.
+
+    Text outputs (`output_text` without tokens, or lm-eval responses) are outcomes
+    by their string after `normalize`, numbered in `text_ids` (a dict shared across
+    calls, so a sample set and its reference number one string alike): their
+    `output_tokens` are `[id]`.
 
     Raises:
       ValueError: naming the file and line of the first malformed line (bad JSON, a
-        missing or wrongly typed field, another schema, an output length unlike the
-        file's first line, a prompt id whose prompt differs between lines), an
-        empty or unreadable file, or no paths.
+        missing or wrongly typed field, another schema, a line of another kind than
+        the file's first, an output length unlike the first line's, a prompt id whose
+        prompt differs between lines), an empty or unreadable file, an unknown format
+        or normalisation, or no paths.
     """
     if not paths:
         raise ValueError("`samples`: give at least one sample file")
+    if format not in FORMATS:
+        raise _checks.unknown("format", format, FORMATS)
+    if normalize not in NORMALIZATIONS:
+        raise _checks.unknown("normalisation", normalize, NORMALIZATIONS)
+    text_ids = {} if text_ids is None else text_ids
     rows: dict[str, list] = {key: [] for key in FIELDS}
     runs: dict[str, int] = {}
     run_of: list[int] = []
     prompts: dict[int, tuple[tuple[int, ...], str]] = {}
     length = None
     for path in paths:
-        count = 0
+        count, kind = 0, None
         for where, line in _lines(path):
-            values = _parse(line, where)
-            if length is None:
-                length = len(values["output_tokens"])
-            elif len(values["output_tokens"]) != length:
-                raise ValueError(
-                    f"{where}: `output_tokens` has {len(values['output_tokens'])} "
-                    f"tokens; earlier samples have {length}"
-                )
-            prompt = (tuple(values["prompt_tokens"]), values["prompt_text"])
-            seen = prompts.setdefault(values["prompt_id"], prompt)
-            if seen != prompt:
-                raise ValueError(
-                    f"{where}: prompt_id {values['prompt_id']} has another prompt "
-                    "than on its earlier lines"
-                )
-            run = json.dumps({key: values[key] for key in RUN_FIELDS})
-            run_of.append(runs.setdefault(run, len(runs)))
-            for key in FIELDS:
-                rows[key].append(values[key])
-            count += 1
+            for values in _records(line, where, format, path):
+                if kind is None:
+                    kind = values["schema"]
+                elif values["schema"] != kind:
+                    raise ValueError(
+                        f"{where}: a {_KINDS[values['schema']]} line in a file of "
+                        f"{_KINDS[kind]} lines"
+                    )
+                if values["output_tokens"] is None:
+                    text = normalize_text(values["output_text"], normalize)
+                    values["output_tokens"] = [text_ids.setdefault(text, len(text_ids))]
+                if length is None:
+                    length = len(values["output_tokens"])
+                elif len(values["output_tokens"]) != length:
+                    raise ValueError(
+                        f"{where}: `output_tokens` has {len(values['output_tokens'])} "
+                        f"tokens; earlier samples have {length}"
+                    )
+                prompt = (tuple(values["prompt_tokens"]), values["prompt_text"])
+                seen = prompts.setdefault(values["prompt_id"], prompt)
+                if seen != prompt:
+                    raise ValueError(
+                        f"{where}: prompt_id {values['prompt_id']} has another prompt "
+                        "than on its earlier lines"
+                    )
+                run = json.dumps({key: values[key] for key in RUN_FIELDS})
+                run_of.append(runs.setdefault(run, len(runs)))
+                for key in FIELDS:
+                    rows[key].append(values[key])
+                count += 1
         if count == 0:
             raise ValueError(f"{path}: the sample file is empty")
     return Samples(
@@ -167,6 +222,110 @@ def read(*paths) -> Samples:
         prompts=prompts,
         output_text=tuple(rows["output_text"]),
     )
+
+
+HANDWRITTEN = "hand-written"
+LM_EVAL = "lm-eval"
+_KINDS = {SCHEMA: "full-schema", HANDWRITTEN: "hand-written", LM_EVAL: "lm-eval"}
+
+
+def _records(line: str, where: str, format: str, path) -> Iterator[dict[str, Any]]:
+    """The samples of one line, each with every field (`schema` says its kind)."""
+    try:
+        values = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"{where}: a line must be a JSON object; got {type(values).__name__}"
+        )
+    if format == "lm-eval":
+        yield from _lm_eval(values, where, path)
+    elif "schema" in values:
+        yield _parse(values, where)
+    else:
+        yield _handwritten(values, where, path)
+
+
+def _handwritten(values: dict, where: str, path) -> dict[str, Any]:
+    """A minimal line: `prompt_id` and `output_tokens` or `output_text` (`nfe`)."""
+    if "prompt_id" not in values:
+        raise ValueError(f"{where}: missing field prompt_id")
+    if "output_tokens" not in values and "output_text" not in values:
+        raise ValueError(f"{where}: give output_tokens or output_text")
+    if not (_is_int(values["prompt_id"]) and values["prompt_id"] >= 0):
+        raise ValueError(
+            f"{where}: field `prompt_id` must be a non-negative integer; got "
+            f"{json.dumps(values['prompt_id'])[:60]}"
+        )
+    tokens = values.get("output_tokens")
+    if tokens is not None and not (
+        isinstance(tokens, list) and tokens and all(map(_is_int, tokens))
+    ):
+        raise ValueError(
+            f"{where}: field `output_tokens` must be a non-empty list of integers; "
+            f"got {json.dumps(tokens)[:60]}"
+        )
+    text = values.get("output_text", "")
+    if not isinstance(text, str):
+        raise ValueError(f"{where}: field `output_text` must be a string")
+    nfe = values.get("nfe", -1)
+    if not (_is_int(nfe) and nfe >= -1):
+        raise ValueError(f"{where}: field `nfe` must be a non-negative integer")
+    return {
+        "schema": HANDWRITTEN,
+        **dict.fromkeys(RUN_FIELDS),
+        "model": str(path),
+        "params": {},
+        "seed": 0,
+        "prompt_id": values["prompt_id"],
+        "sample_index": 0,
+        "prompt_tokens": [],
+        "prompt_text": "",
+        "output_tokens": tokens,
+        "output_text": text,
+        "nfe": nfe,
+        "ar_nfe": 0,
+    }
+
+
+def _lm_eval(values: dict, where: str, path) -> Iterator[dict[str, Any]]:
+    """The samples of one lm-evaluation-harness logged line: every string of `resps`."""
+    doc_id = values.get("doc_id")
+    if not (_is_int(doc_id) and doc_id >= 0):
+        raise ValueError(
+            f"{where}: an lm-eval sample needs an integer `doc_id`; got "
+            f"{json.dumps(doc_id)[:60]}"
+        )
+    if "resps" not in values:
+        raise ValueError(f"{where}: missing field resps")
+    texts = list(_strings(values["resps"]))
+    if not texts:
+        raise ValueError(f"{where}: field `resps` holds no response strings")
+    for index, text in enumerate(texts):
+        yield {
+            "schema": LM_EVAL,
+            **dict.fromkeys(RUN_FIELDS),
+            "model": str(path),
+            "params": {},
+            "seed": 0,
+            "prompt_id": doc_id,
+            "sample_index": index,
+            "prompt_tokens": [],
+            "prompt_text": "",
+            "output_tokens": None,
+            "output_text": text,
+            "nfe": -1,
+            "ar_nfe": 0,
+        }
+
+
+def _strings(value) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _lines(path) -> Iterator[tuple[str, str]]:
@@ -185,16 +344,8 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _parse(line: str, where: str) -> dict[str, Any]:
-    """One validated line."""
-    try:
-        values = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
-    if not isinstance(values, dict):
-        raise ValueError(
-            f"{where}: a line must be a JSON object; got {type(values).__name__}"
-        )
+def _parse(values: dict, where: str) -> dict[str, Any]:
+    """One validated full-schema line."""
     if values.get("schema") != SCHEMA:
         raise ValueError(
             f"{where}: `schema` must be {SCHEMA!r}; got {values.get('schema')!r}"

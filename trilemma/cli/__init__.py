@@ -1,7 +1,7 @@
 """The `trilemma` command line. Thin: parses, calls the library, prints bits.
 
-One module per command (`exact`, `simulate`, `sample`, `fit`, `samplers`, `tasks`,
-`train`),
+One module per command (`exact`, `simulate`, `sample`, `diversity_loss`, `fit`,
+`samplers`, `tasks`, `train`),
 each with `add_parser(subparsers)` and `run(args)`; `_parse` reads flag values and
 derives the sampler flags from the registry, `_common` holds the task arguments.
 
@@ -17,9 +17,19 @@ import argparse
 import sys
 
 from .. import __version__, _checks
-from . import _parse, exact, fit, sample, samplers, simulate, tasks, train
+from . import (
+    _parse,
+    diversity_loss,
+    exact,
+    fit,
+    sample,
+    samplers,
+    simulate,
+    tasks,
+    train,
+)
 
-COMMANDS = (exact, simulate, sample, fit, samplers, tasks, train)
+COMMANDS = (exact, simulate, sample, diversity_loss, fit, samplers, tasks, train)
 """The command modules, in the order `trilemma --help` lists them."""
 
 

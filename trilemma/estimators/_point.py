@@ -212,9 +212,12 @@ def estimate_point(
     tv = out["tv"]
     corrected = float(np.clip(2 * tv.estimate - np.nanmean(stats["tv"][1:]), 0, 1))
     out["tv"] = Estimate(corrected, max(tv.ci_low, 0.0), min(tv.ci_high, 1.0))
-    for name in ("precision", "recall", "f8", "f1_8"):
+    for name in ("precision", "recall", "f8", "f1_8"):  # masses: in [0, 1]
         e = out[name]
         out[name] = Estimate(e.estimate, max(e.ci_low, 0.0), min(e.ci_high, 1.0))
+    for name in ("entropy", "reference_entropy", "kl_reference_to_sampler"):
+        e = out[name]  # non-negative quantities
+        out[name] = e._replace(ci_low=max(e.ci_low, 0.0))
     totals = hist.totals
     if (totals == totals[0]).all():  # the prompt average is one binomial proportion
         valid = int(q[r > 0].sum())
