@@ -36,6 +36,7 @@ def steps() -> list[Step]:
     """The steps, in the order they run."""
     from experiments import (
         decoding_table,
+        diversity_loss_table,
         fig_decoding_accuracy,
         fig_fluency_diversity,
         fig_model_decoding,
@@ -113,6 +114,12 @@ def steps() -> list[Step]:
             "figure + JSON: Monte Carlo accuracy (95% intervals) of the shipped "
             "denoiser's sample files vs tokens per step, beside the exact curves",
             fig_model_sampling.run,
+        ),
+        Step(
+            "diversity_loss",
+            "diversity_loss.md / .json: the shipped denoiser's samplers estimated "
+            "from their sample files against p*, with intervals (printed last)",
+            diversity_loss_table.run,
         ),
     ]
 

@@ -148,13 +148,7 @@ def exact_law(name: str, n, prompts: dict):
 def run(args) -> int:
     """Read, estimate per sampler, print the table or JSON."""
     from .. import samples
-    from ..estimators import (
-        ENTROPY_ESTIMATORS,
-        estimate_point,
-        exact_reference,
-        histogram,
-        sample_reference,
-    )
+    from ..estimators import ENTROPY_ESTIMATORS
 
     if args.entropy_estimator not in ENTROPY_ESTIMATORS:
         raise _checks.unknown(
@@ -178,11 +172,51 @@ def run(args) -> int:
             normalize=args.normalize,
             text_ids=text_ids,
         )
-        if ref.output_tokens.shape[1] != got.output_tokens.shape[1]:
-            raise ValueError(
-                f"the reference's outputs have {ref.output_tokens.shape[1]} tokens, "
-                f"the samples' {got.output_tokens.shape[1]}"
-            )
+    reports, warnings = assess(
+        got,
+        ref,
+        task=args.task,
+        n=args.n,
+        entropy_estimator=args.entropy_estimator,
+        num_bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+    for line in warnings:
+        print(f"trilemma: warning: {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"samplers": reports, "warnings": warnings}))
+        return 0
+    print(table(reports, args.task, args.n))
+    return 0
+
+
+def assess(
+    got,
+    ref=None,
+    *,
+    task: str | None = None,
+    n: int | None = None,
+    entropy_estimator: str = "chao_shen",
+    num_bootstrap: int = 200,
+    seed: int = 0,
+) -> tuple[list[dict], list[str]]:
+    """Per sampler (run) of `got`: its report (bits) against `ref` or task `task`.
+
+    Returns `(reports, warnings)`: one JSON-ready dict per sampler, and the lines
+    about unmatched prompts and small samples.
+    """
+    from ..estimators import (
+        estimate_point,
+        exact_reference,
+        histogram,
+        sample_reference,
+    )
+
+    if ref is not None and ref.output_tokens.shape[1] != got.output_tokens.shape[1]:
+        raise ValueError(
+            f"the reference's outputs have {ref.output_tokens.shape[1]} tokens, "
+            f"the samples' {got.output_tokens.shape[1]}"
+        )
     reports, warnings = [], []
     for index, run_fields in enumerate(got.runs):
         mine = got.run == index
@@ -193,8 +227,8 @@ def run(args) -> int:
             only_samples = np.setdiff1d(ids, ref_ids).tolist()
             only_reference = np.setdiff1d(ref_ids, ids).tolist()
         else:
-            task, index_of = exact_law(
-                args.task, args.n, {int(i): got.prompts[int(i)] for i in ids}
+            exact_task, index_of = exact_law(
+                task, n, {int(i): got.prompts[int(i)] for i in ids}
             )
             common, only_samples, only_reference = ids, [], []
         name = _group_name(run_fields)
@@ -212,8 +246,8 @@ def run(args) -> int:
         hist = histogram(got.prompt_id[keep], got.output_tokens[keep])
         position = {int(i): k for k, i in enumerate(hist.prompt_ids)}
         if ref is None:
-            outcomes = np.asarray(task.joint.outcomes)
-            probs = np.asarray(task.joint.probs, float)
+            outcomes = np.asarray(exact_task.joint.outcomes)
+            probs = np.asarray(exact_task.joint.probs, float)
             back = {index_of[i]: position[i] for i in position}
             use = np.isin(outcomes[:, 0], list(back))
             prompt = np.array([back[int(x)] for x in outcomes[use, 0]], np.int64)
@@ -240,18 +274,12 @@ def run(args) -> int:
             hist,
             reference,
             nfe if (nfe >= 0).all() else np.full(len(nfe), np.nan),
-            entropy_estimator=args.entropy_estimator,
-            num_bootstrap=args.bootstrap,
-            seed=args.seed,
+            entropy_estimator=entropy_estimator,
+            num_bootstrap=num_bootstrap,
+            seed=seed,
         )
         reports.append(_report(name, point, only_samples, only_reference))
-    for line in warnings:
-        print(f"trilemma: warning: {line}", file=sys.stderr)
-    if args.json:
-        print(json.dumps({"samplers": reports, "warnings": warnings}))
-        return 0
-    _print_table(reports, args)
-    return 0
+    return reports, warnings
 
 
 def _report(name, point, only_samples, only_reference) -> dict:
@@ -283,11 +311,10 @@ def _show(d) -> str:
     return f"{d['estimate']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]"
 
 
-def _print_table(reports, args) -> None:
-    against = (
-        f"task {args.task} n={args.n} (exact p*)" if args.task else "the reference"
-    )
-    print(f"against {against}; 95% bootstrap intervals; information in bits")
+def table(reports, task=None, n=None) -> str:
+    """The reports as text: one block per sampler, estimates with intervals."""
+    against = f"task {task} n={n} (exact p*)" if task else "the reference"
+    lines = [f"against {against}; 95% bootstrap intervals; information in bits"]
     rows = [
         ("samples / prompts", lambda r: f"{r['num_samples']:,} / {r['num_prompts']}"),
         ("distinct per prompt", lambda r: f"{r['distinct_per_prompt']:.1f}"),
@@ -302,6 +329,6 @@ def _print_table(reports, args) -> None:
         ("F8 / F1/8", lambda r: f"{_show(r['f8'])} / {_show(r['f1_8'])}"),
     ]
     for r in reports:
-        print(f"\n{r['sampler']}")
-        for label, cell in rows:
-            print(f"  {label:<20} {cell(r)}")
+        lines += ["", r["sampler"]]
+        lines += [f"  {label:<20} {cell(r)}" for label, cell in rows]
+    return "\n".join(lines)
