@@ -153,17 +153,29 @@ def group_sums(outcomes, weights, sizes: Sequence[int], variables: Subset) -> ja
     dtype = key_dtype(space)
     if dtype is not None and space <= max(8 * rows, 4096):
         return _blocked_segment_sum(weights, encode(cols, radices, dtype), space)
-    keys = [encode(cols, radices, dtype)] if dtype is not None else cols
+    order, segment = sorted_segments(cols, radices)
+    return jax.ops.segment_sum(
+        weights[order], segment, num_segments=rows, indices_are_sorted=True
+    )
+
+
+def sorted_segments(cols: Sequence, radices: Sequence[int]):
+    """Rows sorted by their columns, and the run of equal rows each sorted row is in.
+
+    Sorts one mixed-radix key per row (the columns themselves when the key space
+    passes the key dtype). Returns `(order, segment)`: `order[i]` is the row at
+    sorted position `i`, and `segment[i]` numbers the runs of equal rows from 0.
+    """
+    rows = cols[0].shape[0]
+    dtype = key_dtype(math.prod(radices))
+    keys = [encode(cols, radices, dtype)] if dtype is not None else list(cols)
     sorted_ops = lax.sort((*keys, lax.iota(jnp.int32, rows)), num_keys=len(keys))
     sorted_keys, order = sorted_ops[:-1], sorted_ops[-1]
     changed = jnp.zeros((rows - 1,), bool)
     for k in sorted_keys:
         changed = changed | (k[1:] != k[:-1])
     starts = jnp.concatenate([jnp.ones((1,), jnp.int32), changed.astype(jnp.int32)])
-    segment = jnp.cumsum(starts) - 1
-    return jax.ops.segment_sum(
-        weights[order], segment, num_segments=rows, indices_are_sorted=True
-    )
+    return order, jnp.cumsum(starts) - 1
 
 
 def _blocked_segment_sum(weights, key, space: int) -> jax.Array:

@@ -159,12 +159,7 @@ def oracle_ar_logits(params, tokens) -> jax.Array:
 
 def oracle_ar_model(task) -> Model:
     """$p^*$'s exact autoregressive conditionals as a `Model` (APD's ideal verifier)."""
-    return Model(
-        logits_fn=oracle_ar_logits,
-        params=oracle_params(task),
-        layout=task_layout(task),
-        name="oracle-ar",
-    )
+    return oracle_model(task)._replace(logits_fn=oracle_ar_logits, name="oracle-ar")
 
 
 def oracle_model(task) -> Model:

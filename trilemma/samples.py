@@ -272,21 +272,7 @@ def _handwritten(values: dict, where: str, path) -> dict[str, Any]:
     nfe = values.get("nfe", -1)
     if not (_is_int(nfe) and nfe >= -1):
         raise ValueError(f"{where}: field `nfe` must be a non-negative integer")
-    return {
-        "schema": HANDWRITTEN,
-        **dict.fromkeys(RUN_FIELDS),
-        "model": str(path),
-        "params": {},
-        "seed": 0,
-        "prompt_id": values["prompt_id"],
-        "sample_index": 0,
-        "prompt_tokens": [],
-        "prompt_text": "",
-        "output_tokens": tokens,
-        "output_text": text,
-        "nfe": nfe,
-        "ar_nfe": 0,
-    }
+    return _bare(HANDWRITTEN, path, values["prompt_id"], 0, tokens, text, nfe)
 
 
 def _lm_eval(values: dict, where: str, path) -> Iterator[dict[str, Any]]:
@@ -303,21 +289,26 @@ def _lm_eval(values: dict, where: str, path) -> Iterator[dict[str, Any]]:
     if not texts:
         raise ValueError(f"{where}: field `resps` holds no response strings")
     for index, text in enumerate(texts):
-        yield {
-            "schema": LM_EVAL,
-            **dict.fromkeys(RUN_FIELDS),
-            "model": str(path),
-            "params": {},
-            "seed": 0,
-            "prompt_id": doc_id,
-            "sample_index": index,
-            "prompt_tokens": [],
-            "prompt_text": "",
-            "output_tokens": None,
-            "output_text": text,
-            "nfe": -1,
-            "ar_nfe": 0,
-        }
+        yield _bare(LM_EVAL, path, doc_id, index, None, text, -1)
+
+
+def _bare(kind, path, prompt_id, index, tokens, text, nfe) -> dict[str, Any]:
+    """A sample of a file without run fields: the file is its run (`model`)."""
+    return {
+        "schema": kind,
+        **dict.fromkeys(RUN_FIELDS),
+        "model": str(path),
+        "params": {},
+        "seed": 0,
+        "prompt_id": prompt_id,
+        "sample_index": index,
+        "prompt_tokens": [],
+        "prompt_text": "",
+        "output_tokens": tokens,
+        "output_text": text,
+        "nfe": nfe,
+        "ar_nfe": 0,
+    }
 
 
 def _strings(value) -> Iterator[str]:

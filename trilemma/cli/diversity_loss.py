@@ -18,25 +18,13 @@ import numpy as np
 
 from .. import _checks
 from .._units import to_bits
+from ..estimators._point import FIELDS, NATS_FIELDS
 from . import _parse
 
-REPORTED = (
-    "precision",
-    "recall",
-    "entropy",
-    "reference_entropy",
-    "entropy_drop",
-    "tv",
-    "kl_reference_to_sampler",
-    "f8",
-    "f1_8",
-)
-JSON_NAMES = {
-    "entropy": "entropy_bits",
-    "reference_entropy": "reference_entropy_bits",
-    "entropy_drop": "entropy_drop_bits",
-    "kl_reference_to_sampler": "kl_reference_to_sampler_bits",
-}
+REPORTED = tuple(f for f in FIELDS if f not in ("mean_nfe", "tokens_per_step"))
+"""The estimates reported beside speed, in the estimator's order."""
+JSON_NAMES = {field: f"{field}_bits" for field in NATS_FIELDS}
+"""The information quantities' names in the JSON output (bits)."""
 SMALL = 10
 """A prompt's sample is too small to say much when it has fewer than `SMALL` times
 as many samples as its reference has outputs."""

@@ -1,9 +1,10 @@
 r"""Histograms of samples: the distinct (prompt, output) cells and their counts.
 
 Every estimator reads a sample set through its histogram. `histogram` groups the
-rows $(x_n, y_n)$ by one jitted sort over their mixed-radix keys (`trilemma._keys`;
-the rows' own columns when the key space passes 63 bits) and counts each run with a
-segment sum, the grouping `trilemma._kernels.group_sums` does for exact laws. Cells
+rows $(x_n, y_n)$ by one jitted sort over their mixed-radix keys (the rows' own
+columns when the key space passes 63 bits) and counts each run with a segment sum:
+the grouping `trilemma._kernels.group_sums` does for exact laws (`sorted_segments`).
+Cells
 come out sorted by prompt, then by output, so the cells of one prompt are
 contiguous.
 """
@@ -16,10 +17,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from .. import _checks
-from .._keys import encode, key_dtype
+from .._kernels import sorted_segments
 
 
 class Histogram(NamedTuple):
@@ -88,20 +88,8 @@ def histogram(prompt_ids, outputs) -> Histogram:
 def _cells(columns, radices: tuple[int, ...]):
     """`(first row of each cell, its count)`, padded to N slots with count 0."""
     rows = columns.shape[0]
-    space = 1
-    for radix in radices:
-        space *= radix
-    dtype = key_dtype(space)
     cols = [columns[:, i] for i in range(columns.shape[1])]
-    keys = [encode(cols, radices, dtype)] if dtype is not None else cols
-    *sorted_keys, order = lax.sort(
-        (*keys, lax.iota(jnp.int32, rows)), num_keys=len(keys)
-    )
-    changed = jnp.zeros((rows - 1,), bool)
-    for k in sorted_keys:
-        changed = changed | (k[1:] != k[:-1])
-    starts = jnp.concatenate([jnp.ones((1,), bool), changed])
-    segment = jnp.cumsum(starts.astype(jnp.int32)) - 1
+    order, segment = sorted_segments(cols, radices)
     count = jax.ops.segment_sum(
         jnp.ones(rows, jnp.int32), segment, num_segments=rows, indices_are_sorted=True
     )

@@ -41,6 +41,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.special import entr
 
 from .. import _checks
 from ..metrics import max_f_beta_pair, prd_curve
@@ -287,8 +288,7 @@ def _statistics(
 
     sampler_entropy = entropy(q)
     if reference_exact:
-        logs = np.where(r_hat > 0, np.log(np.where(r_hat > 0, r_hat, 1.0)), 0.0)
-        reference_entropy = -per_prompt(r_hat * logs).mean(1)
+        reference_entropy = per_prompt(entr(r_hat)).mean(1)
     else:
         reference_entropy = entropy(r)
     support = per_prompt(in_ref.astype(float))
@@ -317,11 +317,11 @@ def _statistics(
     # the bootstrap world's true values: each functional at the plug-in laws
     truth = {name: float(v[0]) for name, v in values.items()}
     truth["recall"] = float(per_prompt(r_hat * (q > 0))[0].mean())
-    plugin = -per_prompt(xlogx(q_hat))[0].mean()
+    plugin = per_prompt(entr(q_hat))[0].mean()
     reference_plugin = (
         truth["reference_entropy"]
         if reference_exact
-        else -per_prompt(xlogx(r_hat))[0].mean()
+        else per_prompt(entr(r_hat))[0].mean()
     )
     truth.update(
         entropy=float(plugin),
@@ -335,8 +335,3 @@ def _statistics(
 def _f_pairs(q_rows, r_rows):
     r"""$(\max F_8, \max F_{1/8})$ of the exact PRD curve of each row pair."""
     return jax.vmap(lambda a, b: max_f_beta_pair(prd_curve(a, b), 8.0))(q_rows, r_rows)
-
-
-def xlogx(x):
-    r"""$x \log x$, 0 at 0 (NumPy)."""
-    return np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)

@@ -117,10 +117,15 @@ def _keep_done(active, new, old):
     )
 
 
+def _split(keys):
+    """`(next keys, step keys)`: each row's `key, sub = split(key)`, as the JAX loop."""
+    pairs = jax.vmap(jax.random.split)(keys)
+    return pairs[:, 0], pairs[:, 1]
+
+
 @functools.partial(jax.jit, static_argnames=("sampler", "mask_id"))
 def _step(keys, state, logits, *, sampler, mask_id):
-    pairs = jax.vmap(jax.random.split)(keys)
-    keys, subs = pairs[:, 0], pairs[:, 1]
+    keys, subs = _split(keys)
     step = functools.partial(step_from_logits, sampler, mask_id=mask_id)
     new, info = jax.vmap(step)(subs, state, logits)
     active = _active(state, mask_id)
@@ -129,8 +134,7 @@ def _step(keys, state, logits, *, sampler, mask_id):
 
 @functools.partial(jax.jit, static_argnames=("sampler", "mask_id"))
 def _apd_draft(keys, state, logits, *, sampler, mask_id):
-    pairs = jax.vmap(jax.random.split)(keys)
-    keys, subs = pairs[:, 0], pairs[:, 1]
+    keys, subs = _split(keys)
     draft = functools.partial(_apd.draft, sampler, mask_id=mask_id)
     sequences, drafted = jax.vmap(draft)(subs, state, logits)
     return keys, sequences, drafted

@@ -55,22 +55,11 @@ import numpy as np
 
 from .. import _checks
 from ._base import Task
+from ._lists import WAITING_LINE
 from ._pooled import POOL_NAMES
 from ._puzzles import SUDOKU_BLANK, _solve
 
-LIST_TASKS = (
-    "copy",
-    "sort",
-    "reverse",
-    "shuffle",
-    "shuffle_distinct",
-    "insert_index",
-    "insert_random",
-    "remove_index",
-    "remove_random",
-    "replace_index",
-    "replace_random",
-)
+LIST_TASKS = (*WAITING_LINE, "shuffle")
 """Trilemma's list tasks; their answers are written and parsed as lists."""
 
 TEXT_TASKS = (*LIST_TASKS, "latin_square", "sudoku")
