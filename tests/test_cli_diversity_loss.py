@@ -64,6 +64,10 @@ def test_against_the_exact_law(files, capsys):
             exact.tokens_per_step
         )
     assert by_name["random_topk(k=1, temperature=1.0)"]["precision"]["estimate"] == 1.0
+    exact_tc = float(T.to_bits(T.total_correlation(task.joint, given=task.given)))
+    for row in by_name.values():  # the reference's C(Y|X), exactly
+        tc = row["reference_total_correlation_bits"]
+        assert tc["estimate"] == pytest.approx(exact_tc, abs=1e-12)
 
 
 def _params(name):
@@ -77,7 +81,7 @@ def test_against_a_reference_sample_and_sharded_files(files, tmp_path, capsys):
 
     The two halves of the file, given by a glob, merge into one group.
     """
-    _, paths = files
+    task, paths = files
     lines = paths["slow"].read_text().splitlines(keepends=True)
     halves = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     halves[0].write_text("".join(lines[:800]))
@@ -95,6 +99,11 @@ def test_against_a_reference_sample_and_sharded_files(files, tmp_path, capsys):
     (row,) = got["samplers"]
     assert row["num_samples"] == 1600
     assert row["precision"]["estimate"] == 1.0 and row["recall"]["estimate"] == 1.0
+    assert row["equality_p_value"] == 1.0  # the same samples: nothing to reject
+    assert row["tv"]["ci_low"] == 0.0
+    exact_tc = float(T.to_bits(T.total_correlation(task.joint, given=task.given)))
+    tc = row["reference_total_correlation_bits"]  # estimated from the reference
+    assert tc["ci_low"] <= exact_tc <= tc["ci_high"]
 
 
 def test_hand_written_text_and_lm_eval_logs(tmp_path, capsys):
@@ -204,3 +213,79 @@ def test_bad_arguments(files, tmp_path, capsys):
     )
     code, _, _ = run([*base, "--task", "shuffle_distinct", "--n", "3"], capsys)
     assert code == 0
+
+
+def test_text_answers_are_graded_against_the_task(files, tmp_path, capsys):
+    """Text answers graded against `--task` give the token files' estimates.
+
+    The confidence top-k samples (valid and invalid) are written as answer texts,
+    ParallelBench-style and with the variations its lenient reading accepts (a
+    preamble, no quotes), as hand-written lines and as an lm-eval log whose docs
+    hold each prompt's names. Counted by their content, the answers are the token
+    samples relabelled, so every estimate that does not see invalid outputs
+    individually equals the token file's; the strict accuracy drops by the
+    share of valid answers written without quotes.
+    """
+    from trilemma import samples
+    from trilemma.tasks import answer_items, prompt_items, render_answer
+
+    task, paths = files
+    got = samples.read(paths["fast"])
+    styles = ["{}", "Sure: {}", "unquoted"]
+    hand, docs, strict_misses = [], {}, 0
+    for j, (x, row) in enumerate(zip(got.prompt_id, got.output_tokens, strict=True)):
+        names = answer_items(task, int(x), row)
+        style = styles[j % 3]
+        text = (
+            "[" + ", ".join(names) + "]"
+            if style == "unquoted"
+            else style.format(render_answer("shuffle_distinct", names))
+        )
+        strict_misses += style == "unquoted" and bool(task.grade([int(x)], [row])[0])
+        hand.append({"prompt_id": int(x), "output_text": text, "nfe": 1})
+        docs.setdefault(int(x), []).append(text)
+    text_file = tmp_path / "text.jsonl"
+    text_file.write_text("\n".join(json.dumps(r) for r in hand) + "\n")
+    log = tmp_path / "samples_waiting_line_shuffle_2026.jsonl"
+    log.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "doc_id": x,
+                    "doc": {"answer": {"input": prompt_items(task, x)}},
+                    "resps": [texts],
+                }
+            )
+            for x, texts in docs.items()
+        )
+        + "\n"
+    )
+    common = ["--task", "shuffle_distinct", "--n", "3"]
+    tokens = report(
+        ["diversity-loss", "--samples", str(paths["fast"]), *common], capsys
+    )
+    fields = (
+        "accuracy",
+        "precision",
+        "recall",
+        "valid_entropy_bits",
+        "reference_entropy_bits",
+        "entropy_drop_bits",
+        "kl_reference_to_sampler_bits",
+    )
+    (a,) = tokens["samplers"]
+    assert 0 < a["precision"]["estimate"] < 1 and strict_misses > 0
+    for extra in ([str(text_file)], [str(log), "--format", "lm-eval"]):
+        text = report(["diversity-loss", "--samples", *extra, *common], capsys)
+        (b,) = text["samplers"]
+        for field in fields:
+            assert b[field]["estimate"] == pytest.approx(
+                a[field]["estimate"], abs=1e-12
+            ), field
+        strict = report(
+            ["diversity-loss", "--samples", *extra, *common, "--strict"], capsys
+        )
+        (c,) = strict["samplers"]
+        assert c["accuracy"]["estimate"] == pytest.approx(
+            a["accuracy"]["estimate"] - strict_misses / a["num_samples"], abs=1e-12
+        )

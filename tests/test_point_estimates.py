@@ -65,6 +65,8 @@ def test_intervals_cover_the_exact_point(name, n, sampler_name, params):
         "precision": exact.precision,
         "recall": exact.recall,
         "entropy": exact.entropy,
+        "valid_entropy": exact.valid_entropy,
+        "entropy_drop": exact.reference_entropy - exact.valid_entropy,
         "reference_entropy": exact.reference_entropy,
         "tv": exact.tv,
         "mean_nfe": exact.expected_nfe,

@@ -33,6 +33,22 @@ Subset = tuple[int, ...]
 Terms = tuple[tuple[float, Subset], ...]
 
 
+def padded_size(n: int, minimum: int = 16) -> int:
+    """The power of two at least `n` and `minimum`.
+
+    Kernels whose inputs vary in length (histogram cells, sample rows) pad them to
+    this size, so one kernel compiles per octave of sizes instead of one per size.
+    """
+    return max(minimum, 1 << max(int(n) - 1, 0).bit_length())
+
+
+def pad_to(x, size: int, value=0) -> np.ndarray:
+    """`x` (host array) padded with `value` along its last axis to length `size`."""
+    x = np.asarray(x)
+    width = [(0, 0)] * (x.ndim - 1) + [(0, size - x.shape[-1])]
+    return np.pad(x, width, constant_values=value)
+
+
 def xlogx(x):
     r"""Zero-safe $x \log x$ (0 at 0) with a finite gradient at 0.
 

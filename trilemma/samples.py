@@ -98,6 +98,10 @@ class Samples(NamedTuple):
       run: `(N,)` the index in `runs` of each sample's run.
       prompts: `{prompt_id: (prompt_tokens, prompt_text)}`.
       output_text: `(N,)` the outputs as text.
+      text_outputs: whether the outputs were read as text (`output_tokens` are then
+        the strings' numbers in `text_ids`).
+      docs: `{prompt_id: doc}`, the `doc` of each lm-eval prompt (ParallelBench's
+        record, which `trilemma.tasks.grade_doc` grades); empty for other formats.
     """
 
     prompt_id: np.ndarray
@@ -109,6 +113,8 @@ class Samples(NamedTuple):
     run: np.ndarray
     prompts: dict[int, tuple[tuple[int, ...], str]]
     output_text: tuple[str, ...]
+    text_outputs: bool = False
+    docs: dict[int, Any] = {}
 
     def __len__(self) -> int:
         return len(self.prompt_id)
@@ -173,7 +179,8 @@ def read(
     runs: dict[str, int] = {}
     run_of: list[int] = []
     prompts: dict[int, tuple[tuple[int, ...], str]] = {}
-    length = None
+    docs: dict[int, Any] = {}
+    length, text_outputs = None, None
     for path in paths:
         count, kind = 0, None
         for where, line in _lines(path):
@@ -185,9 +192,20 @@ def read(
                         f"{where}: a {_KINDS[values['schema']]} line in a file of "
                         f"{_KINDS[kind]} lines"
                     )
-                if values["output_tokens"] is None:
+                is_text = values["output_tokens"] is None
+                if text_outputs is None:
+                    text_outputs = is_text
+                elif is_text != text_outputs:
+                    raise ValueError(
+                        f"{where}: a {'text' if is_text else 'token'} output among "
+                        f"{'text' if text_outputs else 'token'} outputs (give every "
+                        "sample `output_tokens`, or none)"
+                    )
+                if is_text:
                     text = normalize_text(values["output_text"], normalize)
                     values["output_tokens"] = [text_ids.setdefault(text, len(text_ids))]
+                if values.get("doc") is not None:
+                    docs.setdefault(values["prompt_id"], values["doc"])
                 if length is None:
                     length = len(values["output_tokens"])
                 elif len(values["output_tokens"]) != length:
@@ -221,6 +239,8 @@ def read(
         run=np.asarray(run_of, np.int64),
         prompts=prompts,
         output_text=tuple(rows["output_text"]),
+        text_outputs=bool(text_outputs),
+        docs=docs,
     )
 
 
@@ -288,8 +308,9 @@ def _lm_eval(values: dict, where: str, path) -> Iterator[dict[str, Any]]:
     texts = list(_strings(values["resps"]))
     if not texts:
         raise ValueError(f"{where}: field `resps` holds no response strings")
+    doc = values.get("doc")
     for index, text in enumerate(texts):
-        yield _bare(LM_EVAL, path, doc_id, index, None, text, -1)
+        yield {**_bare(LM_EVAL, path, doc_id, index, None, text, -1), "doc": doc}
 
 
 def _bare(kind, path, prompt_id, index, tokens, text, nfe) -> dict[str, Any]:

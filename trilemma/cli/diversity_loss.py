@@ -6,6 +6,12 @@ one group per file otherwise), and estimates each group's trilemma point against
 reference, with intervals (`trilemma.estimators.estimate_point`): the task's exact
 p* (`--task`, `--n`), or a reference sample (`--reference`, e.g. the same model
 decoding one token per step). Information is printed in bits.
+
+Text answers (hand-written `output_text` lines whose `prompt_id` is the task's
+prompt, or lm-eval logs whose `doc` is each prompt's ParallelBench record) are
+graded against `--task` as ParallelBench grades them (`grade_text`, `grade_doc`;
+`--strict` for `score_strict`): that is the accuracy; the other estimates count the
+answers by their content (`answer_key`).
 """
 
 from __future__ import annotations
@@ -32,15 +38,18 @@ as many samples as its reference has outputs."""
 
 def add_parser(subparsers) -> None:
     """Register the `diversity-loss` command."""
-    from ..estimators import ENTROPY_ESTIMATORS
+    from ..estimators import DEFAULT_ENTROPY_ESTIMATOR, ENTROPY_ESTIMATORS
     from ..samples import FORMATS, NORMALIZATIONS
 
     parser = subparsers.add_parser(
         "diversity-loss",
         help="estimate a sampler's fluency and diversity loss from sample files",
-        description="Per sampler in the sample files: speed, precision, recall, "
-        "entropy and its drop, TV, KL(reference||sampler), F_8 and F_1/8, each with "
-        "a 95%% interval, against the task's exact p* or a reference sample.",
+        description="Per sampler in the sample files: speed, accuracy (with "
+        "--task), precision, recall, entropy, the valid outputs' entropy and its "
+        "drop, TV, KL(reference||sampler), F_8 and F_1/8, each with a 95%% "
+        "interval, and the p-value of a test that the sampler's law is the "
+        "reference's, against the task's exact p* or a reference sample. Text "
+        "answers are graded against --task as ParallelBench grades them.",
     )
     parser.add_argument(
         "--samples", nargs="+", required=True, help="sample files (globs allowed)"
@@ -63,8 +72,9 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--entropy-estimator",
-        default="chao_shen",
-        help=f"one of {', '.join(ENTROPY_ESTIMATORS)} (default chao_shen)",
+        default=DEFAULT_ENTROPY_ESTIMATOR,
+        help=f"one of {', '.join(ENTROPY_ESTIMATORS)} (default "
+        f"{DEFAULT_ENTROPY_ESTIMATOR})",
     )
     parser.add_argument(
         "--bootstrap",
@@ -73,6 +83,19 @@ def add_parser(subparsers) -> None:
         help="bootstrap resamples for the intervals (default 200)",
     )
     parser.add_argument("--seed", type=_parse.integer, default=0, help="bootstrap seed")
+    parser.add_argument(
+        "--width",
+        type=float,
+        help="also report the samples per prompt each interval needs to be this "
+        "wide (in the reported units: bits for information), scaled from this "
+        "sample's widths as 1/sqrt(N)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="text answers: accuracy by ParallelBench's score_strict (default: its "
+        "lenient score)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run, flags={"num_bootstrap": "--bootstrap"})
 
@@ -168,6 +191,8 @@ def run(args) -> int:
         entropy_estimator=args.entropy_estimator,
         num_bootstrap=args.bootstrap,
         seed=args.seed,
+        strict=args.strict,
+        width=args.width,
     )
     for line in warnings:
         print(f"trilemma: warning: {line}", file=sys.stderr)
@@ -184,20 +209,28 @@ def assess(
     *,
     task: str | None = None,
     n: int | None = None,
-    entropy_estimator: str = "chao_shen",
+    entropy_estimator: str | None = None,
     num_bootstrap: int = 200,
     seed: int = 0,
+    strict: bool = False,
+    width: float | None = None,
 ) -> tuple[list[dict], list[str]]:
     """Per sampler (run) of `got`: its report (bits) against `ref` or task `task`.
 
     Returns `(reports, warnings)`: one JSON-ready dict per sampler, and the lines
-    about unmatched prompts and small samples.
+    about unmatched prompts and small samples. `entropy_estimator` None is the
+    default (`DEFAULT_ENTROPY_ESTIMATOR`); `strict` grades text answers by
+    ParallelBench's `score_strict`; with `width`, each report also has the samples
+    per prompt each interval needs to be that wide (`samples_for_width`).
     """
+    if width is not None:
+        width = _checks.check_real(width, "width", low=0.0, low_open=True)
     from ..estimators import (
+        DEFAULT_ENTROPY_ESTIMATOR,
         estimate_point,
-        exact_reference,
         histogram,
         sample_reference,
+        total_correlation_estimate,
     )
 
     if ref is not None and ref.output_tokens.shape[1] != got.output_tokens.shape[1]:
@@ -215,9 +248,12 @@ def assess(
             only_samples = np.setdiff1d(ids, ref_ids).tolist()
             only_reference = np.setdiff1d(ref_ids, ids).tolist()
         else:
-            exact_task, index_of = exact_law(
-                task, n, {int(i): got.prompts[int(i)] for i in ids}
-            )
+            if got.text_outputs:  # graded as text: prompt ids index the task
+                exact_task, index_of = _text_task(task, n, ids, got.docs), None
+            else:
+                exact_task, index_of = exact_law(
+                    task, n, {int(i): got.prompts[int(i)] for i in ids}
+                )
             common, only_samples, only_reference = ids, [], []
         name = _group_name(run_fields)
         if only_samples or only_reference:
@@ -231,23 +267,30 @@ def assess(
                 f"{name}: no prompt is both in the samples and the reference"
             )
         keep = mine & np.isin(got.prompt_id, common)
-        hist = histogram(got.prompt_id[keep], got.output_tokens[keep])
-        position = {int(i): k for k, i in enumerate(hist.prompt_ids)}
-        if ref is None:
-            outcomes = np.asarray(exact_task.joint.outcomes)
-            probs = np.asarray(exact_task.joint.probs, float)
-            back = {index_of[i]: position[i] for i in position}
-            use = np.isin(outcomes[:, 0], list(back))
-            prompt = np.array([back[int(x)] for x in outcomes[use, 0]], np.int64)
-            weight = probs[use]
-            weight = weight / np.bincount(prompt, weight)[prompt]
-            reference = exact_reference(prompt, outcomes[use, 1:], weight)
-            support = np.bincount(prompt, minlength=hist.num_prompts)
+        if ref is None and got.text_outputs:
+            hist, reference, passed = _graded_text(got, keep, exact_task, strict)
+            support = np.bincount(reference.prompt, minlength=hist.num_prompts)
+        elif ref is None:
+            hist = histogram(got.prompt_id[keep], got.output_tokens[keep])
+            reference, passed = _exact(hist, exact_task, index_of, got, keep)
+            support = np.bincount(reference.prompt, minlength=hist.num_prompts)
         else:
+            hist = histogram(got.prompt_id[keep], got.output_tokens[keep])
             in_ref = np.isin(ref.prompt_id, common)
             ref_hist = histogram(ref.prompt_id[in_ref], ref.output_tokens[in_ref])
-            reference = sample_reference(ref_hist)
+            reference, passed = sample_reference(ref_hist), None
             support = ref_hist.distinct
+        if got.text_outputs:  # one outcome per answer: no positions to correlate
+            correlation = None
+        elif ref is None:
+            correlation = _exact_total_correlation(reference)
+        else:
+            correlation = total_correlation_estimate(
+                ref.prompt_id[in_ref],
+                ref.output_tokens[in_ref],
+                num_bootstrap=num_bootstrap,
+                seed=seed,
+            )
         small = hist.totals < SMALL * support
         if small.any():
             warnings.append(
@@ -262,15 +305,158 @@ def assess(
             hist,
             reference,
             nfe if (nfe >= 0).all() else np.full(len(nfe), np.nan),
-            entropy_estimator=entropy_estimator,
+            entropy_estimator=entropy_estimator or DEFAULT_ENTROPY_ESTIMATOR,
             num_bootstrap=num_bootstrap,
             seed=seed,
+            passed=passed,
         )
-        reports.append(_report(name, point, only_samples, only_reference))
+        reports.append(
+            _report(name, point, only_samples, only_reference, width, correlation)
+        )
     return reports, warnings
 
 
-def _report(name, point, only_samples, only_reference) -> dict:
+def _exact(hist, task, index_of: dict, got, keep):
+    """The exact p* on `hist`'s prompt indices, and the grader's verdicts."""
+    from ..estimators import exact_reference
+
+    outcomes = np.asarray(task.joint.outcomes)
+    probs = np.asarray(task.joint.probs, float)
+    position = {int(i): k for k, i in enumerate(hist.prompt_ids)}
+    back = {index_of[i]: position[i] for i in position}
+    use = np.isin(outcomes[:, 0], list(back))
+    prompt = np.array([back[int(x)] for x in outcomes[use, 0]], np.int64)
+    weight = probs[use]
+    weight = weight / np.bincount(prompt, weight)[prompt]
+    task_prompt = np.array([index_of[int(i)] for i in got.prompt_id[keep]])
+    passed = task.grade(task_prompt, got.output_tokens[keep])
+    return exact_reference(prompt, outcomes[use, 1:], weight), np.asarray(passed)
+
+
+def _exact_total_correlation(reference):
+    """The exact $C(Y|X)$ of an exact reference (prompts weighted equally)."""
+    from ..distributions import SparseJoint
+    from ..estimators import Estimate
+    from ..metrics import total_correlation
+
+    rows = np.concatenate([reference.prompt[:, None], reference.outcome], axis=1)
+    num_prompts = int(reference.prompt.max()) + 1
+    joint = SparseJoint(
+        rows.astype(np.int32),
+        np.asarray(reference.weight, float) / num_prompts,
+        tuple(int(m) + 1 for m in rows.max(axis=0)),
+    )
+    value = float(total_correlation(joint, given=(0,)))
+    return Estimate(value, value, value)
+
+
+def _text_task(name: str, n, ids, docs):
+    """The canonical task whose prompt `i` is the text samples' prompt id `i`.
+
+    With lm-eval docs (each prompt's own instance) its one prompt gives the support.
+    """
+    from ..tasks import TASKS, TEXT_TASKS
+
+    if name not in TASKS:
+        raise _checks.unknown("task", name, TASKS)
+    if name not in TEXT_TASKS:
+        raise ValueError(
+            f"task {name} has no answer text to grade; text samples can be graded "
+            f"against {', '.join(TEXT_TASKS)}"
+        )
+    return TASKS[name](n, num_prompts=1 if docs else int(ids[-1]) + 1)
+
+
+def _graded_text(got, keep, task, strict: bool):
+    r"""Text samples as cells of their answers, against the task's exact p\*.
+
+    Each answer is graded the way ParallelBench grades it (`grade_doc` on the lm-eval
+    doc of its prompt, else `grade_text` on the task's prompt `prompt_id`;
+    `strict` for `score_strict`): that verdict is the accuracy. An answer is valid
+    when its content is an output of the task (`exact_grid=True`), and valid
+    answers are counted by content (`answer_key`), invalid ones by their text.
+    p\* is uniform on its support for every text task (checked), so the reference
+    of a prompt is its $K$ outputs at mass $1/K$: the answers seen, plus $K - $seen
+    outputs no sample names.
+    """
+    from ..estimators import exact_reference, histogram
+    from ..tasks import answer_key, grade_doc, grade_text, prompt_items
+
+    ids = np.unique(got.prompt_id[keep])
+    rows = np.flatnonzero(keep)
+    name = task.name
+    outcomes = np.asarray(task.joint.outcomes)
+    probs = np.asarray(task.joint.probs, float)
+    support = np.bincount(outcomes[:, 0], minlength=len(task.prompts))
+    each = probs / np.bincount(outcomes[:, 0], probs)[outcomes[:, 0]]
+    if not np.allclose(each, 1.0 / support[outcomes[:, 0]], rtol=1e-9):
+        raise ValueError(
+            f"task {name} n={task.n}: p* is not uniform on its support, so text "
+            "answers cannot be compared with it; compare them with `--reference`"
+        )
+    key_ids: dict = {}
+    passed = np.zeros(len(rows), bool)
+    outcome = np.zeros(len(rows), np.int64)
+    for j, row in enumerate(rows):
+        x, text = int(got.prompt_id[row]), got.output_text[row]
+        doc = got.docs.get(x)
+        if doc is not None:
+            symbols = _doc_symbols(doc) if name == "latin_square" else None
+            passed[j] = grade_doc(doc, text, strict=strict, task=name)
+            valid = grade_doc(doc, text, task=name, exact_grid=True)
+        else:
+            if x >= len(task.prompts):
+                raise ValueError(f"prompt_id {x} is not a prompt of task {name}")
+            items = prompt_items(task, x)
+            symbols = items if name == "latin_square" else None
+            passed[j] = grade_text(name, items, text, strict=strict)
+            valid = grade_text(name, items, text, exact_grid=True)
+        key = (
+            ("valid", answer_key(name, text, prompt_items=symbols))
+            if valid
+            else (
+                "invalid",
+                text,
+            )
+        )
+        outcome[j] = key_ids.setdefault(key, len(key_ids))
+    hist = histogram(got.prompt_id[rows], outcome[:, None])
+    size = support[ids] if not got.docs else np.full(len(ids), support.max())
+    ref_prompt, ref_outcome, fresh = [], [], len(key_ids)
+    valid_ids = np.array([v for k, v in key_ids.items() if k[0] == "valid"], np.int64)
+    for k in range(hist.num_prompts):
+        seen = np.intersect1d(hist.outcome[hist.prompt == k, 0], valid_ids)
+        if len(seen) > size[k]:
+            raise ValueError(
+                f"prompt {int(hist.prompt_ids[k])}: {len(seen)} distinct valid "
+                f"answers, more than the {int(size[k])} outputs of task {name} "
+                f"n={task.n}; is `--n` right?"
+            )
+        unseen = np.arange(fresh, fresh + size[k] - len(seen))
+        fresh += len(unseen)
+        ref_outcome += [*seen, *unseen]
+        ref_prompt += [k] * int(size[k])
+    ref_prompt = np.asarray(ref_prompt, np.int64)
+    reference = exact_reference(
+        ref_prompt,
+        np.asarray(ref_outcome, np.int64)[:, None],
+        1.0 / np.asarray(size, float)[ref_prompt],
+    )
+    return hist, reference, passed
+
+
+def _doc_symbols(doc) -> list[str]:
+    """A Latin-square doc's symbols (its answer may be logged as a string)."""
+    from ..tasks._text import _answer_dict
+
+    return [str(s) for s in _answer_dict(doc["answer"])["symbols"]]
+
+
+def _report(
+    name, point, only_samples, only_reference, width=None, correlation=None
+) -> dict:
+    from ..estimators import Estimate, samples_for_width
+
     def metric(field):
         e = getattr(point, field)
         d = e.as_dict()
@@ -278,16 +464,38 @@ def _report(name, point, only_samples, only_reference) -> dict:
             d = {k: None if v is None else float(to_bits(v)) for k, v in d.items()}
         return d
 
+    metrics = {JSON_NAMES.get(field, field): metric(field) for field in REPORTED}
+    extra = {}
+    if width is not None:  # in the reported units (bits for information)
+        per_prompt = max(1, round(point.num_samples / point.num_prompts))
+        extra["samples_per_prompt_for_width"] = {
+            key: samples_for_width(
+                Estimate(*(float("nan") if v is None else v for v in d.values())),
+                per_prompt,
+                width,
+            )
+            for key, d in metrics.items()
+        }
     return {
         "sampler": name,
         "num_samples": point.num_samples,
         "num_prompts": point.num_prompts,
         "distinct_per_prompt": point.distinct_per_prompt,
+        "equality_p_value": point.equality_p_value,
         "mean_nfe": point.mean_nfe.as_dict(),
         "tokens_per_step": point.tokens_per_step.as_dict(),
-        **{JSON_NAMES.get(field, field): metric(field) for field in REPORTED},
+        **metrics,
+        "reference_total_correlation_bits": (
+            None
+            if correlation is None
+            else {
+                k: None if v is None else float(to_bits(v))
+                for k, v in correlation.as_dict().items()
+            }
+        ),
         "prompts_only_in_samples": only_samples,
         "prompts_only_in_reference": only_reference,
+        **extra,
     }
 
 
@@ -307,16 +515,35 @@ def table(reports, task=None, n=None) -> str:
         ("samples / prompts", lambda r: f"{r['num_samples']:,} / {r['num_prompts']}"),
         ("distinct per prompt", lambda r: f"{r['distinct_per_prompt']:.1f}"),
         ("tokens per step", lambda r: _show(r["tokens_per_step"])),
+        ("accuracy", lambda r: _show(r["accuracy"])),
         ("precision", lambda r: _show(r["precision"])),
         ("recall", lambda r: _show(r["recall"])),
         ("entropy", lambda r: _show(r["entropy_bits"])),
+        ("valid entropy", lambda r: _show(r["valid_entropy_bits"])),
         ("reference entropy", lambda r: _show(r["reference_entropy_bits"])),
-        ("entropy drop", lambda r: _show(r["entropy_drop_bits"])),
+        ("entropy drop (valid)", lambda r: _show(r["entropy_drop_bits"])),
         ("TV", lambda r: _show(r["tv"])),
         ("KL(ref||sampler)", lambda r: _show(r["kl_reference_to_sampler_bits"])),
+        (
+            "reference C(Y|X)",
+            lambda r: (
+                _show(r["reference_total_correlation_bits"])
+                if r["reference_total_correlation_bits"]
+                else "n/a"
+            ),
+        ),
         ("F8 / F1/8", lambda r: f"{_show(r['f8'])} / {_show(r['f1_8'])}"),
+        ("p(q = reference)", lambda r: f"{r['equality_p_value']:.3f}"),
     ]
     for r in reports:
         lines += ["", r["sampler"]]
         lines += [f"  {label:<20} {cell(r)}" for label, cell in rows]
+        if "samples_per_prompt_for_width" in r:
+            need = r["samples_per_prompt_for_width"]
+            shown = ", ".join(
+                f"{key.removesuffix('_bits')} {need[key]:,}"
+                for key in ("precision", "recall", "tv", "entropy_drop_bits")
+                if need.get(key) is not None
+            )
+            lines.append(f"  {'samples/prompt needed':<20} {shown}")
     return "\n".join(lines)

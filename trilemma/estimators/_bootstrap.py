@@ -23,15 +23,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _checks
+from .._kernels import pad_to, padded_size
 from ._counts import Histogram
 from ._intervals import Estimate
 
 
 @jax.jit
-def _resample(keys, count, first_row, totals, row_prompt):
+def _resample(keys, count, first_row, totals, row_prompt, num_rows):
+    """Each resample's counts; rows from `num_rows` on are padding, counted nowhere."""
     cumulative = jnp.cumsum(count)
     rows = row_prompt.shape[0]
     cells = count.shape[0]
+    real = jnp.arange(rows) < num_rows
 
     def one(key):
         u = jax.random.uniform(key, (rows,), dtype=jnp.float64)
@@ -39,7 +42,7 @@ def _resample(keys, count, first_row, totals, row_prompt):
         within = jnp.floor(u * total.astype(jnp.float64)).astype(jnp.int64)
         within = jnp.minimum(within, total - 1)
         row = first_row[row_prompt] + within
-        cell = jnp.searchsorted(cumulative, row, side="right")
+        cell = jnp.where(real, jnp.searchsorted(cumulative, row, side="right"), cells)
         return jax.ops.segment_sum(jnp.ones(rows, jnp.int64), cell, num_segments=cells)
 
     return jax.vmap(one)(keys)
@@ -60,14 +63,23 @@ def resample_counts(hist: Histogram, key, num_resamples: int, *, chunk: int = 64
     chunk = _checks.check_int(chunk, "chunk", minimum=1)
     if not jax.config.jax_enable_x64:
         raise ValueError("resample_counts needs float64: enable jax_enable_x64")
-    count = jnp.asarray(hist.count, jnp.int64)
+    if (np.diff(hist.prompt) < 0).any():
+        raise ValueError(
+            "`hist`'s cells must be sorted by prompt, as `histogram` returns them"
+        )
+    cells, rows = len(hist.count), int(hist.totals.sum())
     starts = np.concatenate([[0], np.cumsum(hist.totals)[:-1]])
-    row_prompt = jnp.asarray(np.repeat(np.arange(hist.num_prompts), hist.totals))
+    prompts = padded_size(hist.num_prompts)  # padded: one kernel per octave of sizes
     args = (
-        count,
-        jnp.asarray(starts, jnp.int64),
-        jnp.asarray(hist.totals, jnp.int64),
-        row_prompt,
+        jnp.asarray(pad_to(hist.count, padded_size(cells)), jnp.int64),
+        jnp.asarray(pad_to(starts, prompts), jnp.int64),
+        jnp.asarray(pad_to(hist.totals, prompts), jnp.int64),
+        jnp.asarray(
+            pad_to(
+                np.repeat(np.arange(hist.num_prompts), hist.totals), padded_size(rows)
+            )
+        ),
+        jnp.asarray(rows, jnp.int64),
     )
     keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.arange(num_resamples))
     out = []
@@ -76,7 +88,7 @@ def resample_counts(hist: Histogram, key, num_resamples: int, *, chunk: int = 64
         size = part.shape[0]
         if size < chunk:  # one compiled shape
             part = jnp.concatenate([part, jnp.repeat(part[-1:], chunk - size)])
-        out.append(np.asarray(_resample(part, *args))[:size])
+        out.append(np.asarray(_resample(part, *args))[:size, :cells])
     return np.concatenate(out)
 
 

@@ -5,6 +5,9 @@ $p^*(y|x)$ (`exact_reference`), or a reference sampler's samples (`sample_refere
 e.g. the same model decoding one token per step). Every quantity is computed per
 prompt and averaged over prompts with equal weights; information is in nats.
 
+* **accuracy**: the grader's pass rate (ParallelBench's score, given the verdicts
+  `passed`), with its exact Clopper–Pearson interval (the samples of all prompts
+  pooled; equal to the prompt average when every prompt has as many samples).
 * **precision**: the sampler's mass on the valid set, $\hat q(V)$: $V = \mathrm{supp}
   \,p^*$, or the reference sample's support. Exact Clopper–Pearson interval when every
   prompt has the same number of samples (the average is then one binomial
@@ -14,8 +17,13 @@ prompt and averaged over prompts with equal weights; information is in nats.
   mass on valid outputs it produces but did not show (capped at 1): the
   correction assumes the reference gives those unseen outputs about the mass the
   sampler does, as for a sampler close to $p^*$ on its support.
-* **entropy** $H(q(Y|X))$ by the chosen estimator (`entropy_estimates`), the
-  reference's (exact, or estimated the same way), and the drop between them.
+* **entropy** $H(q(Y|X))$ over all outputs, and **valid_entropy**, the entropy of
+  the sampler's valid outputs ($q$ restricted to $V$ and renormalised: the diversity
+  of what it gets right), by the chosen estimator (`entropy_estimates`); the
+  reference's entropy (exact, or estimated the same way); and **entropy_drop** $=
+  H(p^*) - H(q|_V)$, the diversity lost. The drop uses the valid entropy because
+  invalid outputs add entropy without adding diversity: a sampler that hallucinates
+  uniformly would otherwise show a negative drop.
 * **tv**: $\frac12 \sum |\hat q - p^*|$ is biased up (REFERENCE 6.2); the point
   estimate is bootstrap bias-corrected, $2\,\widehat{TV} - \overline{TV^*}$, clipped
   to $[0, 1]$.
@@ -30,7 +38,22 @@ prompt and averaged over prompts with equal weights; information is in nats.
 
 Intervals: `num_bootstrap` count resamples of the sampler (and, for a sample
 reference, of the reference, independently; `resample_counts`), basic intervals
-(REFERENCE 6.4: percentile intervals of the plug-in TV under-cover).
+(REFERENCE 6.4: percentile intervals of the plug-in TV under-cover), pivoted on each
+statistic's value in the bootstrap world (its plug-in). Recall, TV, F_8 and F_1/8
+are reported bootstrap-bias-corrected, $\hat\theta - (\overline{\theta^*} - t)$, so
+that each lies inside its interval; KL's interval is normal, the estimate plus or
+minus $z$ bootstrap standard deviations (its resamples lose support, which a basic
+interval would read as a bias of the wrong sign).
+
+**At the boundary** ($q$ = the reference), the plug-in TV is biased up by about
+$\sum_y \sqrt{q(y)/2\pi N}$ and no bootstrap correction removes it, so a basic
+interval misses 0. The point therefore carries a test of $q$ = reference: the
+plug-in TV against its law when it holds (samples drawn from $p^*$, or both sample
+sets from their pooled law: the two-sample bootstrap test), `equality_p_value`.
+When the test does not reject at level $1 -$ `level`, the boundary values join the
+intervals (TV and KL reach down to 0; recall, F_8 and F_1/8 up to 1): an interval
+is the union of the basic interval and the values a non-rejecting test allows, so
+it covers at the boundary at least as often as the test is right.
 """
 
 from __future__ import annotations
@@ -44,16 +67,23 @@ import numpy as np
 from scipy.special import entr
 
 from .. import _checks
+from .._kernels import pad_to, padded_size
 from ..metrics import max_f_beta_pair, prd_curve
 from ._bootstrap import basic_interval, resample_counts
 from ._counts import Histogram
-from ._entropy import ENTROPY_ESTIMATORS, entropy_estimates
+from ._entropy import (
+    DEFAULT_ENTROPY_ESTIMATOR,
+    ENTROPY_ESTIMATORS,
+    entropy_estimates,
+)
 from ._intervals import Estimate, clopper_pearson
 
 FIELDS = (
+    "accuracy",
     "precision",
     "recall",
     "entropy",
+    "valid_entropy",
     "reference_entropy",
     "entropy_drop",
     "tv",
@@ -65,8 +95,14 @@ FIELDS = (
 )
 """The estimated quantities, in the order they are reported."""
 
+BOOTSTRAP_CORRECTED = ("recall", "tv", "f8", "f1_8")
+r"""The estimates whose bootstrap bias is subtracted, $\hat\theta - (\overline{\theta^*}
+- t)$: the statistics whose resamples sit off their bootstrap truth $t$ (a resample
+sees fewer outputs), so that each estimate lies inside its basic interval."""
+
 NATS_FIELDS = (
     "entropy",
+    "valid_entropy",
     "reference_entropy",
     "entropy_drop",
     "kl_reference_to_sampler",
@@ -77,13 +113,17 @@ NATS_FIELDS = (
 class EstimatedPoint(NamedTuple):
     """A sampler's trilemma point from samples: each field an `Estimate`; nats.
 
-    Attributes: the `FIELDS`, plus `num_samples`, `num_prompts` and
-    `distinct_per_prompt` (the mean number of distinct outputs per prompt).
+    Attributes: the `FIELDS`, plus `num_samples`, `num_prompts`,
+    `distinct_per_prompt` (the mean number of distinct outputs per prompt) and
+    `equality_p_value`, the p-value of the test that the sampler's law is the
+    reference's (module docstring).
     """
 
+    accuracy: Estimate
     precision: Estimate
     recall: Estimate
     entropy: Estimate
+    valid_entropy: Estimate
     reference_entropy: Estimate
     entropy_drop: Estimate
     tv: Estimate
@@ -95,6 +135,7 @@ class EstimatedPoint(NamedTuple):
     num_samples: int
     num_prompts: int
     distinct_per_prompt: float
+    equality_p_value: float
 
 
 class Reference(NamedTuple):
@@ -154,11 +195,12 @@ def estimate_point(
     ref: Reference,
     nfe,
     *,
-    entropy_estimator: str = "chao_shen",
+    entropy_estimator: str = DEFAULT_ENTROPY_ESTIMATOR,
     num_bootstrap: int = 200,
     seed: int = 0,
     level: float = 0.95,
     alphabet_size=None,
+    passed=None,
 ) -> EstimatedPoint:
     """The sampler's `EstimatedPoint` against `ref`.
 
@@ -172,6 +214,7 @@ def estimate_point(
       seed: the bootstrap's seed.
       level: the intervals' nominal coverage.
       alphabet_size: outputs per prompt, for NSB.
+      passed: `(N,)` the grader's verdict on each sample, or None (accuracy NaN).
     """
     if entropy_estimator not in ENTROPY_ESTIMATORS:
         raise _checks.unknown(
@@ -210,26 +253,94 @@ def estimate_point(
     for name, values in stats.items():
         point, replicates = float(values[0]), values[1:]
         out[name] = basic_interval(point, replicates, level=level, truth=truth[name])
-    tv = out["tv"]
-    corrected = float(np.clip(2 * tv.estimate - np.nanmean(stats["tv"][1:]), 0, 1))
-    out["tv"] = Estimate(corrected, max(tv.ci_low, 0.0), min(tv.ci_high, 1.0))
-    for name in ("precision", "recall", "f8", "f1_8"):  # masses: in [0, 1]
+    null = _null_tv(q, r, prompt, num_prompts, ref.exact, seed, num_bootstrap)
+    p_value = float((1 + np.sum(null >= stats["tv"][0] - 1e-12)) / (1 + len(null)))
+    for name in BOOTSTRAP_CORRECTED:  # the bias the bootstrap sees, removed
+        bias = np.nanmean(stats[name][1:]) - truth[name]
+        out[name] = out[name]._replace(estimate=out[name].estimate - bias)
+    out["kl_reference_to_sampler"] = _normal_interval(
+        out["kl_reference_to_sampler"].estimate,
+        stats["kl_reference_to_sampler"][1:],
+        level,
+    )
+    if p_value > 1 - level:  # q = reference is not rejected: its values join
+        for name in ("tv", "kl_reference_to_sampler"):
+            out[name] = out[name]._replace(ci_low=min(out[name].ci_low, 0.0))
+        for name in ("recall", "f8", "f1_8"):
+            out[name] = out[name]._replace(ci_high=max(out[name].ci_high, 1.0))
+    for name in ("precision", "recall", "tv", "f8", "f1_8"):  # masses: in [0, 1]
         e = out[name]
-        out[name] = Estimate(e.estimate, max(e.ci_low, 0.0), min(e.ci_high, 1.0))
-    for name in ("entropy", "reference_entropy", "kl_reference_to_sampler"):
+        out[name] = Estimate(*np.clip([e.estimate, e.ci_low, e.ci_high], 0.0, 1.0))
+    for name in (
+        "entropy",
+        "valid_entropy",
+        "reference_entropy",
+        "kl_reference_to_sampler",
+    ):
         e = out[name]  # non-negative quantities
-        out[name] = e._replace(ci_low=max(e.ci_low, 0.0))
+        out[name] = Estimate(*np.maximum([e.estimate, e.ci_low, e.ci_high], 0.0))
     totals = hist.totals
     if (totals == totals[0]).all():  # the prompt average is one binomial proportion
         valid = int(q[r > 0].sum())
         out["precision"] = clopper_pearson(valid, int(totals.sum()), level=level)
     out.update(_speed(np.asarray(nfe, float), hist.outcome.shape[1], level))
+    if passed is None:
+        out["accuracy"] = Estimate(float("nan"), float("nan"), float("nan"))
+    else:
+        passed = np.asarray(passed)
+        _checks.check_shape(passed, "passed", (int(totals.sum()),))
+        out["accuracy"] = clopper_pearson(
+            int(passed.astype(bool).sum()), len(passed), level=level
+        )
     return EstimatedPoint(
         **{name: out[name] for name in FIELDS},
         num_samples=int(totals.sum()),
         num_prompts=num_prompts,
         distinct_per_prompt=float(hist.distinct.mean()),
+        equality_p_value=p_value,
     )
+
+
+def _plugin_tv(q, r, prompt, num_prompts):
+    """The prompt-averaged plug-in TV between count (or mass) rows `(B, C)`."""
+    rows = q.shape[0]
+    seg = (np.arange(rows)[:, None] * num_prompts + prompt[None, :]).ravel()
+
+    def per_prompt(values):
+        total = np.bincount(seg, values.ravel(), minlength=rows * num_prompts)
+        return total.reshape(rows, -1)
+
+    q_hat = q / per_prompt(q)[:, prompt]
+    r_hat = r / per_prompt(r)[:, prompt]
+    return 0.5 * per_prompt(np.abs(q_hat - r_hat)).mean(1)
+
+
+def _null_tv(q, r, prompt, num_prompts, exact: bool, seed: int, draws: int):
+    """Plug-in TVs of `draws` sample sets drawn with the sampler's law = the reference.
+
+    Exact reference: each prompt's $N_x$ samples from $p^*$. Sample reference: both
+    sets (sizes $N_x$, $M_x$) from their pooled law, the two-sample bootstrap test.
+    """
+    rng = np.random.default_rng([seed, 7])
+    q_null = np.zeros((draws, len(q)))
+    r_null = np.broadcast_to(r, q_null.shape).copy() if exact else np.zeros_like(q_null)
+    for x in range(num_prompts):
+        cells = np.flatnonzero(prompt == x)
+        law = r[cells] if exact else q[cells] + r[cells]
+        law = law / law.sum()
+        q_null[:, cells] = rng.multinomial(int(q[cells].sum()), law, size=draws)
+        if not exact:
+            r_null[:, cells] = rng.multinomial(int(r[cells].sum()), law, size=draws)
+    return _plugin_tv(q_null, r_null, prompt, num_prompts)
+
+
+def _normal_interval(estimate: float, replicates, level: float) -> Estimate:
+    """`estimate` plus or minus z times the replicates' standard deviation."""
+    from scipy.stats import norm
+
+    spread = float(np.nanstd(replicates, ddof=1))
+    z = float(norm.ppf(0.5 + level / 2))
+    return Estimate(estimate, estimate - z * spread, estimate + z * spread)
 
 
 def _speed(nfe: np.ndarray, length: int, level: float) -> dict[str, Estimate]:
@@ -270,12 +381,11 @@ def _statistics(
     recall = np.minimum(per_prompt(r_hat * (q > 0)) + singletons / big_n, 1.0).mean(1)
     tv = 0.5 * per_prompt(np.abs(q_hat - r_hat)).mean(1)
 
-    alphabet = None
-    if alphabet_size is not None:  # one alphabet size per (resample, prompt) group
-        sizes = np.broadcast_to(np.asarray(alphabet_size), (num_prompts,))
-        alphabet = jnp.asarray(np.tile(sizes, rows))
+    def tiled(sizes):  # one alphabet size per (resample, prompt) group
+        sizes = np.broadcast_to(np.asarray(sizes, np.int64), (num_prompts,))
+        return jnp.asarray(np.tile(sizes, rows))
 
-    def entropy(counts):
+    def entropy(counts, alphabet, average=np.mean):
         used = counts.ravel() > 0
         est = entropy_estimates(
             jnp.asarray(counts.ravel()[used].astype(np.int64)),
@@ -284,31 +394,45 @@ def _statistics(
             method=entropy_estimator,
             alphabet_size=alphabet,
         )
-        return np.asarray(est).reshape(rows, -1).mean(1)
+        return average(np.asarray(est).reshape(rows, -1), axis=1)
 
-    sampler_entropy = entropy(q)
+    support = per_prompt(in_ref.astype(float))
+    sampler_entropy = entropy(
+        q, None if alphabet_size is None else tiled(alphabet_size)
+    )
+    # the valid outputs' alphabet: the reference's support (exact), else K
+    valid_alphabet = support[0] if reference_exact else alphabet_size
+    valid_entropy = entropy(  # over the prompts with a valid sample
+        q * in_ref,
+        None if valid_alphabet is None else tiled(valid_alphabet),
+        average=_mean_of_defined,
+    )
     if reference_exact:
         reference_entropy = per_prompt(entr(r_hat)).mean(1)
     else:
-        reference_entropy = entropy(r)
-    support = per_prompt(in_ref.astype(float))
+        reference_entropy = entropy(
+            r, None if alphabet_size is None else tiled(alphabet_size)
+        )
     smoothed = (q + 0.5) / (big_n + 0.5 * support)[:, prompt]
     kl_terms = np.where(
         in_ref, r_hat * (np.log(np.where(in_ref, r_hat, 1.0)) - np.log(smoothed)), 0.0
     )
     kl = per_prompt(kl_terms).mean(1)
+    size = padded_size(q.shape[1])  # cells in neither law change no curve
     f8, f1_8 = (
         np.asarray(v)
         for v in _f_pairs(
-            jnp.asarray(q_hat / num_prompts), jnp.asarray(r_hat / num_prompts)
+            jnp.asarray(pad_to(q_hat / num_prompts, size)),
+            jnp.asarray(pad_to(r_hat / num_prompts, size)),
         )
     )
     values = {
         "precision": precision,
         "recall": recall,
         "entropy": sampler_entropy,
+        "valid_entropy": valid_entropy,
         "reference_entropy": reference_entropy,
-        "entropy_drop": reference_entropy - sampler_entropy,
+        "entropy_drop": reference_entropy - valid_entropy,
         "tv": tv,
         "kl_reference_to_sampler": kl,
         "f8": f8,
@@ -318,6 +442,12 @@ def _statistics(
     truth = {name: float(v[0]) for name, v in values.items()}
     truth["recall"] = float(per_prompt(r_hat * (q > 0))[0].mean())
     plugin = per_prompt(entr(q_hat))[0].mean()
+    valid_q = q * in_ref
+    valid_total = per_prompt(valid_q)
+    valid_hat = valid_q / np.where(valid_total > 0, valid_total, 1.0)[:, prompt]
+    valid_plugin = _mean_of_defined(
+        np.where(valid_total > 0, per_prompt(entr(valid_hat)), np.nan)[0]
+    )
     reference_plugin = (
         truth["reference_entropy"]
         if reference_exact
@@ -325,10 +455,20 @@ def _statistics(
     )
     truth.update(
         entropy=float(plugin),
+        valid_entropy=float(valid_plugin),
         reference_entropy=float(reference_plugin),
-        entropy_drop=float(reference_plugin - plugin),
+        entropy_drop=float(reference_plugin - valid_plugin),
     )
     return values, truth
+
+
+def _mean_of_defined(values, axis=None):
+    """The mean over the finite entries (NaN when there are none)."""
+    values = np.asarray(values, float)
+    finite = np.isfinite(values)
+    total = np.where(finite, values, 0.0).sum(axis=axis)
+    count = finite.sum(axis=axis)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 @jax.jit

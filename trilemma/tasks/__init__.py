@@ -41,6 +41,7 @@ from ._text import PARALLELBENCH_METRICS as PARALLELBENCH_METRICS
 from ._text import PARALLELBENCH_TASKS as PARALLELBENCH_TASKS
 from ._text import TEXT_TASKS as TEXT_TASKS
 from ._text import answer_items as answer_items
+from ._text import answer_key as answer_key
 from ._text import grade_doc as grade_doc
 from ._text import grade_text as grade_text
 from ._text import parse_answer as parse_answer

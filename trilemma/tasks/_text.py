@@ -244,6 +244,33 @@ def parse_answer(
     return _parse_sudoku(text, strict)
 
 
+def answer_key(task_name: str, text: str, *, prompt_items=None) -> str | None:
+    r"""The content of an answer text, as one canonical string (None if unreadable).
+
+    Two texts with one content get one key, so a sample set of texts can be counted
+    by its answers: lists are read leniently and re-rendered (`["Ann", "Bob"]` for
+    `Ann, Bob` and `Sure: ["Ann","Bob"]`), a Latin square must be an exact n x n grid
+    (`exact_grid`; the lenient reading is many-to-one on the grid), and a Sudoku is
+    read leniently. On a valid answer (`grade_text(..., exact_grid=True)`) the key
+    is `render_answer` of the output it names.
+
+    >>> answer_key("shuffle", 'Sure: ["Bob","Ann"]')
+    '["Bob", "Ann"]'
+    >>> answer_key("latin_square", "A,B\nB,A,A", prompt_items=["A", "B"]) is None
+    True
+
+    Args:
+      task_name: a trilemma task (or a ParallelBench or harness name).
+      text: the answer.
+      prompt_items: `latin_square` only (required there): the symbols.
+    """
+    name = trilemma_task_name(task_name)
+    if name in LIST_TASKS:
+        return render_answer(name, _parse_list(_check_text(text), False))
+    values = parse_answer(name, text, prompt_items=prompt_items, exact_grid=True)
+    return None if values is None else render_answer(name, values)
+
+
 def _parse_list(text: str, strict: bool) -> list[str] | None:
     """`metrics._parse_list`: the last bracketed list (module docstring)."""
     if "[" in text:
