@@ -289,3 +289,36 @@ def test_text_answers_are_graded_against_the_task(files, tmp_path, capsys):
         assert c["accuracy"]["estimate"] == pytest.approx(
             a["accuracy"]["estimate"] - strict_misses / a["num_samples"], abs=1e-12
         )
+
+
+def test_bad_text_and_width_arguments(files, tmp_path, capsys):
+    """Text against a task without answer text, a text/token mix, a bad width."""
+    _, paths = files
+    text = tmp_path / "text.jsonl"
+    text.write_text(json.dumps({"prompt_id": 0, "output_text": '["A"]'}) + "\n")
+    assert "no answer text" in one_line_error(
+        ["diversity-loss", "--samples", str(text), "--task", "cities", "--n", "3"],
+        capsys,
+    )
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(
+        json.dumps({"prompt_id": 0, "output_text": "a"})
+        + "\n"
+        + json.dumps({"prompt_id": 0, "output_tokens": [1]})
+        + "\n"
+    )
+    line = one_line_error(
+        ["diversity-loss", "--samples", str(mixed), "--reference", str(mixed)], capsys
+    )
+    assert f"{mixed}:2" in line and "token output among text" in line
+    base = ["diversity-loss", "--samples", str(paths["slow"])]
+    assert "`width`" in one_line_error(
+        [*base, "--task", "shuffle_distinct", "--n", "3", "--width", "0"], capsys
+    )
+    got = report(
+        [*base, "--task", "shuffle_distinct", "--n", "3", "--width", "0.01"], capsys
+    )
+    (row,) = got["samplers"]
+    need = row["samples_per_prompt_for_width"]
+    width = row["tv"]["ci_high"] - row["tv"]["ci_low"]  # scaled as 1/sqrt(N)
+    assert need["tv"] == pytest.approx(800 * (width / 0.01) ** 2, rel=1e-6, abs=1)

@@ -103,3 +103,46 @@ def test_bad_arguments(simulation):
         coverage_study(simulation, [0])
     with pytest.raises(ValueError, match="repeats"):
         coverage_study(simulation, [10], repeats=1)
+
+
+@pytest.fixture(scope="module")
+def boundary():
+    """One token per step on Shuffle (distinct) n = 3: the ideal model's q is p*."""
+    task = T.make_task("shuffle_distinct", 3, num_prompts=2)
+    return T.simulate(task, T.make_sampler("random_topk", k=1, temperature=1.0))
+
+
+def test_the_equality_test_holds_its_level(simulation, boundary):
+    """The test of q = reference holds its level and rejects a distant law.
+
+    Where q = p*, it rejects at 5% in at most 5% + 3 SE of 100 sample sets; where
+    TV(q, p*) = 0.34, it rejects every one (N = 200).
+    """
+    from trilemma.estimators import estimate_point
+
+    def rejections(sim):
+        law = exact_law(sim)
+        out = []
+        for r, hist in enumerate(draw_histograms(law, 200, 100, seed=3)):
+            nfe = np.full(int(hist.totals.sum()), np.nan)
+            point = estimate_point(hist, law.reference, nfe, num_bootstrap=50, seed=r)
+            out.append(point.equality_p_value <= 0.05)
+        return np.mean(out)
+
+    assert rejections(boundary) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 100)
+    assert rejections(simulation) == 1.0
+
+
+def test_intervals_cover_at_the_boundary(boundary):
+    """At q = p*, TV and KL (truth 0) and recall, F_8, F_1/8 (truth 1) are covered.
+
+    The plug-in TV is biased up there (REFERENCE 6.2), so without the equality
+    test the basic interval would miss 0 almost always (2% at N = 1600 before it
+    was added); with it coverage is at least 0.95 - 3 SE over 60 sets.
+    """
+    repeats = 60
+    study = coverage_study(boundary, [200], repeats=repeats, num_bootstrap=50, seed=4)
+    se = math.sqrt(0.95 * 0.05 / repeats)
+    assert study.truth["tv"] == pytest.approx(0.0, abs=1e-12)
+    for name in ("tv", "kl_reference_to_sampler", "recall", "f8", "f1_8"):
+        assert study.coverage[name][0] >= 0.95 - 3 * se, (name, study.coverage[name])

@@ -17,6 +17,8 @@ helpers.
 """
 
 from ._decoding_accuracy import fig_decoding_accuracy as fig_decoding_accuracy
+from ._estimates import fig_diversity_speed as fig_diversity_speed
+from ._estimates import fig_estimated_points as fig_estimated_points
 from ._fluency_diversity import fig_fluency_diversity as fig_fluency_diversity
 from ._model_decoding import fig_model_decoding as fig_model_decoding
 from ._model_sampling import fig_model_sampling as fig_model_sampling
@@ -27,11 +29,15 @@ from ._style import PALETTE as PALETTE
 from ._style import style as style
 from ._total_correlation import fig_total_correlation as fig_total_correlation
 from ._trilemma_frontier import fig_trilemma_frontier as fig_trilemma_frontier
+from ._validation import fig_estimator_validation as fig_estimator_validation
 
 __all__ = [
     "PALETTE",
     "fig_fluency_diversity",
     "fig_decoding_accuracy",
+    "fig_diversity_speed",
+    "fig_estimated_points",
+    "fig_estimator_validation",
     "fig_model_decoding",
     "fig_model_sampling",
     "fig_optimal_schedule",

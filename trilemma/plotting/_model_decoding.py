@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ._style import PALETTE, family_style, legend_and_caption, style
+from ._style import PALETTE, family_style, legend_and_caption, panel_grid, style
 
 
 def fig_model_decoding(
@@ -34,12 +33,7 @@ def fig_model_decoding(
     """
     panels = list(data["panels"])
     with style():
-        if axes is None:
-            fig = Figure(figsize=(3.4 * len(panels), 6.2), layout="constrained")
-            grid = np.asarray(fig.subplots(2, len(panels), squeeze=False))
-        else:
-            grid = np.asarray(axes, dtype=object).reshape(2, len(panels))
-            fig = grid[0, 0].figure
+        fig, grid = panel_grid(axes, 2, len(panels), (3.4 * len(panels), 6.2))
         handles = {}
         for column, panel in enumerate(panels):
             top, bottom = grid[0, column], grid[1, column]

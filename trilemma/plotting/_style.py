@@ -192,6 +192,17 @@ def panel_row(
     return fig, list(np.atleast_1d(fig.subplots(1, count)))
 
 
+def panel_grid(
+    axes, rows: int, columns: int, figsize: tuple[float, float]
+) -> tuple[Figure, np.ndarray]:
+    """`(figure, (rows, columns) axes)`: the given axes reshaped, or a new grid."""
+    if axes is not None:
+        grid = np.asarray(axes, dtype=object).reshape(rows, columns)
+        return grid[0, 0].figure, grid
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, np.asarray(fig.subplots(rows, columns, squeeze=False))
+
+
 def titled_rows(rows, axes, figsize: tuple[float, float], *, hspace: float):
     """`(fig, grid)`: one titled row of three panels per entry of `rows`.
 
