@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python experiments/bench_simulate_model.py
 	$(BIN)/python experiments/bench_train.py
 	$(BIN)/python experiments/bench_sample.py
+	$(BIN)/python experiments/bench_estimators.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -30,7 +30,7 @@ def test_totals_are_kept_and_moments_are_multinomial():
     outputs = rng.integers(0, 4, size=(600, 2))
     hist = histogram(ids, outputs)
     num = 4000
-    draws = resample_counts(hist, jax.random.key(2), num, chunk=1000)
+    draws = resample_counts(hist, jax.random.key(2), num)
     assert draws.shape == (num, len(hist.count))
     per_prompt = np.stack(
         [draws[:, hist.prompt == x].sum(axis=1) for x in range(hist.num_prompts)], 1
@@ -44,13 +44,17 @@ def test_totals_are_kept_and_moments_are_multinomial():
     assert (np.abs(draws.var(0) - var) <= 5 * var * math.sqrt(2 / num) + 0.05).all()
 
 
-def test_resamples_do_not_depend_on_the_chunk():
+def test_resamples_are_reproducible_and_refuse_unsorted_cells():
+    """One key gives one set of resamples; another key another; cells must be sorted."""
     hist = histogram(np.array([0, 0, 1, 1, 1]), np.array([[0], [1], [0], [0], [2]]))
-    whole = resample_counts(hist, jax.random.key(5), 10, chunk=10)
-    for chunk in (1, 3, 64):
-        np.testing.assert_array_equal(
-            resample_counts(hist, jax.random.key(5), 10, chunk=chunk), whole
-        )
+    first = resample_counts(hist, jax.random.key(5), 50)
+    np.testing.assert_array_equal(resample_counts(hist, jax.random.key(5), 50), first)
+    assert (resample_counts(hist, jax.random.key(6), 50) != first).any()
+    shuffled = hist._replace(
+        prompt=hist.prompt[::-1], outcome=hist.outcome[::-1], count=hist.count[::-1]
+    )
+    with pytest.raises(ValueError, match="sorted by prompt"):
+        resample_counts(shuffled, jax.random.key(5), 2)
 
 
 def test_basic_interval_reflects_the_replicates():

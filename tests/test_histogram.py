@@ -48,3 +48,52 @@ def test_bad_samples_are_named():
         histogram(np.zeros(2, int), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="non-negative"):
         histogram(np.zeros(2, int), -np.ones((2, 2), int))
+
+
+def _as_counter(hist):
+    return {
+        (int(hist.prompt_ids[p]), tuple(row)): int(c)
+        for p, row, c in zip(
+            hist.prompt, hist.outcome.tolist(), hist.count, strict=True
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("num", "length", "vocab", "chunk", "dtype"),
+    [
+        (1000, 4, 3, 1, np.int64),  # one row per block
+        (1000, 4, 3, 7, np.int64),  # the last block short
+        (1000, 4, 3, 250, np.uint8),
+        (999, 5, 2, 1000, np.int16),  # one block, padded
+        (300, 40, 3, 128, np.int8),  # key space past 2^63: the columns are sorted
+    ],
+)
+def test_chunked_histogram_equals_a_plain_counter(num, length, vocab, chunk, dtype):
+    """Blocks of `chunk` rows, merged by their cells' counts, give the same histogram.
+
+    Prompts are shuffled (each block sees every prompt) and one prompt id is far out
+    (2^40), so the prompt ids are ranked by a sort rather than a presence table.
+    """
+    rng = np.random.default_rng(num + chunk)
+    ids = rng.choice(np.array([2**40, 5, 9, 0]), size=num)
+    outputs = rng.integers(0, vocab, size=(num, length)).astype(dtype)
+    hist = histogram(ids, outputs, chunk=chunk)
+    expected = Counter(
+        (int(i), tuple(row)) for i, row in zip(ids, outputs.tolist(), strict=True)
+    )
+    assert _as_counter(hist) == dict(expected)
+    assert len(hist.count) == len(expected)
+    assert hist.prompt_ids.tolist() == sorted(set(ids.tolist()))
+    assert hist.totals.tolist() == [int((ids == i).sum()) for i in hist.prompt_ids]
+    whole = histogram(ids, outputs, chunk=None)
+    for got, want in zip(hist, whole, strict=True):  # the same cells, in one order
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype == np.int64
+
+
+def test_bad_chunk_is_named():
+    with pytest.raises(ValueError, match="chunk"):
+        histogram(np.zeros(2, int), np.zeros((2, 2), int), chunk=0)
+    with pytest.raises(TypeError, match="chunk"):
+        histogram(np.zeros(2, int), np.zeros((2, 2), int), chunk=2.0)

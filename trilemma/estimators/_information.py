@@ -86,8 +86,8 @@ INFORMATION_ESTIMATORS = tuple(m for m in ENTROPY_ESTIMATORS if m != "nsb")
 """The `method` names these estimators accept: every entropy estimator but NSB."""
 
 _PAIR_BUDGET = 2**22
-"""(resample, subset cell) pairs, or (resample, sample row) draws, per jitted call:
-it bounds their memory (a few arrays of this many 8-byte entries)."""
+"""(resample, subset cell) pairs per jitted call: it bounds their memory (a few
+arrays of this many 8-byte entries)."""
 
 
 def total_correlation_estimate(
@@ -264,10 +264,7 @@ def _estimate(prompt_id, outputs, steps, *, method, num_bootstrap, seed, level):
     layout = _layout(hist, coefficients)
     counts = hist.count[None, :]
     if num_bootstrap:
-        key = jax.random.key(seed)
-        # all resamples per call while their row draws fit the budget
-        chunk = max(1, min(num_bootstrap, _PAIR_BUDGET // int(hist.totals.sum())))
-        resampled = resample_counts(hist, key, num_bootstrap, chunk=chunk)
+        resampled = resample_counts(hist, jax.random.key(seed), num_bootstrap)
         counts = np.concatenate([counts, resampled])
     values = _evaluate(counts, layout, method)
     estimate = float(values[0])
