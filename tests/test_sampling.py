@@ -248,6 +248,7 @@ def _shipped(tmp_path, devices, batches):
     return {path.name: path.read_bytes() for path in folder.iterdir()}
 
 
+@pytest.mark.slow  # 60 s; the oracle's files are checked on 1 and 4 devices by default
 def test_shipped_model_files_are_the_same_on_one_or_four_devices(tmp_path):
     """The shipped models write the same bytes on one host device and on four.
 

@@ -35,11 +35,12 @@ Grassberger). But once no cell is a singleton its coverage correction vanishes a
 it falls back to the plug-in's $-(K-1)/2N$ (−0.009 nats at $N = 20K$, six standard
 errors). On the laws of real samplers (`coverage_study`, `paper_notes.md` §21), the
 regime where estimates mean anything is $N \gtrsim 3K$ (`diversity-loss` warns
-below $10K$), and there Chao–Shen is plug-in-like: −0.022 nats at $N \approx 13K$
-on the shipped denoiser's random top-k law of Shuffle n = 4, against +0.008 for
-the jackknife and Grassberger. Grassberger's $(-1)^n$ term adds about $1/N$ per cell
-of odd count, which on small supports doubles its spread and biases it up (+0.015
-nats at $N = 8K$ on a 4-output law, against +0.007 for the jackknife).
+below $10K$), and there Chao–Shen is plug-in-like: −0.044 bits at $N \approx 13K$
+on the shipped denoiser's random top-k law of Shuffle n = 4, against −0.004 for the
+jackknife and −0.003 for Grassberger. Grassberger's $(-1)^n$ term adds about $1/N$
+per cell of odd count, which on small supports biases it up and doubles its spread
+(+0.012 bits at $N \approx 65K$ on a 4-output law, against +0.003 for the
+jackknife).
 
 The default (`DEFAULT_ENTROPY_ESTIMATOR`, also behind `total_correlation_estimate`
 and `t_step_bound_estimate`) is therefore the **jackknife**: within noise of 0 once

@@ -18,8 +18,10 @@ prompt and averaged over prompts with equal weights; information is in nats.
   correction assumes the reference gives those unseen outputs about the mass the
   sampler does, as for a sampler close to $p^*$ on its support.
 * **entropy** $H(q(Y|X))$ over all outputs, and **valid_entropy**, the entropy of
-  the sampler's valid outputs ($q$ restricted to $V$ and renormalised: the diversity
-  of what it gets right), by the chosen estimator (`entropy_estimates`); the
+  the sampler's valid outputs ($q$ restricted to $V$ and renormalised as a joint law,
+  $H_{q_V}(Y|X) = \sum_x w_x H(q(\cdot|x, V))$ with $w_x \propto q(V|x)$, as
+  `trilemma_point` defines it: the diversity of what it gets right), each prompt's
+  entropy by the chosen estimator (`entropy_estimates`); the
   reference's entropy (exact, or estimated the same way); and **entropy_drop** $=
   H(p^*) - H(q|_V)$, the diversity lost. The drop uses the valid entropy because
   invalid outputs add entropy without adding diversity: a sampler that hallucinates
@@ -376,7 +378,8 @@ def _statistics(
     q_hat = q / big_n.reshape(rows, -1)[:, prompt]
     r_hat = r / ref_total[:, prompt]
     in_ref = r > 0
-    precision = per_prompt(q_hat * in_ref).mean(1)
+    valid_share = per_prompt(q_hat * in_ref)  # q(V|x) per prompt
+    precision = valid_share.mean(1)
     singletons = per_prompt(((q == 1) & in_ref).astype(float))
     recall = np.minimum(per_prompt(r_hat * (q > 0)) + singletons / big_n, 1.0).mean(1)
     tv = 0.5 * per_prompt(np.abs(q_hat - r_hat)).mean(1)
@@ -384,6 +387,9 @@ def _statistics(
     def tiled(sizes):  # one alphabet size per (resample, prompt) group
         sizes = np.broadcast_to(np.asarray(sizes, np.int64), (num_prompts,))
         return jnp.asarray(np.tile(sizes, rows))
+
+    def by_valid_share(values, axis):  # H_{q_V}(Y|X): prompts weighted by q(V|x)
+        return _weighted_mean(values, valid_share)
 
     def entropy(counts, alphabet, average=np.mean):
         used = counts.ravel() > 0
@@ -402,10 +408,10 @@ def _statistics(
     )
     # the valid outputs' alphabet: the reference's support (exact), else K
     valid_alphabet = support[0] if reference_exact else alphabet_size
-    valid_entropy = entropy(  # over the prompts with a valid sample
+    valid_entropy = entropy(
         q * in_ref,
         None if valid_alphabet is None else tiled(valid_alphabet),
-        average=_mean_of_defined,
+        average=by_valid_share,
     )
     if reference_exact:
         reference_entropy = per_prompt(entr(r_hat)).mean(1)
@@ -445,9 +451,10 @@ def _statistics(
     valid_q = q * in_ref
     valid_total = per_prompt(valid_q)
     valid_hat = valid_q / np.where(valid_total > 0, valid_total, 1.0)[:, prompt]
-    valid_plugin = _mean_of_defined(
-        np.where(valid_total > 0, per_prompt(entr(valid_hat)), np.nan)[0]
-    )
+    valid_plugin = _weighted_mean(
+        np.where(valid_total > 0, per_prompt(entr(valid_hat)), np.nan)[:1],
+        valid_share[:1],
+    )[0]
     reference_plugin = (
         truth["reference_entropy"]
         if reference_exact
@@ -462,13 +469,13 @@ def _statistics(
     return values, truth
 
 
-def _mean_of_defined(values, axis=None):
-    """The mean over the finite entries (NaN when there are none)."""
-    values = np.asarray(values, float)
-    finite = np.isfinite(values)
-    total = np.where(finite, values, 0.0).sum(axis=axis)
-    count = finite.sum(axis=axis)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+def _weighted_mean(values, weights):
+    """Each row's mean of its finite entries, weighted (NaN when none has weight)."""
+    values, weights = np.asarray(values, float), np.asarray(weights, float)
+    weights = np.where(np.isfinite(values), weights, 0.0)
+    total = (np.where(weights > 0, values, 0.0) * weights).sum(axis=1)
+    mass = weights.sum(axis=1)
+    return np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
 
 
 @jax.jit

@@ -73,7 +73,8 @@ class Study(NamedTuple):
       rmse: `{quantity: (len(sizes),)}` root mean squared error.
       coverage: `{quantity: (len(sizes),)}` share of intervals holding the truth.
       entropy_bias: `{estimator: (len(sizes),)}` mean bias of each entropy
-        estimator on the valid entropy $H(q|_V)$.
+        estimator on the valid entropy $H_{q_V}(Y|X)$ (prompts weighted by their
+        share of valid samples, as in `estimate_point`).
       entropy_sd: `{estimator: (len(sizes),)}` the estimates' standard deviation
         (over the sample sets; divide by $\sqrt{\text{repeats}}$ for the SE of
         the mean bias).
@@ -190,6 +191,8 @@ def coverage_study(
                     e.ci_low - 1e-9 <= law.truth[name] <= e.ci_high + 1e-9
                 )
             keep = ~(hist.outcome == law.outcome[-1]).all(axis=1)  # valid cells
+            # H_{q_V}(Y|X) weights each prompt by its valid share, as the point does
+            share = np.bincount(hist.prompt[keep], hist.count[keep], hist.num_prompts)
             for method in ENTROPY_ESTIMATORS:
                 h = entropy_estimates(
                     hist.count[keep],
@@ -198,7 +201,9 @@ def coverage_study(
                     method=method,
                     alphabet_size=support if method == "nsb" else None,
                 )
-                entropy[method][i, r] = np.nanmean(np.asarray(h))
+                h = np.asarray(h)
+                used = share > 0
+                entropy[method][i, r] = np.average(h[used], weights=share[used])
         if progress:
             progress(f"N = {n}: {repeats} sample sets")
     truth = law.truth
