@@ -43,7 +43,13 @@ CASES = [
         {"k": 2, "temperature": 1.0},
         marks=pytest.mark.slow,
     ),
-    ("replace_random", 4, "random_topk", {"k": 2, "temperature": 1.0}),
+    pytest.param(  # the coverage studies of test_estimator_validation subsume it
+        "replace_random",
+        4,
+        "random_topk",
+        {"k": 2, "temperature": 1.0},
+        marks=pytest.mark.slow,
+    ),
 ]
 
 
@@ -77,6 +83,7 @@ def test_intervals_cover_the_exact_point(name, n, sampler_name, params):
     assert got.num_samples == 4000 and got.num_prompts == 1
 
 
+@pytest.mark.slow  # the CLI's reference-sample tests run the same path by default
 def test_a_sampler_against_its_own_second_sample():
     """Two independent sample sets of one law: the entropy drop's interval covers 0.
 

@@ -55,8 +55,8 @@ SHIPPED_CONFIGS = {
 """Configurations whose law on the shipped model `simulate` enumerates exactly."""
 
 FAST = {
-    ("oracle", "shuffle_distinct"): ("random_topk", "factor", "mdlm"),
-    ("oracle", "replace_random"): ("confidence_topk", "threshold"),
+    ("oracle", "shuffle_distinct"): ("random_topk", "mdlm"),
+    ("oracle", "replace_random"): ("confidence_topk",),
     ("oracle", "latin_square"): ("eb",),
     ("shipped", "shuffle"): ("random_topk",),
     ("shipped", "replace_random"): ("confidence_topk",),

@@ -40,7 +40,7 @@ def _models(name):
     [
         pytest.param(
             name,
-            marks=() if name in ("confidence_topk", "apd") else (pytest.mark.slow,),
+            marks=() if name == "apd" else (pytest.mark.slow,),  # APD: both models
         )
         for name in SAMPLERS
     ],

@@ -190,7 +190,13 @@ NUM_KEYS = 20_000
 
 MONTE_CARLO = [
     ("shuffle", 3, "confidence_topk", {"k": 2, "temperature": 1.0}),
-    ("shuffle", 4, "threshold", {"gamma": 0.3, "temperature": 0.5}),
+    pytest.param(
+        "shuffle",
+        4,
+        "threshold",
+        {"gamma": 0.3, "temperature": 0.5},
+        marks=pytest.mark.slow,
+    ),
     ("replace_random", 3, "eb", {"gamma": 0.5, "temperature": 0.7}),
     ("shuffle", 3, "mdlm", {"num_steps": 2}),
 ]
