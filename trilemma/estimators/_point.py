@@ -303,14 +303,24 @@ def estimate_point(
     )
 
 
+def _segments(prompt, num_prompts: int, rows: int) -> np.ndarray:
+    """The (row, prompt) group of each entry of a `(rows, C)` table, row-major."""
+    return (np.arange(rows)[:, None] * num_prompts + prompt[None, :]).ravel()
+
+
+def _sum_per_prompt(values, seg, num_prompts: int) -> np.ndarray:
+    """`(rows, P)`: each row's sums of `values` `(rows, C)` over each prompt's cells."""
+    rows = values.shape[0]
+    total = np.bincount(seg, values.ravel(), minlength=rows * num_prompts)
+    return total.reshape(rows, -1)
+
+
 def _plugin_tv(q, r, prompt, num_prompts):
     """The prompt-averaged plug-in TV between count (or mass) rows `(B, C)`."""
-    rows = q.shape[0]
-    seg = (np.arange(rows)[:, None] * num_prompts + prompt[None, :]).ravel()
+    seg = _segments(prompt, num_prompts, q.shape[0])
 
     def per_prompt(values):
-        total = np.bincount(seg, values.ravel(), minlength=rows * num_prompts)
-        return total.reshape(rows, -1)
+        return _sum_per_prompt(values, seg, num_prompts)
 
     q_hat = q / per_prompt(q)[:, prompt]
     r_hat = r / per_prompt(r)[:, prompt]
@@ -367,15 +377,15 @@ def _statistics(
     Returns `({name: (B,) values}, {name: its value in the bootstrap world})`.
     """
     rows = q.shape[0]
-    seg = (np.arange(rows)[:, None] * num_prompts + prompt[None, :]).ravel()
+    seg = _segments(prompt, num_prompts, rows)
     segments = rows * num_prompts
 
     def per_prompt(values):
-        return np.bincount(seg, values.ravel(), minlength=segments).reshape(rows, -1)
+        return _sum_per_prompt(values, seg, num_prompts)
 
     big_n = per_prompt(q)
     ref_total = per_prompt(r)
-    q_hat = q / big_n.reshape(rows, -1)[:, prompt]
+    q_hat = q / big_n[:, prompt]
     r_hat = r / ref_total[:, prompt]
     in_ref = r > 0
     valid_share = per_prompt(q_hat * in_ref)  # q(V|x) per prompt
