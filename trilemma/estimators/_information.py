@@ -262,20 +262,18 @@ def _estimate(prompt_id, outputs, steps, *, method, num_bootstrap, seed, level):
     columns = [np.unique(col, return_inverse=True)[1] for col in outputs.T]
     hist = histogram(prompt.ravel(), np.stack(columns, axis=1))
     layout = _layout(hist, coefficients)
+    # The sample's own value is one kernel call of its own, never a row of the
+    # resamples' batch: XLA vectorises a batch of B rows differently for each B,
+    # which moves the last bits, so the estimate would depend on `num_bootstrap`.
     counts = hist.count[None, :]
-    if num_bootstrap:
-        resampled = resample_counts(hist, jax.random.key(seed), num_bootstrap)
-        counts = np.concatenate([counts, resampled])
-    values = _evaluate(counts, layout, method)
-    estimate = float(values[0])
+    estimate = float(_evaluate(counts, layout, method)[0])
     if not num_bootstrap:
         return Estimate(estimate, float("nan"), float("nan"))
-    truth = (
-        estimate
-        if method == "plugin"
-        else float(_evaluate(counts[:1], layout, "plugin")[0])
-    )
-    return basic_interval(estimate, values[1:], level=level, truth=truth)
+    resampled = resample_counts(hist, jax.random.key(seed), num_bootstrap)
+    plugin = _evaluate(counts, layout, "plugin")[0] if method != "plugin" else estimate
+    truth = float(plugin)
+    replicates = _evaluate(resampled, layout, method)
+    return basic_interval(estimate, replicates, level=level, truth=truth)
 
 
 def _bound_coefficients(steps) -> dict[tuple[int, ...], int]:
