@@ -203,6 +203,7 @@ def estimate_point(
     level: float = 0.95,
     alphabet_size=None,
     passed=None,
+    output_length: int | None = None,
 ) -> EstimatedPoint:
     """The sampler's `EstimatedPoint` against `ref`.
 
@@ -217,6 +218,8 @@ def estimate_point(
       level: the intervals' nominal coverage.
       alphabet_size: outputs per prompt, for NSB.
       passed: `(N,)` the grader's verdict on each sample, or None (accuracy NaN).
+      output_length: the tokens of each output, for tokens per step (default the
+        histogram's outcome width; text answers are one outcome of many tokens).
     """
     if entropy_estimator not in ENTROPY_ESTIMATORS:
         raise _checks.unknown(
@@ -285,7 +288,8 @@ def estimate_point(
     if (totals == totals[0]).all():  # the prompt average is one binomial proportion
         valid = int(q[r > 0].sum())
         out["precision"] = clopper_pearson(valid, int(totals.sum()), level=level)
-    out.update(_speed(np.asarray(nfe, float), hist.outcome.shape[1], level))
+    length = hist.outcome.shape[1] if output_length is None else output_length
+    out.update(_speed(np.asarray(nfe, float), length, level))
     if passed is None:
         out["accuracy"] = Estimate(float("nan"), float("nan"), float("nan"))
     else:

@@ -30,6 +30,8 @@ class Model(NamedTuple):
       name: shown in results and sample files.
       text: optional `text(output_tokens (L,)) -> str` for sample files; default
         `layout.render`.
+      prompt_text: optional `prompt_text(prompt_index) -> str` for sample files;
+        default the prefix's token names or numbers.
     """
 
     logits_fn: Callable[[Any, Any], Any]
@@ -37,6 +39,7 @@ class Model(NamedTuple):
     layout: TokenLayout
     name: str = "model"
     text: Callable | None = None
+    prompt_text: Callable | None = None
 
 
 class HostModel(NamedTuple):
@@ -50,9 +53,11 @@ class HostModel(NamedTuple):
       layout: where the prompt and outputs sit, the vocabulary and the mask id.
       name: shown in results and sample files.
       text: optional `text(output_tokens (L,)) -> str` (a tokenizer's decode).
+      prompt_text: optional `prompt_text(prompt_index) -> str` (the chat prompt).
     """
 
     logits_fn: Callable[[Any], Any]
     layout: TokenLayout
     name: str = "host"
     text: Callable | None = None
+    prompt_text: Callable | None = None

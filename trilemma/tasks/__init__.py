@@ -35,6 +35,7 @@ from ._pooled import evaluation_tasks as evaluation_tasks
 from ._pooled import held_out as held_out
 from ._pooled import pooled_task as pooled_task
 from ._pooled import random_prompts as random_prompts
+from ._prompts import prompt_messages as prompt_messages
 from ._puzzles import latin_square, sudoku
 from ._text import LM_EVAL_TASKS as LM_EVAL_TASKS
 from ._text import PARALLELBENCH_METRICS as PARALLELBENCH_METRICS
