@@ -9,9 +9,14 @@ ones that fail the test if called, so these tests stay fast and safe. Expected v
 are closed forms written out here.
 """
 
+import json
 import math
+import os
+import shutil
+import stat
 import subprocess
 import sys
+import types
 
 import pytest
 from clitools import console_script, report, run
@@ -405,3 +410,210 @@ def test_console_script_version_and_module_entry_point():
         )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == "trilemma 0.1.0"
+
+
+# --------------------------------------------------------------------------------------
+# The newer commands: sample, diversity-loss, fit, train (issue 16)
+#
+# Each refusal leaves the folder as it was: an existing file keeps its bytes and mode,
+# and no file or folder appears (`refused`). The work each command would do is
+# replaced by `forbid` (`no_work`).
+
+SAMPLE = ["sample", "--task", "copy", "--n", "3", "--sampler", "random_topk"]
+SAMPLE += ["--k", "1", "--samples-per-prompt", "2"]
+TRAIN_TASK = ["train", "--preset", "tiny", "--task", "copy"]
+TRAIN = [*TRAIN_TASK, "--n", "3"]
+LONG_NAME = "x" * 300 + ".jsonl"
+
+
+def contents(folder) -> dict:
+    """Every path under `folder`: a file's bytes and mode, else the node's kind."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            out[path] = (path.read_bytes(), stat.S_IMODE(info.st_mode))
+        else:  # a folder, link or pipe (never read: a pipe would block)
+            out[path] = stat.S_IFMT(info.st_mode)
+    return out
+
+
+def refused(argv, capsys, folder) -> str:
+    """`one_line_error`, and nothing under `folder` created, changed or removed."""
+    before = contents(folder)
+    line = one_line_error(argv, capsys)
+    assert contents(folder) == before
+    return line
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Decoding, writing, estimating, fitting and training all fail the test."""
+    from trilemma import fit as fit_library
+    from trilemma import samples, sampling
+    from trilemma.cli import fit as fit_command
+    from trilemma.models import presets, training
+
+    monkeypatch.setattr(sampling, "_decode_rows", forbid)
+    monkeypatch.setattr(samples, "writer", forbid)
+    monkeypatch.setattr(T.estimators, "estimate_point", forbid)
+    monkeypatch.setattr(fit_library, "fit", forbid)
+    monkeypatch.setattr(fit_command, "load", forbid)
+    monkeypatch.setattr(presets, "train_models", forbid)
+    monkeypatch.setattr(training, "train", forbid)
+
+
+@pytest.fixture
+def existing(tmp_path):
+    """A file that a refused `-o` must leave as it is (bytes and mode 0o644)."""
+    path = tmp_path / "existing.jsonl"
+    path.write_text('{"keep": "me"}\n')
+    path.chmod(0o644)
+    return path
+
+
+def handwritten(path, tokens=((0, 1, 2),), prompt_id=0):
+    """A hand-written sample file: one line per output, all of prompt `prompt_id`."""
+    lines = [{"prompt_id": prompt_id, "output_tokens": list(t)} for t in tokens]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+# --- sizes that cannot be honoured ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (
+            ["--shard", "0/10000000000000000000"],
+            "`--shard` '0/10000000000000000000' holds none of the 1 prompt(s)",
+        ),
+        (["--shard", "0/10000000000000000000"], "use K <= 1"),
+        (["--shard", "0/3", "--num-prompts", "2"], "holds none of the 2 prompt(s)"),
+        (
+            ["--shard", "0/" + DIGITS_5000],
+            "got '0/9999999999999999999999...99999999' (5,002 characters)",
+        ),
+        (["--samples-per-prompt", str(10**15)], "in [1, 4294967296]; got 1"),
+        (["--samples-per-prompt", str(10**20)], "in [1, 4294967296]; got 1"),
+        (["--samples-per-prompt", str(2**32 + 1)], "in [1, 4294967296]; got 4"),
+    ],
+)
+def test_sample_refuses_sizes_it_cannot_write(
+    extra, fragment, existing, tmp_path, capsys, no_work
+):
+    """An empty shard would replace the file with nothing; 2^32 keys per prompt."""
+    line = refused([*SAMPLE, "-o", str(existing), *extra], capsys, tmp_path)
+    assert fragment in line
+
+
+def test_sample_refuses_a_file_larger_than_the_free_space(
+    existing, tmp_path, capsys, monkeypatch, no_work
+):
+    """10^5 lines of at least 200 bytes do not fit in 1 MB."""
+    from trilemma import _files
+
+    usage = shutil._ntuple_diskusage(10**9, 10**9 - 10**6, 10**6)
+    monkeypatch.setattr(
+        _files, "shutil", types.SimpleNamespace(disk_usage=lambda _: usage)
+    )
+    argv = [*SAMPLE, "-o", str(existing), "--samples-per-prompt", "100000"]
+    line = refused(argv, capsys, tmp_path)
+    assert "`--samples-per-prompt` = 100,000 on 1 prompt(s), 100,000 lines" in line
+    assert "more than the 976.6 KiB free" in line
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ({"prompt_id": 10**30, "output_tokens": [0]}, "`prompt_id` holds a 31-digit"),
+        ({"prompt_id": 0, "output_tokens": [0, 2**63]}, "`output_tokens` holds 9223"),
+        ({"prompt_id": 0, "output_tokens": [-(2**63) - 1]}, "`output_tokens` holds -9"),
+        ({"prompt_id": 0, "output_tokens": [0], "nfe": 10**30}, "`nfe` holds a 31-"),
+    ],
+)
+def test_sample_files_hold_64_bit_integers(line, fragment, tmp_path, capsys, no_work):
+    """Integers past int64: the file, line and field named (was an OverflowError)."""
+    good = handwritten(tmp_path / "good.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt_id": 0, "output_tokens": [1]}) + "\n")
+    bad.write_text(bad.read_text() + json.dumps(line) + "\n")
+    argv = ["diversity-loss", "--samples", str(bad), "--reference", str(good)]
+    message = refused(argv, capsys, tmp_path)
+    assert f"{bad}:2: field {fragment}" in message
+    assert "outside the 64-bit integers [-2^63, 2^63 - 1]" in message
+
+
+def test_sample_file_numbers_past_the_digit_limit(tmp_path, capsys, no_work):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt_id": ' + DIGITS_5000 + ', "output_tokens": [1]}\n')
+    argv = ["diversity-loss", "--samples", str(bad), "--reference", str(bad)]
+    line = refused(argv, capsys, tmp_path)
+    assert f"{bad}:1: not valid JSON here (Exceeds the limit (4300 digits)" in line
+
+
+# --- destinations ---------------------------------------------------------------------
+
+DESTINATIONS = [
+    ("", "`--output` is empty"),
+    ("/proc/trilemma-test", "cannot create a"),
+    ("LONG", "bytes long, over this file system's limit of"),
+    ("no/such/folder/x", "does not exist"),
+    ("FIFO", "not a"),
+]
+
+
+def _destination(value, tmp_path):
+    if value == "LONG":
+        return str(tmp_path / LONG_NAME)
+    if value == "FIFO":
+        os.mkfifo(tmp_path / "pipe")
+        return str(tmp_path / "pipe")
+    if value.startswith("no/"):
+        return str(tmp_path / value)
+    return value
+
+
+@pytest.mark.parametrize(("value", "fragment"), DESTINATIONS)
+def test_sample_destination_is_checked_first(
+    value, fragment, existing, tmp_path, capsys, no_work
+):
+    if value.startswith("/proc") and not os.path.isdir("/proc"):
+        pytest.skip("no /proc")
+    line = refused([*SAMPLE, "-o", _destination(value, tmp_path)], capsys, tmp_path)
+    assert fragment in line
+
+
+def test_sample_refuses_a_folder_name_for_a_file(existing, tmp_path, capsys, no_work):
+    """`x.jsonl/` (a folder's spelling) is not silently the file `x.jsonl`."""
+    line = refused([*SAMPLE, "-o", f"{existing}/"], capsys, tmp_path)
+    assert "ends in a separator; give a file name" in line
+
+
+def test_longest_names_and_modes_survive_the_atomic_write(tmp_path):
+    """A name at the limit is writable; a replaced file keeps its mode.
+
+    The temporary file's name repeats only part of the name; a new file gets the
+    umask's mode, as `open` gives it (mkstemp made it 0o600).
+    """
+    from trilemma import _files
+
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    longest = tmp_path / ("y" * limit)
+    _files.atomic_write(_files.check_destination(longest), b"data")
+    assert longest.read_bytes() == b"data"
+    kept = tmp_path / "kept"
+    kept.write_bytes(b"old")
+    kept.chmod(0o640)
+    _files.atomic_write(kept, b"new")
+    assert kept.read_bytes() == b"new" and stat.S_IMODE(kept.stat().st_mode) == 0o640
+    mask = os.umask(0o022)
+    try:
+        _files.atomic_write(tmp_path / "fresh", b"new")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["fresh", "kept", longest.name]
+    )

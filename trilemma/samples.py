@@ -34,6 +34,7 @@ import numpy as np
 
 from . import _checks
 from ._files import atomic_open
+from ._files import check_destination as check_file_destination
 
 SCHEMA = "trilemma.samples/1"
 """The `schema` value of every line this version writes and reads."""
@@ -72,17 +73,14 @@ def writer(path):
     return atomic_open(path, text=True)
 
 
-def check_destination(path) -> Path:
-    """`path`, if a file can be written there; else `ValueError` saying why."""
-    path = Path(path)
-    parent = path.parent
-    if path.is_dir():
-        raise ValueError(f"`output` {str(path)!r} is a directory; give a file name")
-    if not parent.is_dir():
-        raise ValueError(f"`output` directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"`output` directory {str(parent)!r} is not writable")
-    return path
+def check_destination(path, name: str = "output") -> Path:
+    """`path` as a `Path`, if a sample file can be written there; else `ValueError`.
+
+    The shared check of every command's output (`trilemma._files.check_destination`):
+    a non-empty name that fits the file system, in an existing writable folder where
+    a file can really be created, and not an existing folder, device or pipe.
+    """
+    return check_file_destination(path, name)
 
 
 class Samples(NamedTuple):
@@ -142,7 +140,11 @@ def normalize_text(text: str, how: str = "none") -> str:
 
 
 def read(
-    *paths, format: str = "trilemma", normalize: str = "none", text_ids=None
+    *paths,
+    format: str = "trilemma",
+    normalize: str = "none",
+    text_ids=None,
+    name: str = "samples",
 ) -> Samples:
     """Read and validate sample files; their samples concatenated in order.
 
@@ -161,15 +163,20 @@ def read(
     calls, so a sample set and its reference number one string alike): their
     `output_tokens` are `[id]`.
 
+    A file given twice is read twice (its samples count twice); `check_distinct`
+    refuses that, as `trilemma diversity-loss` does. Integers must be 64-bit
+    (`prompt_id`, tokens, `nfe`, ...), as the columns are.
+
     Raises:
       ValueError: naming the file and line of the first malformed line (bad JSON, a
         missing or wrongly typed field, another schema, a line of another kind than
         the file's first, an output length unlike the first line's, a prompt id whose
         prompt differs between lines), an empty or unreadable file, an unknown format
-        or normalisation, or no paths.
+        or normalisation, no paths, or an integer outside the 64-bit range; `name`
+        (the argument the paths came from) in the messages.
     """
     if not paths:
-        raise ValueError("`samples`: give at least one sample file")
+        raise ValueError(f"`{name}`: give at least one sample file")
     if format not in FORMATS:
         raise _checks.unknown("format", format, FORMATS)
     if normalize not in NORMALIZATIONS:
@@ -244,6 +251,34 @@ def read(
     )
 
 
+def check_distinct(paths, name: str = "samples") -> None:
+    """`ValueError` if two of `paths` are one file (`os.path.samefile`).
+
+    Two names of one file (`a.jsonl`, `./a.jsonl`, a link to it, or a glob that
+    matches it again) would count its samples twice. Paths that cannot be read are
+    left for the reader to name.
+    """
+    seen: dict[tuple[int, int], str] = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            first, again = _checks.show(str(seen[key])), _checks.show(str(path))
+            named = (
+                f"the file {again} is given twice"
+                if str(seen[key]) == str(path)
+                else f"{again} is the file {first} again"
+            )
+            raise ValueError(
+                f"`{name}`: {named}; its samples would be counted twice: give each "
+                "file once"
+            )
+        seen[key] = path
+
+
 HANDWRITTEN = "hand-written"
 LM_EVAL = "lm-eval"
 _KINDS = {SCHEMA: "full-schema", HANDWRITTEN: "hand-written", LM_EVAL: "lm-eval"}
@@ -255,10 +290,14 @@ def _records(line: str, where: str, format: str, path) -> Iterator[dict[str, Any
         values = json.loads(line)
     except json.JSONDecodeError as err:
         raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+    except ValueError as err:  # an integer past Python's digit limit
+        reason = str(err).split(";")[0]
+        raise ValueError(f"{where}: not valid JSON here ({reason})") from None
     if not isinstance(values, dict):
         raise ValueError(
             f"{where}: a line must be a JSON object; got {type(values).__name__}"
         )
+    _check_int64(values, where, ("doc_id",) if format == "lm-eval" else INT_FIELDS)
     if format == "lm-eval":
         yield from _lm_eval(values, where, path)
     elif "schema" in values:
@@ -354,6 +393,31 @@ def _lines(path) -> Iterator[tuple[str, str]]:
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+INT_FIELDS = (
+    "n",
+    "seed",
+    "prompt_id",
+    "sample_index",
+    "prompt_tokens",
+    "output_tokens",
+    "nfe",
+    "ar_nfe",
+)
+"""The integer fields (or lists of integers), all read into int64 columns."""
+
+
+def _check_int64(values: dict, where: str, keys=INT_FIELDS) -> None:
+    """`ValueError` naming the first integer field of `values` outside int64."""
+    for key in keys:
+        value = values.get(key)
+        for item in value if isinstance(value, list) else (value,):
+            if _is_int(item) and not -(2**63) <= item < 2**63:
+                raise ValueError(
+                    f"{where}: field `{key}` holds {_checks.show(item)}, outside the "
+                    "64-bit integers [-2^63, 2^63 - 1]"
+                )
 
 
 def _parse(values: dict, where: str) -> dict[str, Any]:

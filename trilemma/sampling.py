@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _checks, samples
+from . import _checks, _files, samples
 from .layout import TokenLayout
 from .samplers import decode_batch
 
@@ -79,19 +79,54 @@ def shard_prompts(num_prompts: int, shard: tuple[int, int]) -> range:
     return range(index * num_prompts // count, (index + 1) * num_prompts // count)
 
 
-def check_shard(shard) -> tuple[int, int]:
-    r"""`(i, K)` from `"i/K"` or a pair, with $0 \le i < K$; else `ValueError`."""
+def check_shard(shard, num_prompts: int | None = None) -> tuple[int, int]:
+    r"""`(i, K)` from `"i/K"` or a pair, with $0 \le i < K$; else `ValueError`.
+
+    With `num_prompts` ($P$), the shard must also hold a prompt: for $K > P$ some
+    shards are empty, and an empty shard is refused rather than written as an
+    empty file (which would replace the destination with nothing).
+    """
     text = shard if isinstance(shard, str) else "/".join(map(str, shard))
+    shown = _checks.show(text)
     parts = text.split("/")
     try:
         index, count = (int(part) for part in parts)
     except ValueError:
         raise ValueError(
-            f"`shard` must be i/K with integers 0 <= i < K; got {text!r}"
+            f"`shard` must be i/K with integers 0 <= i < K; got {shown}"
         ) from None
     if not 0 <= index < count:
-        raise ValueError(f"`shard` must be i/K with 0 <= i < K; got {text!r}")
+        raise ValueError(f"`shard` must be i/K with 0 <= i < K; got {shown}")
+    if num_prompts is not None and not shard_prompts(num_prompts, (index, count)):
+        # only K > P leaves shards empty: each prompt is in one shard, so P are not
+        raise ValueError(
+            f"`shard` {shown} holds none of the {num_prompts:,} prompt(s) (shard i/K "
+            "holds prompts floor(iP/K) to floor((i+1)P/K) - 1): with K = "
+            f"{_checks.show(count)} shards of P = {num_prompts:,} prompt(s), K - P "
+            f"of them are empty; use K <= {num_prompts:,}"
+        )
     return index, count
+
+
+MAX_SAMPLES_PER_PROMPT = 2**32
+"""The most samples per prompt: sample $j$'s key folds in $j$ as a 32-bit word, so
+$j < 2^{32}$ (a larger $j$ would repeat an earlier sample's key)."""
+
+
+def line_bytes(run: dict, prompt_fields: dict, output_length: int) -> int:
+    """A lower bound on the bytes of one line of a prompt: every token one digit."""
+    return 1 + len(
+        samples.record(
+            run,
+            prompt_id=0,
+            sample_index=0,
+            **prompt_fields,
+            output_tokens=[0] * output_length,
+            output_text="",
+            nfe=0,
+            ar_nfe=0,
+        ).encode()
+    )
 
 
 def sample_file(
@@ -114,25 +149,39 @@ def sample_file(
       path: the JSONL file to write (atomically: nothing appears on failure).
       model: a `Model` or `HostModel`; its layout's `prefixes` are the prompts.
       sampler: a registered sampler (`trilemma.samplers.make_sampler`).
-      samples_per_prompt: $M \ge 1$.
+      samples_per_prompt: $1 \le M \le 2^{32}$ (`MAX_SAMPLES_PER_PROMPT`).
       seed: the run's seed ($0 \le$ seed $< 2^{32}$).
       task: the task whose prompts the layout's prefixes are (for `task`, `n` and
         `prompt_tokens`), or None.
       batch_size: rows per kernel call.
       shard: `(i, K)` or `"i/K"`: draw the i-th of K contiguous parts of the prompts.
+        With more parts than prompts some parts are empty, and an empty part is
+        an empty file (so that any K parts concatenate to the whole); `trilemma
+        sample` refuses one (`check_shard` with the number of prompts).
       ar_model: APD's verifier.
       model_name: the `model` field (default `model.name`).
       progress: show a progress bar in samples/s (stderr).
 
     Returns:
       A `SampleSummary`.
+
+    Raises:
+      ValueError: before anything is decoded or written, for a destination that
+        cannot be written (`samples.check_destination`), a file larger than the
+        free space of its folder (the lines counted at their shortest, every token
+        one digit), or out-of-range arguments.
     """
     path = samples.check_destination(path)
     layout: TokenLayout = model.layout
-    per_prompt = _checks.check_int(samples_per_prompt, "samples_per_prompt", minimum=1)
+    per_prompt = _checks.check_int(
+        samples_per_prompt,
+        "samples_per_prompt",
+        minimum=1,
+        maximum=MAX_SAMPLES_PER_PROMPT,
+    )
     seed = _checks.check_int(seed, "seed", minimum=0, maximum=2**32 - 1)
     batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
-    shard = check_shard(shard)
+    shard = check_shard(shard)  # an empty one writes an empty file (see Args)
     prompts = shard_prompts(layout.prefixes.shape[0], shard)
     total = len(prompts) * per_prompt
     batch_size = max(1, min(batch_size, total))
@@ -154,6 +203,15 @@ def sample_file(
         }
         for i in prompts
     }
+    one_each = sum(
+        line_bytes(run, prompt_fields[i], layout.output_length) for i in prompts
+    )
+    _files.check_space(
+        path.parent,
+        one_each * per_prompt,
+        f"`samples_per_prompt` = {per_prompt:,} on {len(prompts):,} prompt(s), "
+        f"{total:,} lines,",
+    )
     bar = None
     start = time.perf_counter()
     compile_seconds = 0.0

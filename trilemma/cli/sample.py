@@ -56,7 +56,8 @@ def add_parser(subparsers) -> None:
         "--samples-per-prompt",
         type=_parse.integer,
         required=True,
-        help="samples drawn for each prompt",
+        help="samples drawn for each prompt, at most 2^32 (refused up front when "
+        "the file would not fit in its folder's free space)",
     )
     parser.add_argument(
         "--seed", type=_parse.integer, default=0, help="the run's seed (default 0)"
@@ -72,9 +73,15 @@ def add_parser(subparsers) -> None:
         "--shard",
         default="0/1",
         help="i/K: write the i-th of K contiguous parts of the prompts (default 0/1); "
-        "parts 0..K-1 concatenated are the unsharded file",
+        "parts 0..K-1 concatenated are the unsharded file; K at most the number of "
+        "prompts (an empty part is refused)",
     )
-    parser.add_argument("-o", "--output", required=True, help="the JSONL file to write")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the JSONL file to write (replaced, once complete, if it exists)",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print a JSON summary of the run"
     )
@@ -140,15 +147,21 @@ def task_and_models(args, sampler):
 def run(args) -> int:
     """Draw the samples, write the file, print the summary."""
     from ..samples import check_destination
-    from ..sampling import check_shard, sample_file
+    from ..sampling import MAX_SAMPLES_PER_PROMPT, check_shard, sample_file
 
     sampler = simulate.make_sampler(args)  # cheap checks first
-    _checks.check_int(args.samples_per_prompt, "samples_per_prompt", minimum=1)
+    _checks.check_int(
+        args.samples_per_prompt,
+        "samples_per_prompt",
+        minimum=1,
+        maximum=MAX_SAMPLES_PER_PROMPT,
+    )
     _checks.check_int(args.batch_size, "batch_size", minimum=1)
     _checks.check_int(args.seed, "seed", minimum=0, maximum=2**32 - 1)
     check_shard(args.shard)
     check_destination(args.output)
     task, model, ar_model = task_and_models(args, sampler)
+    check_shard(args.shard, model.layout.prefixes.shape[0])  # no empty file
     name = args.model if args.model in ("oracle", "default") else model.name
     summary = sample_file(
         args.output,
