@@ -525,6 +525,32 @@ def test_sample_refuses_a_file_larger_than_the_free_space(
 
 
 @pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--bootstrap", HUGE], "`--bootstrap` must be an integer in [2, 1000000]"),
+        (["--bootstrap", "-1"], "`--bootstrap` must be an integer in [2, 1000000]"),
+        (["--seed", HUGE], "`seed` must be an integer in [0, 9223372036854775807]"),
+        (["--seed", "-1"], "`seed` must be an integer in [0, 9223372036854775807]"),
+        (["--width", "1e-300"], "`width` must be a real number >= 1e-09"),
+        (["--width", "nan"], "`width` must be a real number >= 1e-09"),
+        (["--width", "-1"], "`width` must be a real number >= 1e-09"),
+        (["--width", "x"], "argument --width: expected a real number; got 'x'"),
+        (
+            ["--bootstrap", "1000000", "--max-bytes", "1MB"],
+            "1,000,000 bootstrap resamples of 1 cells (`--bootstrap`) would need",
+        ),
+    ],
+)
+def test_diversity_loss_refuses_sizes_and_values(
+    extra, fragment, tmp_path, capsys, no_work
+):
+    sample = handwritten(tmp_path / "a.jsonl")
+    argv = ["diversity-loss", "--samples", str(sample), "--reference", str(sample)]
+    line = refused([*argv, *extra], capsys, tmp_path)
+    assert fragment in line
+
+
+@pytest.mark.parametrize(
     ("line", "fragment"),
     [
         ({"prompt_id": 10**30, "output_tokens": [0]}, "`prompt_id` holds a 31-digit"),
@@ -617,3 +643,63 @@ def test_longest_names_and_modes_survive_the_atomic_write(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["fresh", "kept", longest.name]
     )
+
+
+# --- repeated inputs ------------------------------------------------------------------
+
+
+def test_diversity_loss_flags_add_up(tmp_path, capsys, monkeypatch, no_work):
+    """`--samples a --samples b` reads a and b (it read b only)."""
+    from trilemma import samples
+
+    a, b, c, d = (handwritten(tmp_path / f"{x}.jsonl") for x in "abcd")
+    read, seen = samples.read, {}
+
+    def spy(*paths, name, **kwargs):
+        seen[name] = [str(p) for p in paths]
+        if name == "reference":
+            raise ValueError("stopped after reading the arguments")
+        return read(*paths, name=name, **kwargs)
+
+    monkeypatch.setattr(samples, "read", spy)
+    argv = ["diversity-loss", "--samples", str(a), "--samples", str(b)]
+    refused([*argv, "--reference", str(c), "--reference", str(d)], capsys, tmp_path)
+    assert seen == {"samples": [str(a), str(b)], "reference": [str(c), str(d)]}
+
+
+@pytest.mark.parametrize("flag", ["--samples", "--reference"])
+@pytest.mark.parametrize(
+    ("names", "fragment"),
+    [
+        (["a.jsonl", "a.jsonl"], "the file 'a.jsonl' is given twice"),
+        (["a.jsonl", "./a.jsonl"], "'./a.jsonl' is the file 'a.jsonl' again"),
+        (["a*.jsonl", "a.jsonl"], "the file 'a.jsonl' is given twice"),
+        (["a.jsonl", "link.jsonl"], "'link.jsonl' is the file 'a.jsonl' again"),
+    ],
+)
+def test_diversity_loss_refuses_a_file_named_twice(
+    flag, names, fragment, tmp_path, capsys, monkeypatch, no_work
+):
+    """The same samples counted twice would narrow every interval by sqrt(2)."""
+    monkeypatch.chdir(tmp_path)
+    handwritten(tmp_path / "a.jsonl")
+    handwritten(tmp_path / "other.jsonl")
+    os.symlink(tmp_path / "a.jsonl", tmp_path / "link.jsonl")
+    other = "--reference" if flag == "--samples" else "--samples"
+    argv = ["diversity-loss", flag, *names, other, "other.jsonl"]
+    line = refused(argv, capsys, tmp_path)
+    assert f"`{flag}`: {fragment}; its samples would be counted twice" in line
+
+
+def test_a_file_may_be_both_sample_and_reference(tmp_path, capsys, no_work):
+    """Comparing a sample with itself is allowed (it reaches estimate_point)."""
+    a = handwritten(tmp_path / "a.jsonl")
+    with pytest.raises(AssertionError, match="called before"):
+        run(["diversity-loss", "--samples", str(a), "--reference", str(a)], capsys)
+
+
+def test_diversity_loss_refuses_an_empty_file_name(tmp_path, capsys, no_work):
+    a = handwritten(tmp_path / "a.jsonl")
+    argv = ["diversity-loss", "--samples", "", "--reference", str(a)]
+    line = refused(argv, capsys, tmp_path)
+    assert "`--samples`: an empty file name" in line

@@ -25,7 +25,7 @@ import numpy as np
 from .. import _checks
 from .._units import to_bits
 from ..estimators._point import FIELDS, NATS_FIELDS
-from . import _parse
+from . import _common, _parse
 
 REPORTED = tuple(f for f in FIELDS if f not in ("mean_nfe", "tokens_per_step"))
 """The estimates reported beside speed, in the estimator's order."""
@@ -34,6 +34,12 @@ JSON_NAMES = {field: f"{field}_bits" for field in NATS_FIELDS}
 SMALL = 10
 """A prompt's sample is too small to say much when it has fewer than `SMALL` times
 as many samples as its reference has outputs."""
+MAX_BOOTSTRAP = 10**6
+"""The most bootstrap resamples (`--bootstrap`): the intervals' Monte Carlo error is
+far below the sampling error long before; each resample also costs memory."""
+MIN_WIDTH = 1e-9
+"""The narrowest `--width`: an interval that narrow needs on the order of 10^18
+samples per prompt (and narrower ones overflow the scaling arithmetic)."""
 
 
 def add_parser(subparsers) -> None:
@@ -52,11 +58,21 @@ def add_parser(subparsers) -> None:
         "answers are graded against --task as ParallelBench grades them.",
     )
     parser.add_argument(
-        "--samples", nargs="+", required=True, help="sample files (globs allowed)"
+        "--samples",
+        nargs="+",
+        action="extend",
+        required=True,
+        help="sample files (globs allowed); the flag may be repeated, and its files "
+        "add up; a file named twice (by two names or globs) is refused, as it "
+        "would be counted twice",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--reference", nargs="+", help="reference sample files (globs allowed)"
+        "--reference",
+        nargs="+",
+        action="extend",
+        help="reference sample files (globs allowed; repeatable, each file once, "
+        "as for --samples; a file may be both a sample and the reference)",
     )
     source.add_argument("--task", help="the task whose exact p* is the reference")
     parser.add_argument("--n", type=_parse.integer, help="task size (with --task)")
@@ -80,15 +96,26 @@ def add_parser(subparsers) -> None:
         "--bootstrap",
         type=_parse.integer,
         default=200,
-        help="bootstrap resamples for the intervals (default 200)",
+        help=f"bootstrap resamples for the intervals, 2 to {MAX_BOOTSTRAP:,} "
+        "(default 200)",
     )
-    parser.add_argument("--seed", type=_parse.integer, default=0, help="bootstrap seed")
+    parser.add_argument(
+        "--seed",
+        type=_parse.integer,
+        default=0,
+        help="bootstrap seed, 0 to 2^63 - 1 (default 0)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        help="memory budget of the bootstrap, e.g. 8GiB (default: "
+        "TRILEMMA_MAX_BYTES, else 4GiB)",
+    )
     parser.add_argument(
         "--width",
-        type=float,
+        type=_parse.real,
         help="also report the samples per prompt each interval needs to be this "
-        "wide (in the reported units: bits for information), scaled from this "
-        "sample's widths as 1/sqrt(N)",
+        "wide (in the reported units: bits for information; at least "
+        f"{MIN_WIDTH:g}), scaled from this sample's widths as 1/sqrt(N)",
     )
     parser.add_argument(
         "--strict",
@@ -97,13 +124,19 @@ def add_parser(subparsers) -> None:
         "lenient score)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(run=run, flags={"num_bootstrap": "--bootstrap"})
+    # only names no sample-file message uses (its fields `n`, `seed`, ... are not
+    # flags there)
+    flags = {"num_bootstrap": "--bootstrap", "max_bytes": "--max-bytes"}
+    flags |= {"samples": "--samples", "reference": "--reference"}
+    parser.set_defaults(run=run, flags=flags)
 
 
 def expand(patterns, what: str) -> list[str]:
     """The files the arguments name, globs expanded, in order; missing ones named."""
     paths = []
     for pattern in patterns:
+        if not pattern:
+            raise ValueError(f"`{what}`: an empty file name")
         found = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if not found:
             raise ValueError(f"`{what}`: no file matches {pattern!r}")
@@ -165,23 +198,32 @@ def run(args) -> int:
         raise _checks.unknown(
             "entropy estimator", args.entropy_estimator, ENTROPY_ESTIMATORS
         )
-    _checks.check_int(args.bootstrap, "num_bootstrap", minimum=2)
+    check_options(args.bootstrap, args.seed, args.width)
+    budget = _common.max_bytes(args)
     if args.task is not None and args.n is None:
         raise ValueError("`--task` needs `--n`")
+    paths = expand(args.samples, "samples")
+    samples.check_distinct(paths, "samples")
+    ref_paths = None
+    if args.reference is not None:
+        ref_paths = expand(args.reference, "reference")
+        samples.check_distinct(ref_paths, "reference")
     text_ids: dict = {}
     got = samples.read(
-        *expand(args.samples, "samples"),
+        *paths,
         format=args.format,
         normalize=args.normalize,
         text_ids=text_ids,
+        name="samples",
     )
     ref = None
-    if args.reference is not None:
+    if ref_paths is not None:
         ref = samples.read(
-            *expand(args.reference, "reference"),
+            *ref_paths,
             format=args.format,
             normalize=args.normalize,
             text_ids=text_ids,
+            name="reference",
         )
     reports, warnings = assess(
         got,
@@ -193,6 +235,7 @@ def run(args) -> int:
         seed=args.seed,
         strict=args.strict,
         width=args.width,
+        max_bytes=budget,
     )
     for line in warnings:
         print(f"trilemma: warning: {line}", file=sys.stderr)
@@ -201,6 +244,19 @@ def run(args) -> int:
         return 0
     print(table(reports, args.task, args.n))
     return 0
+
+
+def check_options(num_bootstrap: int, seed: int, width: float | None):
+    """Check the bootstrap's resample count and seed, and `width`; returns `width`.
+
+    `num_bootstrap` is 2 to `MAX_BOOTSTRAP`, `seed` 0 to 2^63 - 1 (a JAX key's and a
+    NumPy generator's range), `width` None or at least `MIN_WIDTH` (or inf).
+    """
+    _checks.check_int(num_bootstrap, "num_bootstrap", minimum=2, maximum=MAX_BOOTSTRAP)
+    _checks.check_int(seed, "seed", minimum=0, maximum=_checks.INT64_MAX)
+    if width is None:
+        return None
+    return _checks.check_real(width, "width", low=MIN_WIDTH)
 
 
 def assess(
@@ -214,6 +270,7 @@ def assess(
     seed: int = 0,
     strict: bool = False,
     width: float | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[list[dict], list[str]]:
     """Per sampler (run) of `got`: its report (bits) against `ref` or task `task`.
 
@@ -221,10 +278,11 @@ def assess(
     about unmatched prompts and small samples. `entropy_estimator` None is the
     default (`DEFAULT_ENTROPY_ESTIMATOR`); `strict` grades text answers by
     ParallelBench's `score_strict`; with `width`, each report also has the samples
-    per prompt each interval needs to be that wide (`samples_for_width`).
+    per prompt each interval needs to be that wide (`samples_for_width`). The
+    bootstrap's arrays are checked against the memory budget `max_bytes` (None:
+    `TRILEMMA_MAX_BYTES`, else 4 GiB) before they are allocated.
     """
-    if width is not None:
-        width = _checks.check_real(width, "width", low=0.0, low_open=True)
+    width = check_options(num_bootstrap, seed, width)
     from ..estimators import (
         DEFAULT_ENTROPY_ESTIMATOR,
         estimate_point,
@@ -300,6 +358,13 @@ def assess(
                 f"{int(np.median(support))} outputs): the estimates of recall, "
                 "entropy, TV and KL are rough there"
             )
+        cells = max(len(hist.count), len(reference.weight))
+        _checks.check_memory(
+            3 * (num_bootstrap + 1) * cells * 8,  # resamples, stacked with q and r
+            f"{name}: {num_bootstrap:,} bootstrap resamples of {cells:,} cells "
+            "(`num_bootstrap`)",
+            max_bytes,
+        )
         nfe = got.nfe[keep]
         point = estimate_point(
             hist,
