@@ -579,6 +579,61 @@ def test_sample_file_numbers_past_the_digit_limit(tmp_path, capsys, no_work):
     assert f"{bad}:1: not valid JSON here (Exceeds the limit (4300 digits)" in line
 
 
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--num-prompts", DIGITS_5000], "argument --num-prompts: expected an integer"),
+        (["--num-prompts", "nan"], "argument --num-prompts: expected an integer"),
+        (["--seed", "1e3"], "argument --seed: expected an integer; got '1e3'"),
+    ],
+)
+def test_fit_reads_integers_as_the_other_commands_do(
+    extra, fragment, tmp_path, capsys, no_work
+):
+    line = refused(["fit", *extra], capsys, tmp_path)
+    assert fragment in line and DIGITS_400 not in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--steps", str(10**20)], "`--steps` must be an integer in [1, 1000000000]"),
+        (
+            ["--steps", str(10**9 + 1)],
+            "`--steps` must be an integer in [1, 1000000000]",
+        ),
+        (["--steps", DIGITS_5000], "argument --steps: expected an integer of at most"),
+        (["--batch-size", str(10**20)], "`--batch-size` must be an integer in [1, 2"),
+        (
+            ["--batch-size", "1000000"],
+            # S = 8 tokens, V = 36, width 16 (MLP 64), 1 block of 2 heads, float32
+            "a training step of batch 1,000,000 (`--batch-size`) on sequences of 8 "
+            f"tokens would need {4 * 10**6 * (3 * 8 * 36 + 8 * 16 * 14 + 4 * 64):,}",
+        ),
+        (["--batch-size", "1000", "--max-bytes", "1MB"], "budget of 976.6 KiB"),
+        (["--n", "-3"], "`--n` must be an integer >= 1; got -3."),
+        (["--n", "100"], "100"),  # the pool holds 32 names: checked before the folder
+    ],
+)
+def test_train_refuses_sizes_before_making_its_folder(
+    extra, fragment, tmp_path, capsys, no_work
+):
+    base = TRAIN_TASK if "--n" in extra else TRAIN
+    line = refused([*base, *extra, "-o", str(tmp_path / "run")], capsys, tmp_path)
+    assert fragment in line
+
+
+def test_training_settings_are_bounded():
+    from trilemma.models import training
+
+    with pytest.raises(
+        ValueError, match=r"`steps` must be an integer in \[1, 1000000000\]"
+    ):
+        training.TrainConfig(steps=10**20, batch_size=1)
+    with pytest.raises(ValueError, match="`batch_size` must be an integer in"):
+        training.TrainConfig(steps=1, batch_size=10**20)
+
+
 # --- destinations ---------------------------------------------------------------------
 
 DESTINATIONS = [
@@ -608,6 +663,15 @@ def test_sample_destination_is_checked_first(
     if value.startswith("/proc") and not os.path.isdir("/proc"):
         pytest.skip("no /proc")
     line = refused([*SAMPLE, "-o", _destination(value, tmp_path)], capsys, tmp_path)
+    assert fragment in line
+
+
+@pytest.mark.parametrize(("value", "fragment"), DESTINATIONS)
+def test_train_destination_is_checked_first(value, fragment, tmp_path, capsys, no_work):
+    """`-o ''` is not the current folder; nothing is made before the check."""
+    if value.startswith("/proc") and not os.path.isdir("/proc"):
+        pytest.skip("no /proc")
+    line = refused([*TRAIN, "-o", _destination(value, tmp_path)], capsys, tmp_path)
     assert fragment in line
 
 
@@ -696,6 +760,18 @@ def test_a_file_may_be_both_sample_and_reference(tmp_path, capsys, no_work):
     a = handwritten(tmp_path / "a.jsonl")
     with pytest.raises(AssertionError, match="called before"):
         run(["diversity-loss", "--samples", str(a), "--reference", str(a)], capsys)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--task", "copy"], "`--task` 'copy' is given twice; give each once"),
+        (["--n", "3"], "`--n` 3 is given twice; give each once"),
+    ],
+)
+def test_train_refuses_a_group_given_twice(extra, fragment, tmp_path, capsys, no_work):
+    line = refused([*TRAIN, *extra, "-o", str(tmp_path / "run")], capsys, tmp_path)
+    assert fragment in line
 
 
 def test_diversity_loss_refuses_an_empty_file_name(tmp_path, capsys, no_work):

@@ -7,7 +7,7 @@ import math
 
 from .. import _checks
 from .._units import in_bits
-from . import _common
+from . import _common, _parse
 
 
 def add_parser(subparsers) -> None:
@@ -26,9 +26,17 @@ def add_parser(subparsers) -> None:
         help="default (both shipped models), or a model folder (trilemma train -o)",
     )
     parser.add_argument(
-        "--num-prompts", type=int, default=8, help="prompts per (task, n) and split"
+        "--num-prompts",
+        type=_parse.integer,
+        default=8,
+        help="prompts per (task, n) and split, 1 to 4096 (default 8)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the prompts")
+    parser.add_argument(
+        "--seed",
+        type=_parse.integer,
+        default=0,
+        help="seed of the prompts, 0 to 2^31 - 1 (default 0)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run, flags=_common.flags_of(parser))
 

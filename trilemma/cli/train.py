@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
-from pathlib import Path
 
 from .. import _checks
+from . import _common, _parse
 
 
 def add_parser(subparsers) -> None:
@@ -28,41 +27,67 @@ def add_parser(subparsers) -> None:
         "--task",
         action="append",
         default=None,
-        help="train on this task only (repeatable; default: the preset's)",
+        help="train on this task only (repeatable, each task once; default: the "
+        "preset's)",
     )
     parser.add_argument(
         "--n",
-        type=int,
+        type=_parse.integer,
         action="append",
         default=None,
-        help="list length (repeatable; default: the preset's for each task)",
+        help="list length (repeatable, each n once; default: the preset's for each "
+        "task)",
     )
-    parser.add_argument("--steps", type=int, help="parameter updates per model")
-    parser.add_argument("--batch-size", type=int, help="examples per update")
-    parser.add_argument("--seed", type=int, help="seed of data, masks and weights")
+    parser.add_argument(
+        "--steps",
+        type=_parse.integer,
+        help="parameter updates per model, 1 to 10^9",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_parse.integer,
+        help="examples per update (refused when a step's activations alone would "
+        "exceed the memory budget)",
+    )
+    parser.add_argument(
+        "--seed", type=_parse.integer, help="seed of data, masks and weights"
+    )
+    parser.add_argument(
+        "--max-bytes",
+        help="memory budget of a training step, e.g. 8GiB (default: "
+        "TRILEMMA_MAX_BYTES, else 4GiB)",
+    )
     parser.add_argument(
         "--only",
         choices=("denoiser", "autoregressive"),
         help="train one of the two models",
     )
     parser.add_argument(
-        "-o", "--output", required=True, type=Path, help="output folder"
+        "-o",
+        "--output",
+        required=True,
+        help="output folder: created (its parent must exist) or, holding an "
+        "earlier run's checkpoints, resumed; made only once every flag is checked",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
-    parser.set_defaults(
-        run=run,
-        flags={"steps": "--steps", "batch_size": "--batch-size", "seed": "--seed"},
-    )
+    parser.set_defaults(run=run, flags=_common.flags_of(parser))
 
 
 def run(args) -> int:
-    """Check every flag, then train and print where the models went."""
-    from ..models import presets
+    """Check every flag, then train and print where the models went.
+
+    Nothing is created before every flag has been checked: the tasks, the sizes,
+    the memory of a step and the output folder.
+    """
+    from .._files import check_destination
+    from ..models import presets, training
     from ..tasks import POOLED_TASKS
 
     recipe = presets.preset(args.preset)
     groups = recipe.groups
     if args.task or args.n:
+        _once(args.task or [], "task")
+        _once(args.n or [], "n")
         tasks = args.task or list(dict.fromkeys(name for name, _ in groups))
         for name in tasks:
             if name not in POOLED_TASKS:
@@ -75,19 +100,31 @@ def run(args) -> int:
         if not groups:
             raise ValueError(f"preset {recipe.name!r} has no n for {tasks}: give --n")
     if args.steps is not None:
-        _checks.check_int(args.steps, "steps", minimum=1)
+        _checks.check_int(args.steps, "steps", minimum=1, maximum=training.MAX_STEPS)
     if args.batch_size is not None:
-        _checks.check_int(args.batch_size, "batch_size", minimum=1)
+        _checks.check_int(
+            args.batch_size,
+            "batch_size",
+            minimum=1,
+            maximum=training.MAX_BATCH_SIZE,
+        )
     if args.seed is not None:
         _checks.check_int(args.seed, "seed", minimum=0, maximum=2**31 - 1)
+    budget = _common.max_bytes(args)
     recipe = recipe.replace(
         groups=groups, steps=args.steps, batch_size=args.batch_size, seed=args.seed
     )
-    _check_output(args.output)
     kinds = (args.only,) if args.only else presets.KINDS
+    for kind in kinds:  # builds the task set: checks every (task, n)
+        training.check_batch_memory(
+            recipe.settings(kind).batch_size,
+            presets.model_config(recipe, kind),
+            max_bytes=budget,
+        )
+    output = check_destination(args.output, "output", folder=True)
     summary = presets.train_models(
         recipe,
-        args.output,
+        output,
         kinds=kinds,
         progress=not args.json,
         command=shlex.join(["trilemma", *sys.argv[1:]]),
@@ -103,9 +140,12 @@ def run(args) -> int:
     return 0
 
 
-def _check_output(path: Path) -> None:
-    parent = path if path.exists() else path.parent
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"`--output` {path} exists and is not a folder")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ValueError(f"`--output` {path}: {parent} is not a writable folder")
+def _once(values: list, name: str) -> None:
+    """`ValueError` naming the first value given twice to a repeatable flag."""
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(
+                f"`{name}` {_checks.show(value)} is given twice; give each once"
+            )
+        seen.add(value)

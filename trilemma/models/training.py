@@ -30,14 +30,22 @@ import optax
 from .. import _checks
 from .._files import atomic_write
 
+MAX_STEPS = 10**9
+"""The most parameter updates of one run: months of a CPU, and below optax's int32
+step count ($2^{31} - 1$), past which its schedules would stop counting."""
+
+MAX_BATCH_SIZE = 2**31 - 1
+"""The largest batch `TrainConfig` takes: a ceiling on the value alone, far past any
+memory (`check_batch_memory` compares a batch with the memory budget)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings.
 
     Attributes:
-      steps: parameter updates.
-      batch_size: examples per update.
+      steps: parameter updates, 1 to `MAX_STEPS`.
+      batch_size: examples per update, 1 to `MAX_BATCH_SIZE`.
       learning_rate: peak learning rate (after linear warm-up, cosine decay to 10%).
       warmup: warm-up steps.
       weight_decay: AdamW's decoupled weight decay.
@@ -54,8 +62,10 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _checks.check_int(self.steps, "steps", minimum=1)
-        _checks.check_int(self.batch_size, "batch_size", minimum=1)
+        _checks.check_int(self.steps, "steps", minimum=1, maximum=MAX_STEPS)
+        _checks.check_int(
+            self.batch_size, "batch_size", minimum=1, maximum=MAX_BATCH_SIZE
+        )
 
     def optimizer(self) -> optax.GradientTransformation:
         """Clipped AdamW on a warm-up + cosine schedule."""
@@ -70,6 +80,43 @@ class TrainConfig:
             optax.clip_by_global_norm(self.clip),
             optax.adamw(schedule, weight_decay=self.weight_decay),
         )
+
+
+def activation_bytes(batch_size: int, config) -> int:
+    r"""A lower bound on the float32 bytes a transformer's training step keeps.
+
+    What the gradient needs, per example: the logits, their log-softmax and its
+    gradient ($3SV$), and per block the residual stream, the normalised input,
+    $q, k, v$, the attention output and the MLP's two hidden layers
+    ($S d (6 + 2r)$, $r$ = `mlp_ratio`) and the attention scores with their softmax
+    ($2 h S^2$). XLA's real peak is higher (temporaries, parameters and optimiser
+    state are not counted).
+
+    Args:
+      batch_size: examples per step.
+      config: the architecture: `sequence_length`, `vocab_size`, `width`,
+        `depth`, `heads`, `mlp_ratio` (a `TransformerConfig`).
+    """
+    s, v = config.sequence_length, config.vocab_size
+    block = s * config.width * (6 + 2 * config.mlp_ratio) + 2 * config.heads * s * s
+    return 4 * batch_size * (3 * s * v + config.depth * block)
+
+
+def check_batch_memory(batch_size: int, config, *, max_bytes: int | None = None):
+    """`ValueError` before a step whose activations exceed the memory budget.
+
+    Compares `activation_bytes(batch_size, config)` (a lower bound) with
+    `max_bytes` (None: `TRILEMMA_MAX_BYTES`, else 4 GiB).
+    """
+    batch_size = _checks.check_int(
+        batch_size, "batch_size", minimum=1, maximum=MAX_BATCH_SIZE
+    )
+    _checks.check_memory(
+        activation_bytes(batch_size, config),
+        f"a training step of batch {batch_size:,} (`batch_size`) on sequences of "
+        f"{config.sequence_length} tokens",
+        max_bytes,
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "config"))
