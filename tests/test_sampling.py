@@ -138,6 +138,7 @@ def _good_line():
         "prompt_text": "0 1",
         "output_tokens": [0, 1],
         "output_text": "0 1",
+        "output_kind": "tokens",
         "nfe": 2,
         "ar_nfe": 0,
     }
@@ -155,6 +156,11 @@ BAD_LINES = [
     (json.dumps({**_good_line(), "prompt_id": "a"}), "field `prompt_id`"),
     (json.dumps({**_good_line(), "output_tokens": [0, 1, 1]}), "earlier samples"),
     (json.dumps({**_good_line(), "prompt_tokens": [1, 0]}), "another prompt"),
+    (json.dumps({**_good_line(), "output_kind": "words"}), "field `output_kind`"),
+    (
+        json.dumps({k: v for k, v in _good_line().items() if k != "output_kind"}),
+        "missing field(s) output_kind",
+    ),
 ]
 
 
@@ -165,6 +171,37 @@ def test_read_names_the_file_and_line_of_a_malformed_line(line, fragment, tmp_pa
     with pytest.raises(ValueError, match=f"{path}:3: ") as err:
         samples.read(path)
     assert fragment in str(err.value)
+
+
+def test_version_1_lines_are_token_outputs_and_text_kind_is_text(tmp_path):
+    """Version 1 lines read as before; `"text"` lines are their answer text.
+
+    A `trilemma.samples/1` line (no `output_kind`) is a token output. A `"text"`
+    line's outcome is its text, numbered, with its tokens' count kept.
+    """
+    old = {k: v for k, v in _good_line().items() if k != "output_kind"}
+    path = tmp_path / "v1.jsonl"
+    path.write_text(json.dumps({**old, "schema": "trilemma.samples/1"}) + "\n")
+    got = samples.read(path)
+    assert not got.text_outputs and got.output_tokens.tolist() == [[0, 1]]
+    text = tmp_path / "text.jsonl"
+    lines = [
+        {
+            **_good_line(),
+            "output_kind": "text",
+            "output_tokens": tokens,
+            "output_text": t,
+        }
+        for tokens, t in [
+            ([7, 8, 9], '["Ann"]'),
+            ([5, 6, 1], '["Bob"]'),
+            ([1, 1, 1], '["Ann"]'),
+        ]
+    ]
+    text.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    got = samples.read(text)
+    assert got.text_outputs and got.output_tokens.ravel().tolist() == [0, 1, 0]
+    assert got.output_length.tolist() == [3, 3, 3]
 
 
 def test_read_refuses_empty_and_unreadable_files(tmp_path):

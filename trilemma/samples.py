@@ -14,6 +14,11 @@ Schema `trilemma.samples/1` (README, "Sample files"). Every line holds, in this 
 * `prompt_text` (str): the model's prefix as text;
 * `output_tokens` ([int]): the $L$ decoded output tokens;
 * `output_text` (str): the output as text;
+* `output_kind` (str): `"tokens"` when the output tokens are the task's values (or,
+  without a task, the model's own outcomes), graded and counted as tokens; `"text"`
+  when they are a tokenizer's (a PyTorch dLLM answering the task in words): the
+  answer is then `output_text`, graded as ParallelBench grades text, and the tokens
+  only give its length;
 * `nfe` (int): the dLLM's forward passes for this sample;
 * `ar_nfe` (int): the AR verifier's passes (APD; 0 otherwise).
 
@@ -36,8 +41,15 @@ from . import _checks
 from ._files import atomic_open
 from ._files import check_destination as check_file_destination
 
-SCHEMA = "trilemma.samples/1"
-"""The `schema` value of every line this version writes and reads."""
+SCHEMA = "trilemma.samples/2"
+"""The `schema` value of every line this version writes."""
+
+SCHEMAS = ("trilemma.samples/1", SCHEMA)
+"""The schemas `read` takes: version 1 lines lack `output_kind` (their outputs are
+tokens)."""
+
+OUTPUT_KINDS = ("tokens", "text")
+"""The `output_kind` values: outcomes by their tokens, or by their text."""
 
 FIELDS = (
     "schema",
@@ -53,6 +65,7 @@ FIELDS = (
     "prompt_text",
     "output_tokens",
     "output_text",
+    "output_kind",
     "nfe",
     "ar_nfe",
 )
@@ -100,6 +113,9 @@ class Samples(NamedTuple):
         the strings' numbers in `text_ids`).
       docs: `{prompt_id: doc}`, the `doc` of each lm-eval prompt (ParallelBench's
         record, which `trilemma.tasks.grade_doc` grades); empty for other formats.
+      output_length: `(N,)` the tokens each output spans as its model wrote it
+        (`L` for token outputs, the tokenizer's for `output_kind` `"text"`; -1 when
+        a file does not say).
     """
 
     prompt_id: np.ndarray
@@ -113,6 +129,7 @@ class Samples(NamedTuple):
     output_text: tuple[str, ...]
     text_outputs: bool = False
     docs: dict[int, Any] = {}
+    output_length: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.prompt_id)
@@ -187,6 +204,7 @@ def read(
     run_of: list[int] = []
     prompts: dict[int, tuple[tuple[int, ...], str]] = {}
     docs: dict[int, Any] = {}
+    lengths: list[int] = []
     length, text_outputs = None, None
     for path in paths:
         count, kind = 0, None
@@ -199,7 +217,9 @@ def read(
                         f"{where}: a {_KINDS[values['schema']]} line in a file of "
                         f"{_KINDS[kind]} lines"
                     )
-                is_text = values["output_tokens"] is None
+                tokens = values["output_tokens"]
+                is_text = tokens is None or values["output_kind"] == "text"
+                lengths.append(-1 if tokens is None else len(tokens))
                 if text_outputs is None:
                     text_outputs = is_text
                 elif is_text != text_outputs:
@@ -248,6 +268,7 @@ def read(
         output_text=tuple(rows["output_text"]),
         text_outputs=bool(text_outputs),
         docs=docs,
+        output_length=np.asarray(lengths, np.int64),
     )
 
 
@@ -282,6 +303,8 @@ def check_distinct(paths, name: str = "samples") -> None:
 HANDWRITTEN = "hand-written"
 LM_EVAL = "lm-eval"
 _KINDS = {SCHEMA: "full-schema", HANDWRITTEN: "hand-written", LM_EVAL: "lm-eval"}
+_VERSION_1 = {"output_kind": "tokens"}
+"""What a `trilemma.samples/1` line leaves out."""
 
 
 def _records(line: str, where: str, format: str, path) -> Iterator[dict[str, Any]]:
@@ -366,6 +389,7 @@ def _bare(kind, path, prompt_id, index, tokens, text, nfe) -> dict[str, Any]:
         "prompt_text": "",
         "output_tokens": tokens,
         "output_text": text,
+        "output_kind": "tokens" if tokens is not None else "text",
         "nfe": nfe,
         "ar_nfe": 0,
     }
@@ -422,10 +446,13 @@ def _check_int64(values: dict, where: str, keys=INT_FIELDS) -> None:
 
 def _parse(values: dict, where: str) -> dict[str, Any]:
     """One validated full-schema line."""
-    if values.get("schema") != SCHEMA:
+    if values.get("schema") not in SCHEMAS:
         raise ValueError(
-            f"{where}: `schema` must be {SCHEMA!r}; got {values.get('schema')!r}"
+            f"{where}: `schema` must be one of {', '.join(map(repr, SCHEMAS))}; got "
+            f"{values.get('schema')!r}"
         )
+    if values["schema"] != SCHEMA:
+        values = {**_VERSION_1, **values, "schema": SCHEMA}
     missing = [key for key in FIELDS if key not in values]
     if missing:
         raise ValueError(f"{where}: missing field(s) {', '.join(missing)}")
@@ -444,6 +471,7 @@ def _parse(values: dict, where: str) -> dict[str, Any]:
             isinstance(v, list) and len(v) > 0 and all(map(_is_int, v))
         ),
         "output_text": lambda v: isinstance(v, str),
+        "output_kind": lambda v: v in OUTPUT_KINDS,
         "nfe": lambda v: _is_int(v) and v >= 0,
         "ar_nfe": lambda v: _is_int(v) and v >= 0,
     }
@@ -454,6 +482,7 @@ def _parse(values: dict, where: str) -> dict[str, Any]:
         "seed": "an integer",
         "prompt_tokens": "a list of integers",
         "output_tokens": "a non-empty list of integers",
+        "output_kind": f"one of {', '.join(map(repr, OUTPUT_KINDS))}",
         "nfe": "a non-negative integer",
         "ar_nfe": "a non-negative integer",
         "prompt_id": "a non-negative integer",

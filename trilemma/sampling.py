@@ -123,6 +123,7 @@ def line_bytes(run: dict, prompt_fields: dict, output_length: int) -> int:
             **prompt_fields,
             output_tokens=[0] * output_length,
             output_text="",
+            output_kind="tokens",
             nfe=0,
             ar_nfe=0,
         ).encode()
@@ -194,12 +195,17 @@ def sample_file(
         "seed": seed,
     }
     text = model.text or layout.render
+    output_kind = output_kind_of(layout, task)
     prompt_fields = {
         i: {
             "prompt_tokens": np.asarray(
                 layout.prefixes[i] if task is None else task.prompts[i]
             ).tolist(),
-            "prompt_text": _prompt_text(layout, task, i),
+            "prompt_text": (
+                model.prompt_text(i)
+                if model.prompt_text
+                else _prompt_text(layout, task, i)
+            ),
         }
         for i in prompts
     }
@@ -251,6 +257,7 @@ def sample_file(
                             **prompt_fields[int(prompt_ids[r])],
                             output_tokens=output.tolist(),
                             output_text=cache[key],
+                            output_kind=output_kind,
                             nfe=int(out.nfe[r]),
                             ar_nfe=int(out.ar_nfe[r]),
                         )
@@ -291,6 +298,20 @@ def _decode_rows(model, sampler, ar_model, seed, prompt_ids, indices, batch_size
         nfe=np.asarray(out.nfe)[:count],
         ar_nfe=np.asarray(out.ar_nfe)[:count],
     )
+
+
+def output_kind_of(layout: TokenLayout, task) -> str:
+    """`"tokens"`, or `"text"` for a model that answers `task` in its own vocabulary.
+
+    A model in the task's layout writes the task's values (the oracle, trained
+    models, host models built for the task): its outputs are graded as tokens. One
+    whose output alphabets are not the task's (a PyTorch dLLM's tokenizer, any
+    answer length) answers in words: its outputs are graded as text.
+    """
+    if task is None:
+        return "tokens"
+    same = tuple(layout.sizes) == tuple(int(k) for k in task.joint.sizes[1:])
+    return "tokens" if same else "text"
 
 
 def _prompt_text(layout: TokenLayout, task, index: int) -> str:

@@ -366,6 +366,8 @@ def assess(
             max_bytes,
         )
         nfe = got.nfe[keep]
+        lengths = np.unique(got.output_length[keep])  # text answers: their tokens
+        length = int(lengths[0]) if got.text_outputs and len(lengths) == 1 else None
         point = estimate_point(
             hist,
             reference,
@@ -374,6 +376,7 @@ def assess(
             num_bootstrap=num_bootstrap,
             seed=seed,
             passed=passed,
+            output_length=length if length is None or length > 0 else None,
         )
         reports.append(
             _report(name, point, only_samples, only_reference, width, correlation)

@@ -8,10 +8,8 @@ written atomically, so a failed or interrupted run leaves none.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-from pathlib import Path
 
 from .. import _checks
 from . import _common, _parse, simulate
@@ -38,14 +36,35 @@ def add_parser(subparsers) -> None:
         "--model",
         default="oracle",
         help="oracle (the ideal model; default), default (the shipped denoiser), a "
-        "model folder (trilemma train -o), or module:factory, a Python function "
-        "that takes the task and returns a trilemma Model or HostModel",
+        "model folder (trilemma train -o), hf:NAME_OR_PATH (a PyTorch LLaDA- or "
+        "Dream-style dLLM, asked ParallelBench's prompts; needs trilemma[torch]), or "
+        "module:factory, a Python function that takes the task and returns a "
+        "trilemma Model or HostModel",
     )
     parser.add_argument(
         "--ar-model",
         help="APD's verifier: oracle (p*'s exact conditionals; the default with "
         "--model oracle), default (the shipped AR model; the default otherwise), a "
         "model folder, or module:factory",
+    )
+    parser.add_argument(
+        "--gen-length",
+        type=_parse.integer,
+        help="with an hf: model: the answer's length in tokens (all masked at the "
+        "start)",
+    )
+    parser.add_argument(
+        "--family",
+        help="with an hf: model: llada or dream, how the network is called (default: "
+        "by its config's model_type)",
+    )
+    parser.add_argument(
+        "--device", help="with an hf: model: cuda, cpu, ... (default: cuda if present)"
+    )
+    parser.add_argument(
+        "--dtype",
+        help="with an hf: model: auto (bfloat16 on CUDA, float32 on the CPU), "
+        "bfloat16, float16, float32 or float64",
     )
     parser.add_argument(
         "--held-out",
@@ -88,53 +107,58 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run, flags=_common.flags_of(parser))
 
 
-def user_model(spec: str, task):
-    """The model `module:factory` builds for `task` (a `Model` or `HostModel`)."""
-    from ..models import HostModel, Model
-
-    module_name, _, attr = spec.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"`model` {spec!r}: cannot load {attr!r} ({err})") from None
-    model = factory(task)
-    return _checks.check_instance(
-        model, "model", (Model, HostModel), f"a Model or HostModel from {spec}"
-    )
-
-
-def _is_user_model(spec) -> bool:
-    return (
-        spec is not None
-        and ":" in spec
-        and not Path(spec).exists()
-        and spec.split(":")[0].replace(".", "").replace("_", "").isalnum()
-    )
-
-
 def task_and_models(args, sampler):
     """The task, the dLLM and (for APD) its verifier that the flags name."""
-    from ..models import weights
+    from ..models import resolve, weights
     from ..oracle import oracle_ar_model, oracle_model
 
     is_apd = sampler.name == "apd"
     if args.ar_model is not None and not is_apd:
         raise ValueError("`--ar-model` is APD's verifier; use it with --sampler apd")
-    if _is_user_model(args.model):
+    kind = resolve.spec_kind(args.model)
+    hf_flags = {
+        "--gen-length": args.gen_length,
+        "--family": args.family,
+        "--device": args.device,
+        "--dtype": args.dtype,
+    }
+    if kind != "hf" and any(v is not None for v in hf_flags.values()):
+        given = ", ".join(flag for flag, v in hf_flags.items() if v is not None)
+        raise ValueError(f"{given}: only with an `--model hf:NAME_OR_PATH`")
+    if kind in ("hf", "factory"):
         if args.held_out:
             raise ValueError("`--held-out` needs a trained `--model` folder")
         task = _common.make_task(args)
-        model = user_model(args.model, task)
+        if kind == "factory":
+            model = resolve.factory_model(args.model, task)
+        elif args.gen_length is None:
+            raise ValueError(
+                "`--gen-length`: give the answer's length in tokens with an hf: model"
+            )
+        else:
+            model = resolve.hf_model(
+                args.model,
+                task,
+                gen_length=args.gen_length,
+                family=args.family,
+                device=args.device,
+                dtype=args.dtype or "auto",
+            )
     else:
         task, model = simulate.task_and_model(args)
         model = oracle_model(task) if model is None else model
     if not is_apd:
         return task, model, None
     spec = args.ar_model or ("oracle" if args.model == "oracle" else "default")
-    if spec == "oracle":
+    ar_kind = resolve.spec_kind(spec)
+    if ar_kind == "oracle":
         return task, model, oracle_ar_model(task)
-    if _is_user_model(spec):
-        return task, model, user_model(spec, task)
+    if ar_kind == "factory":
+        return task, model, resolve.factory_model(spec, task)
+    if ar_kind == "hf":
+        raise ValueError(
+            "`--ar-model`: APD's verifier is a causal model, not an hf: dLLM"
+        )
     ar_file = weights.resolve_model(spec, "autoregressive")
     if not ar_file.config.causal:
         raise ValueError(
