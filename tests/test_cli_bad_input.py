@@ -779,3 +779,59 @@ def test_diversity_loss_refuses_an_empty_file_name(tmp_path, capsys, no_work):
     argv = ["diversity-loss", "--samples", "", "--reference", str(a)]
     line = refused(argv, capsys, tmp_path)
     assert "`--samples`: an empty file name" in line
+
+
+# --------------------------------------------------------------------------------------
+# Model specs: empty, hf: without its flags, flags without hf:, a module that fails
+
+
+SAMPLE_ONE = ["sample", "--task", "copy", "--n", "3", "--sampler", "random_topk"]
+SAMPLE_ONE += ["--k", "1", "--samples-per-prompt", "1"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--model", ""], "`--model` is empty"),
+        (["--model", "hf:", "--gen-length", "8"], "needs a model name or folder"),
+        (["--model", "hf:someone/model"], "`--gen-length`: give the answer's length"),
+        (["--gen-length", "8"], "--gen-length: only with an `--model hf:NAME"),
+        (["--dtype", "float64", "--device", "cpu"], "--device, --dtype: only with"),
+        (
+            ["--model", "hf:x", "--gen-length", "4", "--task", "cities", "--n", "2"],
+            "task cities has no text prompt",
+        ),
+        (
+            ["--model", "hf:x", "--gen-length", "0"],
+            "`--gen-length` must be an integer in [1, 1048576]",
+        ),
+        (["--model", "broken_module:factory"], "cannot import 'broken_module'"),
+    ],
+)
+def test_sample_model_specs_are_checked_first(
+    extra, fragment, existing, tmp_path, capsys, monkeypatch, no_work
+):
+    """Each is one line, exit 2, before loading anything; `-o` keeps its bytes."""
+    (tmp_path / "broken_module.py").write_text("def factory(task:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("trilemma.models.pytorch.from_pretrained", forbid)
+    argv = [*SAMPLE_ONE, "-o", str(existing)]
+    for flag, value in zip(extra[::2], extra[1::2], strict=True):
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+        else:
+            argv += [flag, value]
+    assert fragment in refused(argv, capsys, tmp_path)
+
+
+def test_apd_refuses_an_hf_verifier(existing, tmp_path, capsys, no_work):
+    argv = ["sample", "--task", "copy", "--n", "3", "--sampler", "apd", "--weight"]
+    argv += ["1", "--lookahead", "2", "--ar-model", "hf:x", "--samples-per-prompt"]
+    argv += ["1", "-o", str(existing)]
+    assert "APD's verifier is a causal model" in refused(argv, capsys, tmp_path)
+
+
+@pytest.mark.parametrize("command", [["fit"], SIM + ["random_topk", "--k", "1"]])
+def test_an_empty_model_is_named(command, capsys):
+    line = one_line_error([*command, "--model", ""], capsys)
+    assert "`--model` is empty" in line

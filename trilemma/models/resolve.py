@@ -101,6 +101,7 @@ def hf_model(
             f"`model` {spec}: task {task.name} has no text prompt; an hf: model "
             f"answers {', '.join(TEXT_TASKS)}"
         )
+    _checks.check_int(gen_length, "gen_length", minimum=1, maximum=2**20)
     messages = [prompt_messages(task, i) for i in range(len(task.prompts))]
     try:
         pytorch.require()

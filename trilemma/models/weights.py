@@ -169,6 +169,10 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def resolve_model(spec: str | Path, kind: str = "denoiser") -> ModelFile:
     """The model named by `spec`: `"default"` (the shipped `kind`) or a directory."""
+    if not str(spec).strip():
+        raise ValueError(
+            "`model` is empty; give default or a model folder (trilemma train -o)"
+        )
     if str(spec) == "default":
         return load_model(DEFAULT / kind)
     return load_model(Path(spec))
