@@ -10,7 +10,9 @@ from trilemma.tasks._text import (
     PARALLELBENCH_METRICS,
     PARALLELBENCH_TASKS,
     TEXT_TASKS,
+    UNGRADED_TASKS,
     answer_items,
+    doc_length,
     grade_doc,
     grade_text,
     parse_answer,
@@ -350,6 +352,90 @@ def test_grade_doc():
                 assert grade_doc(anonymous, text, strict=strict, task=name) == expected
 
 
+def test_grade_doc_label_docs():
+    """`grade_doc` grades ParallelBench's harness docs (`label`), all five shapes.
+
+    The same verdicts as `grade_text` on the same prompt, with the task given or
+    inferred from the label; a copy label is the list itself (not its text), and
+    the Latin square's `example` grid is not read.
+    """
+    names = ["Sean Diaz", "David Lewis", "Patrick Tran"]
+    text = render_answer
+    cases = [
+        ("copy", names, names, [(text("copy", names), True), ('["Sean Diaz"]', False)]),
+        (
+            "shuffle_distinct",
+            {"example": text("copy", names[::-1]), "input": names},
+            names,
+            [(text("copy", names[::-1]), True), (text("copy", names), False)],
+        ),
+        (
+            "insert_random",
+            {
+                "example": text("copy", [*names, "Amy Chen"]),
+                "input": names,
+                "word": "Amy Chen",
+            },
+            [*names, "Amy Chen"],
+            [
+                ('["Amy Chen", "Sean Diaz", "David Lewis", "Patrick Tran"]', True),
+                ('["Sean Diaz", "David Lewis", "Patrick Tran"]', False),
+            ],
+        ),
+        (
+            "replace_random",
+            {
+                "example": text("copy", ["Amy Chen", *names[1:]]),
+                "input": names,
+                "word": "Amy Chen",
+            },
+            [*names, "Amy Chen"],
+            [
+                ('["Sean Diaz", "David Lewis", "Amy Chen"]', True),
+                ('["Sean Diaz", "Amy Chen", "Amy Chen"]', False),
+            ],
+        ),
+        (
+            "remove_random",
+            {"example": text("copy", names[1:]), "input": names},
+            names,
+            [('["Sean Diaz", "Patrick Tran"]', True), (text("copy", names), False)],
+        ),
+        (
+            "latin_square",
+            {"example": "not,read", "symbols": ["A", "B"]},
+            ["A", "B"],
+            [("B,A\nA,B", True), ("A,B\nA,B", False)],
+        ),
+        (
+            "sudoku",
+            "1342\n2431\n4123\n3214",
+            "0042\n2031\n4023\n3214",
+            [("1342\n2431\n4123\n3214", True), ("1342\n2431\n4123\n3241", False)],
+        ),
+    ]
+    for name, label, items, answers in cases:
+        doc = {"messages": [], "label": label, "metadata": {"length": 3}, "index": 0}
+        assert doc_length(doc) == 3
+        for answer, want in answers:
+            for strict in (False, True):
+                expected = grade_text(name, items, answer, strict=strict)
+                assert expected == want or strict, (name, answer)
+                assert grade_doc(doc, answer, strict=strict) == expected, (name, answer)
+                assert grade_doc(doc, answer, strict=strict, task=name) == expected
+    # the copy label is used as it is: a list item is not stripped as a text one is
+    assert not grade_doc({"label": [" Ann"]}, '[" Ann"]')
+    assert grade_doc({"answer": '[" Ann"]'}, '[" Ann"]')
+    assert doc_length({"label": {"input": ["A", "B"], "example": '["B", "A"]'}}) == 2
+    assert doc_length({"label": "1342\n2431\n4123\n3214"}) is None
+    with pytest.raises(ValueError, match="'label' field"):
+        grade_doc({"messages": []}, "[]")
+    with pytest.raises(ValueError, match="no 'word' field"):
+        grade_doc(
+            {"label": {"input": ["A"], "example": "[]"}}, "[]", task="insert_random"
+        )
+
+
 def test_task_name_tables():
     """Every ParallelBench and harness name maps to a trilemma task with a metric."""
     assert set(PARALLELBENCH_METRICS) == set(TEXT_TASKS)
@@ -358,6 +444,12 @@ def test_task_name_tables():
             assert name in TASKS and trilemma_task_name(pb_name) == name
     assert PARALLELBENCH_TASKS["waiting_line/shuffle"] == "shuffle_distinct"
     assert LM_EVAL_TASKS["puzzle_sudoku_n4_12"] == "sudoku"
+    assert LM_EVAL_TASKS["parallelbench_puzzles_sudoku_n4"] == "sudoku"
+    assert LM_EVAL_TASKS["parallelbench_waiting_line_shuffle"] == "shuffle_distinct"
+    assert PARALLELBENCH_TASKS["puzzles/latin_square_n4"] == "latin_square"
+    for name in UNGRADED_TASKS:
+        with pytest.raises(ValueError, match="Unknown text task"):
+            trilemma_task_name(name)
     with pytest.raises(ValueError, match="Unknown text task"):
         trilemma_task_name("words_to_sentence/easy")
 

@@ -41,8 +41,10 @@ from ._text import LM_EVAL_TASKS as LM_EVAL_TASKS
 from ._text import PARALLELBENCH_METRICS as PARALLELBENCH_METRICS
 from ._text import PARALLELBENCH_TASKS as PARALLELBENCH_TASKS
 from ._text import TEXT_TASKS as TEXT_TASKS
+from ._text import UNGRADED_TASKS as UNGRADED_TASKS
 from ._text import answer_items as answer_items
 from ._text import answer_key as answer_key
+from ._text import doc_length as doc_length
 from ._text import grade_doc as grade_doc
 from ._text import grade_text as grade_text
 from ._text import parse_answer as parse_answer
