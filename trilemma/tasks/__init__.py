@@ -3,7 +3,8 @@
 Families (one module each): ParallelBench's Waiting Line lists (`_lists`), its two
 puzzles (`_puzzles`), two-token toys from the source texts (`_toys`) and seeded random
 families for property tests (`_generic`); `_text` renders, parses and grades answers
-as text, as ParallelBench does. Every builder has the signature
+as text, as ParallelBench does, and `_harness_logs` reads and grades the sample files
+of a harness results tree. Every builder has the signature
 `builder(n=None, *, num_prompts=1, max_bytes=None, **options) -> Task`.
 """
 
@@ -13,6 +14,12 @@ from .. import _checks
 from ._base import Task as Task
 from ._base import build_joint as build_joint
 from ._generic import markov_chain, random_joint
+from ._harness_logs import LineVerdict as LineVerdict
+from ._harness_logs import LogFile as LogFile
+from ._harness_logs import find_log_files as find_log_files
+from ._harness_logs import grade_log as grade_log
+from ._harness_logs import log_task_name as log_task_name
+from ._harness_logs import read_log_lines as read_log_lines
 from ._lists import (
     WAITING_LINE,
     copy,

@@ -1,0 +1,233 @@
+r"""ParallelBench's harness logs on disk: the sample files of a results tree, graded.
+
+ParallelBench publishes its lm-evaluation-harness runs as a tree
+`results/<model>/<method>/<param>/<run>/samples_<task>.jsonl` (lm-eval itself names
+the files `samples_<task>_<date>.jsonl`; both are read), one JSON object per line:
+the `doc` (graded by `grade_doc`), the harness's filtered response
+`filtered_resps[0]` (the one its `process_results` scores) and the logged verdicts
+`score` and `score_strict` (0.0 or 1.0). The task is named by the file
+(`parallelbench_waiting_line_copy`, `parallelbench_puzzles_sudoku_n4`, ...; the name
+tables of `trilemma_task_name`), and the run's settings by the four folders above it.
+
+Files are read line by line, so a tree of any size is graded in bounded memory.
+Every problem with the input is a `ValueError` of one sentence naming the path (and
+the line: `file:line`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from ._text import (
+    LM_EVAL_TASKS,
+    UNGRADED_TASKS,
+    doc_length,
+    grade_doc,
+    trilemma_task_name,
+)
+
+SAMPLE_FILES = "samples_*.jsonl"
+"""The glob of lm-eval's `--log_samples` files."""
+
+_DATE_SUFFIX = re.compile(r"_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(\.\d+)?$")
+"""lm-eval's timestamp after the task name (`_2025-01-31T12-00-00.123456`)."""
+
+
+class LogFile(NamedTuple):
+    """One sample file of a results tree.
+
+    Attributes:
+      path: the file, as found under the path given.
+      task_name: the harness's task name, from the file name.
+      task: the trilemma task that grades it; None for a task trilemma does not
+        grade (ParallelBench's Text Writing, `UNGRADED_TASKS`).
+      model, method, param, run: the four folders above the file
+        (`<model>/<method>/<param>/<run>/samples_*.jsonl`); "" where the path is
+        not that deep.
+    """
+
+    path: Path
+    task_name: str
+    task: str | None
+    model: str
+    method: str
+    param: str
+    run: str
+
+
+class LineVerdict(NamedTuple):
+    """Trilemma's verdicts on one logged line, beside the logged ones.
+
+    Attributes:
+      line: the 1-based line number in the file.
+      doc_id: the line's `doc_id`.
+      n: the doc's size (`doc_length`), or None.
+      response: the graded text, `filtered_resps[0]`.
+      score, score_strict: trilemma's lenient and strict verdicts.
+      logged_score, logged_score_strict: the verdicts the harness logged.
+    """
+
+    line: int
+    doc_id: object
+    n: int | None
+    response: str
+    score: bool
+    score_strict: bool
+    logged_score: bool
+    logged_score_strict: bool
+
+    @property
+    def agrees(self) -> bool:
+        """Both verdicts equal the logged ones."""
+        return (self.score, self.score_strict) == (
+            self.logged_score,
+            self.logged_score_strict,
+        )
+
+
+def log_task_name(path: str | Path) -> str:
+    """The harness task name of a sample file: its stem without `samples_` and date.
+
+    >>> log_task_name("run/samples_parallelbench_waiting_line_copy.jsonl")
+    'parallelbench_waiting_line_copy'
+    >>> log_task_name("samples_waiting_line_copy_2025-01-31T12-00-00.123456.jsonl")
+    'waiting_line_copy'
+    """
+    stem = Path(path).name
+    stem = stem.removeprefix("samples_").removesuffix(".jsonl")
+    return _DATE_SUFFIX.sub("", stem)
+
+
+def find_log_files(paths: Iterable[str | Path]) -> list[LogFile]:
+    """The sample files (`samples_*.jsonl`) under each path, sorted, each once.
+
+    Args:
+      paths: folders (searched recursively) or sample files.
+
+    Returns:
+      The files, with their tasks and run settings.
+
+    Raises:
+      ValueError: a path that does not exist or holds no sample file, or a file
+        whose task name maps to no trilemma task (the known names are listed).
+    """
+    found: dict[Path, Path] = {}
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob(SAMPLE_FILES) if p.is_file())
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ValueError(f"{path}: no such file or folder.")
+        if not files:
+            raise ValueError(f"{path}: no sample files ({SAMPLE_FILES}) in it.")
+        for file in files:
+            found.setdefault(file.resolve(), file)
+    return [_log_file(path) for path in found.values()]
+
+
+def _log_file(path: Path) -> LogFile:
+    name = log_task_name(path)
+    if name in UNGRADED_TASKS:
+        task = None
+    else:
+        try:
+            task = trilemma_task_name(name)
+        except ValueError:
+            known = sorted({*LM_EVAL_TASKS, *UNGRADED_TASKS})
+            raise ValueError(
+                f"{path}: task {name!r} (from the file name) maps to no trilemma "
+                f"task; known: {known}."
+            ) from None
+    folders = ("", "", "", "", *path.resolve().parent.parts[1:])[-4:]
+    return LogFile(path, name, task, *folders)
+
+
+def read_log_lines(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """The JSON objects of a sample file, one line at a time, with line numbers.
+
+    Blank lines are skipped.
+
+    Raises:
+      ValueError: `file:line` of a line that is not a JSON object (a truncated
+        line included) or of bytes that are not UTF-8.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+                if not text.strip():
+                    continue
+                record = json.loads(text)
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ValueError(
+                    f"{path}:{number}: not a JSON line ({error})."
+                ) from None
+            if not isinstance(record, dict):
+                raise ValueError(
+                    f"{path}:{number}: not a JSON object (got {type(record).__name__})."
+                )
+            yield number, record
+
+
+def grade_log(log: LogFile) -> Iterator[LineVerdict]:
+    """Trilemma's verdicts on every line of a sample file, beside the logged ones.
+
+    Each line's `filtered_resps[0]` is graded by `grade_doc(doc, response,
+    task=log.task)`, leniently and strictly.
+
+    Args:
+      log: a file of `find_log_files` with a task (`log.task` not None).
+
+    Yields:
+      One `LineVerdict` per line, in file order.
+
+    Raises:
+      ValueError: `file:line` of a line without a `doc`, a string
+        `filtered_resps[0]`, or logged `score` and `score_strict` of 0 or 1, or
+        whose doc the task cannot grade.
+    """
+    if log.task is None:
+        raise ValueError(f"{log.path}: trilemma does not grade {log.task_name!r}.")
+    for number, record in read_log_lines(log.path):
+        try:
+            doc, response = _doc_and_response(record)
+            logged = tuple(_logged(record, key) for key in ("score", "score_strict"))
+            verdicts = tuple(
+                grade_doc(doc, response, strict=strict, task=log.task)
+                for strict in (False, True)
+            )
+            n = doc_length(doc)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{log.path}:{number}: {error}") from None
+        yield LineVerdict(number, record.get("doc_id"), n, response, *verdicts, *logged)
+
+
+def _doc_and_response(record: Mapping) -> tuple[Mapping, str]:
+    doc = record.get("doc")
+    if not isinstance(doc, Mapping):
+        raise ValueError("the line has no `doc` object.")
+    responses = record.get("filtered_resps")
+    if not isinstance(responses, list) or not responses:
+        raise ValueError("the line has no `filtered_resps` list.")
+    if not isinstance(responses[0], str):
+        raise ValueError(
+            "`filtered_resps[0]` must be the response text; "
+            f"got {type(responses[0]).__name__}."
+        )
+    return doc, responses[0]
+
+
+def _logged(record: Mapping, key: str) -> bool:
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"the logged `{key}` must be 0 or 1; got {value!r}.")
+    if value not in (0, 1):
+        raise ValueError(f"the logged `{key}` must be 0 or 1; got {value!r}.")
+    return value == 1
