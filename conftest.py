@@ -45,8 +45,11 @@ def _share_compiled_kernels(config):
     inherit its name) and removes at the end, and found by its HLO there; results
     are those of the same executable. Nothing outlives the session, so no kernel
     compiled for one machine or JAX version is ever read by another.
+    `TRILEMMA_TEST_COMPILATION_CACHE=off` turns it off.
     """
     folder = os.environ.get(COMPILATION_CACHE)
+    if folder == "off":
+        return
     if folder is None:
         folder = tempfile.mkdtemp(prefix="trilemma-jax-cache-")
         os.environ[COMPILATION_CACHE] = folder
