@@ -30,6 +30,7 @@ is drawn with the key `fold_in(fold_in(key(seed), i), j)` (`trilemma.sampling`).
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,8 +115,16 @@ class Samples(NamedTuple):
       docs: `{prompt_id: doc}`, the `doc` of each lm-eval prompt (ParallelBench's
         record, which `trilemma.tasks.grade_doc` grades); empty for other formats.
       output_length: `(N,)` the tokens each output spans as its model wrote it
-        (`L` for token outputs, the tokenizer's for `output_kind` `"text"`; -1 when
-        a file does not say).
+        (`L` for token outputs, the tokenizer's for `output_kind` `"text"`, an
+        lm-eval line's `output_length`; -1 when a file does not say).
+      prompt_names: `{prompt_id: name}` for the prompts `read` numbered itself: an
+        lm-eval doc (`"file doc_id 7"`: docs are keyed by (file, `doc_id`)) or a
+        hand-written string id (`"gsm8k-17"`); other ids are the files' own.
+      tokens_per_step, score, score_strict: `(N,)` the per-line values
+        ParallelBench logs (NaN where a line has none). Its `tokens_per_step` is
+        `max_tokens / nfe`, the whole generation canvas per step (padding and EOS
+        included), not the answer's tokens per step.
+      warnings: lines for the reader (which lm-eval filter was read).
     """
 
     prompt_id: np.ndarray
@@ -130,6 +139,11 @@ class Samples(NamedTuple):
     text_outputs: bool = False
     docs: dict[int, Any] = {}
     output_length: np.ndarray | None = None
+    prompt_names: dict[int, str] = {}
+    tokens_per_step: np.ndarray | None = None
+    score: np.ndarray | None = None
+    score_strict: np.ndarray | None = None
+    warnings: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.prompt_id)
@@ -156,29 +170,77 @@ def normalize_text(text: str, how: str = "none") -> str:
     return text.lower() if how == "case" else text
 
 
+class PromptNumbers:
+    """Prompt ids for prompts that files name otherwise than by an integer.
+
+    An lm-eval doc is keyed by (file, `doc_id`): two files' `doc_id`s may name
+    different docs, so each (file, `doc_id`) gets its own id; a hand-written
+    string id (`"gsm8k-17"`) names one prompt in every file. Ids are numbered from 0
+    in order of appearance. Share one instance between the reads of a sample set
+    and its reference (as `text_ids`) so that both number one prompt alike.
+    """
+
+    def __init__(self):
+        self.number: dict[tuple, int] = {}
+        self.name: dict[int, str] = {}
+        self.integer_ids = False
+
+    def __call__(self, key: tuple, name: str, where: str) -> int:
+        """The id of the prompt `key` (named `name` in reports), numbered if new."""
+        if self.integer_ids:
+            raise ValueError(f"{where}: {_MIXED_IDS}")
+        if key not in self.number:
+            self.number[key] = len(self.number)
+            self.name[self.number[key]] = name
+        return self.number[key]
+
+    def integer(self, where: str) -> None:
+        """Note a hand-written integer id; `ValueError` if string ids were read."""
+        if any(key[0] == "string" for key in self.number):
+            raise ValueError(f"{where}: {_MIXED_IDS}")
+        self.integer_ids = True
+
+
+_MIXED_IDS = (
+    "field `prompt_id`: string and integer prompt ids are mixed (give every "
+    "hand-written line the same kind of id)"
+)
+
+
 def read(
     *paths,
     format: str = "trilemma",
     normalize: str = "none",
     text_ids=None,
+    prompt_ids: PromptNumbers | None = None,
+    filter: str | None = None,
     name: str = "samples",
 ) -> Samples:
     """Read and validate sample files; their samples concatenated in order.
 
     Formats:
       * `trilemma`: lines of the schema (every field), or hand-written lines with
-        only `prompt_id` and `output_tokens` or `output_text` (`nfe` when known; -1
-        otherwise); one file holds one kind of line. A full-schema line's run is
-        its `RUN_FIELDS`; a hand-written file is one run of its own.
+        only `prompt_id` (a non-negative integer, or a string numbered in order of
+        appearance, `prompt_names` mapping back) and `output_tokens` or
+        `output_text` (`nfe` when known; -1 otherwise); one file holds one kind of
+        line. A full-schema line's run is its `RUN_FIELDS`; a hand-written file is
+        one run of its own.
       * `lm-eval`: lm-evaluation-harness `--log_samples` lines (files
-        `samples_<task>_*.jsonl`): `doc_id` is the prompt, and every string in
-        `resps` (nested lists flattened) is one sample, repeats included; the file
-        is one run.
+        `samples_<task>_*.jsonl`); the file is one run. Each (file, `doc_id`) is
+        one prompt, numbered in order of appearance (`prompt_names`), so docs of
+        different files are never merged; one `doc_id` with two different docs in
+        a file is an error naming both lines. A task with several filters logs
+        each doc once per filter, every line with all the doc's responses: only
+        the lines of one filter are read (`filter`, else the file's first), and a
+        warning says which (`warnings`). Every string of that line's `resps`
+        (nested lists flattened; repeats included) is one sample. ParallelBench's
+        per-line `nfe`, `output_length`, `tokens_per_step`, `score` and
+        `score_strict` are kept for each of the line's samples.
 
     Text outputs (`output_text` without tokens, or lm-eval responses) are outcomes
     by their string after `normalize`, numbered in `text_ids` (a dict shared across
     calls, so a sample set and its reference number one string alike): their
-    `output_tokens` are `[id]`.
+    `output_tokens` are `[id]`. `prompt_ids` does the same for prompt ids.
 
     A file given twice is read twice (its samples count twice); `check_distinct`
     refuses that, as `trilemma diversity-loss` does. Integers must be 64-bit
@@ -188,9 +250,11 @@ def read(
       ValueError: naming the file and line of the first malformed line (bad JSON, a
         missing or wrongly typed field, another schema, a line of another kind than
         the file's first, an output length unlike the first line's, a prompt id whose
-        prompt differs between lines), an empty or unreadable file, an unknown format
-        or normalisation, no paths, or an integer outside the 64-bit range; `name`
-        (the argument the paths came from) in the messages.
+        prompt differs between lines, an lm-eval doc logged twice under one filter
+        or with two contents), an empty or unreadable file, a file without lines of
+        `filter`, an unknown format or normalisation, no paths, or an integer
+        outside the 64-bit range; `name` (the argument the paths came from) in the
+        messages.
     """
     if not paths:
         raise ValueError(f"`{name}`: give at least one sample file")
@@ -199,17 +263,23 @@ def read(
     if normalize not in NORMALIZATIONS:
         raise _checks.unknown("normalisation", normalize, NORMALIZATIONS)
     text_ids = {} if text_ids is None else text_ids
-    rows: dict[str, list] = {key: [] for key in FIELDS}
+    prompt_ids = PromptNumbers() if prompt_ids is None else prompt_ids
+    rows: dict[str, list] = {key: [] for key in FIELDS + _LOGGED}
     runs: dict[str, int] = {}
     run_of: list[int] = []
     prompts: dict[int, tuple[tuple[int, ...], str]] = {}
     docs: dict[int, Any] = {}
     lengths: list[int] = []
+    warnings: list[str] = []
     length, text_outputs = None, None
     for path in paths:
         count, kind = 0, None
+        log = _LogFile(path, filter, prompt_ids) if format == "lm-eval" else None
         for where, line in _lines(path):
-            for values in _records(line, where, format, path):
+            records = list(_records(line, where, format, path))
+            if log is not None:
+                records = log.keep(records, where)
+            for values in records:
                 if kind is None:
                     kind = values["schema"]
                 elif values["schema"] != kind:
@@ -217,9 +287,18 @@ def read(
                         f"{where}: a {_KINDS[values['schema']]} line in a file of "
                         f"{_KINDS[kind]} lines"
                     )
+                if kind == HANDWRITTEN:
+                    if isinstance(values["prompt_id"], str):
+                        values["prompt_id"] = prompt_ids(
+                            ("string", values["prompt_id"]), values["prompt_id"], where
+                        )
+                    else:
+                        prompt_ids.integer(where)
                 tokens = values["output_tokens"]
                 is_text = tokens is None or values["output_kind"] == "text"
-                lengths.append(-1 if tokens is None else len(tokens))
+                lengths.append(
+                    values.get("output_length", -1) if tokens is None else len(tokens)
+                )
                 if text_outputs is None:
                     text_outputs = is_text
                 elif is_text != text_outputs:
@@ -251,9 +330,14 @@ def read(
                 run_of.append(runs.setdefault(run, len(runs)))
                 for key in FIELDS:
                     rows[key].append(values[key])
+                for key in _LOGGED:
+                    rows[key].append(values.get(key, np.nan))
                 count += 1
+        if log is not None:
+            warnings += log.warnings()
         if count == 0:
             raise ValueError(f"{path}: the sample file is empty")
+    ids = set(rows["prompt_id"])
     return Samples(
         prompt_id=np.asarray(rows["prompt_id"], np.int64),
         sample_index=np.asarray(rows["sample_index"], np.int64),
@@ -269,7 +353,66 @@ def read(
         text_outputs=bool(text_outputs),
         docs=docs,
         output_length=np.asarray(lengths, np.int64),
+        prompt_names={i: v for i, v in prompt_ids.name.items() if i in ids},
+        **{key: np.asarray(rows[key], float) for key in _LOGGED},
+        warnings=tuple(warnings),
     )
+
+
+_LOGGED = ("tokens_per_step", "score", "score_strict")
+"""ParallelBench's per-line float fields, kept as columns (NaN where absent)."""
+
+
+class _LogFile:
+    """One lm-eval file's lines: one filter's, each (file, `doc_id`) once."""
+
+    def __init__(self, path, filter, prompt_ids: PromptNumbers):
+        self.path, self.filter, self.prompt_ids = path, filter, prompt_ids
+        self.file = os.path.realpath(path)
+        self.filters: list = []
+        self.docs: dict[int, tuple[str, str]] = {}  # doc_id -> (where, doc JSON)
+        self.read: dict[int, str] = {}  # doc_id -> where, under the filter read
+
+    def keep(self, records: list[dict], where: str) -> list[dict]:
+        """The line's samples if it is the first of its doc under the filter read."""
+        first = records[0]
+        doc_id, line_filter = first["doc_id"], first["filter"]
+        if line_filter not in self.filters:
+            self.filters.append(line_filter)
+        doc = json.dumps(first["doc"], sort_keys=True)
+        place, seen = self.docs.setdefault(doc_id, (where, doc))
+        if seen != doc:
+            raise ValueError(
+                f"{where}: field `doc`: doc_id {doc_id} has another doc than at {place}"
+            )
+        chosen = self.filter if self.filter is not None else self.filters[0]
+        if line_filter != chosen:
+            return []
+        if doc_id in self.read:
+            raise ValueError(
+                f"{where}: field `doc_id`: doc {doc_id} is logged again under filter "
+                f"{chosen!r} (first at {self.read[doc_id]})"
+            )
+        self.read[doc_id] = where
+        number = self.prompt_ids(
+            ("lm-eval", self.file, doc_id), f"{self.path} doc_id {doc_id}", where
+        )
+        return [{**r, "prompt_id": number} for r in records]
+
+    def warnings(self) -> list[str]:
+        if self.filter is not None and self.filter not in self.filters:
+            raise ValueError(
+                f"{self.path}: no line of filter {self.filter!r} (its filters: "
+                f"{', '.join(map(repr, self.filters))})"
+            )
+        if len(self.filters) < 2:
+            return []
+        chosen = self.filter if self.filter is not None else self.filters[0]
+        return [
+            f"{self.path}: {len(self.filters)} filters "
+            f"({', '.join(map(repr, self.filters))}) log every doc once each, with "
+            f"all its responses; read the lines of filter {chosen!r} only"
+        ]
 
 
 def check_distinct(paths, name: str = "samples") -> None:
@@ -335,9 +478,14 @@ def _handwritten(values: dict, where: str, path) -> dict[str, Any]:
         raise ValueError(f"{where}: missing field prompt_id")
     if "output_tokens" not in values and "output_text" not in values:
         raise ValueError(f"{where}: give output_tokens or output_text")
-    if not (_is_int(values["prompt_id"]) and values["prompt_id"] >= 0):
+    prompt_id = values["prompt_id"]
+    if not (
+        (_is_int(prompt_id) and prompt_id >= 0)
+        or (isinstance(prompt_id, str) and prompt_id)
+    ):
         raise ValueError(
-            f"{where}: field `prompt_id` must be a non-negative integer; got "
+            f"{where}: field `prompt_id` must be a non-negative integer or a "
+            "non-empty string; got "
             f"{json.dumps(values['prompt_id'])[:60]}"
         )
     tokens = values.get("output_tokens")
@@ -370,9 +518,33 @@ def _lm_eval(values: dict, where: str, path) -> Iterator[dict[str, Any]]:
     texts = list(_strings(values["resps"]))
     if not texts:
         raise ValueError(f"{where}: field `resps` holds no response strings")
-    doc = values.get("doc")
+    logged = {}
+    for key in ("nfe", "output_length", *_LOGGED):
+        value = values.get(key)
+        if value is None:
+            continue
+        if not (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value >= 0
+        ):
+            raise ValueError(
+                f"{where}: field `{key}` must be a non-negative number; got "
+                f"{json.dumps(value)[:60]}"
+            )
+        if key in ("nfe", "output_length"):
+            if not float(value).is_integer() or value >= 2**63:
+                raise ValueError(
+                    f"{where}: field `{key}` must be a whole number; got {value!r}"
+                )
+            value = int(value)
+        logged[key] = value
+    nfe = logged.pop("nfe", -1)
+    extra = {"doc": values.get("doc"), "doc_id": doc_id, "filter": values.get("filter")}
     for index, text in enumerate(texts):
-        yield {**_bare(LM_EVAL, path, doc_id, index, None, text, -1), "doc": doc}
+        sample = _bare(LM_EVAL, path, doc_id, index, None, text, nfe)
+        yield {**sample, **extra, **logged}
 
 
 def _bare(kind, path, prompt_id, index, tokens, text, nfe) -> dict[str, Any]:

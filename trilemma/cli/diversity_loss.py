@@ -80,6 +80,11 @@ def add_parser(subparsers) -> None:
         "--format", default="trilemma", choices=FORMATS, help="input format"
     )
     parser.add_argument(
+        "--filter",
+        help="lm-eval files: the filter whose lines are read (default: each file's "
+        "first; a task with several filters logs every doc once per filter)",
+    )
+    parser.add_argument(
         "--normalize",
         default="none",
         choices=NORMALIZATIONS,
@@ -209,22 +214,18 @@ def run(args) -> int:
         ref_paths = expand(args.reference, "reference")
         samples.check_distinct(ref_paths, "reference")
     text_ids: dict = {}
-    got = samples.read(
-        *paths,
+    prompt_ids = samples.PromptNumbers()  # one numbering for samples and reference
+    common = dict(
         format=args.format,
         normalize=args.normalize,
         text_ids=text_ids,
-        name="samples",
+        prompt_ids=prompt_ids,
+        filter=args.filter,
     )
+    got = samples.read(*paths, **common, name="samples")
     ref = None
     if ref_paths is not None:
-        ref = samples.read(
-            *ref_paths,
-            format=args.format,
-            normalize=args.normalize,
-            text_ids=text_ids,
-            name="reference",
-        )
+        ref = samples.read(*ref_paths, **common, name="reference")
     reports, warnings = assess(
         got,
         ref,
@@ -237,6 +238,7 @@ def run(args) -> int:
         width=args.width,
         max_bytes=budget,
     )
+    warnings = [*got.warnings, *(ref.warnings if ref else ()), *warnings]
     for line in warnings:
         print(f"trilemma: warning: {line}", file=sys.stderr)
     if args.json:
@@ -366,8 +368,12 @@ def assess(
             max_bytes,
         )
         nfe = got.nfe[keep]
-        lengths = np.unique(got.output_length[keep])  # text answers: their tokens
-        length = int(lengths[0]) if got.text_outputs and len(lengths) == 1 else None
+        # text answers: their tokens (an lm-eval line's `output_length`); lengths
+        # that vary enter as their mean, so tokens per step is a ratio of means
+        lengths = got.output_length[keep]
+        length = None
+        if got.text_outputs and (lengths > 0).all():
+            length = float(lengths.mean())
         point = estimate_point(
             hist,
             reference,
@@ -376,7 +382,7 @@ def assess(
             num_bootstrap=num_bootstrap,
             seed=seed,
             passed=passed,
-            output_length=length if length is None or length > 0 else None,
+            output_length=length,
         )
         reports.append(
             _report(name, point, only_samples, only_reference, width, correlation)
@@ -448,7 +454,7 @@ def _graded_text(got, keep, task, strict: bool):
     outputs no sample names.
     """
     from ..estimators import exact_reference, histogram
-    from ..tasks import answer_key, grade_doc, grade_text, prompt_items
+    from ..tasks import answer_key, doc_length, grade_doc, grade_text, prompt_items
 
     ids = np.unique(got.prompt_id[keep])
     rows = np.flatnonzero(keep)
@@ -468,6 +474,17 @@ def _graded_text(got, keep, task, strict: bool):
     for j, row in enumerate(rows):
         x, text = int(got.prompt_id[row]), got.output_text[row]
         doc = got.docs.get(x)
+        if doc is None and x in got.prompt_names:
+            raise ValueError(
+                f"prompt {got.prompt_names[x]!r} has no doc and no integer id: with "
+                f"`--task`, a prompt_id must be the index of a prompt of task {name}"
+            )
+        if doc is not None and doc_length(doc) not in (None, task.n):
+            raise ValueError(
+                f"{got.prompt_names.get(x, x)}: its doc has n={doc_length(doc)}, "
+                f"graded as n={task.n} (`--n`); docs of several n are not graded "
+                "together yet: give the docs of one n"
+            )
         if doc is not None:
             symbols = _doc_symbols(doc) if name == "latin_square" else None
             passed[j] = grade_doc(doc, text, strict=strict, task=name)
