@@ -150,3 +150,25 @@ def test_string_prompt_ids_are_numbered(tmp_path, capsys):
     mixed = write(tmp_path / "mixed.jsonl", [rows[0], {**rows[1], "prompt_id": 4}])
     with pytest.raises(ValueError, match=r"mixed.jsonl:2: field `prompt_id`"):
         samples.read(mixed)
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "GSAI-ML__LLaDA-8B-Instruct/confidence_threshold/t0.7",
+        "Dream-org__Dream-v0-Instruct-7B/random/k2",
+    ],
+)
+def test_latin_square_label_docs_grade_to_the_logged_scores(run, capsys):
+    """ParallelBench's Latin-square docs (symbols under `label`) are graded.
+
+    The accuracy is the logged scores' mean, lenient and strict.
+    """
+    path = next((RUNS / run).glob("*/samples_parallelbench_puzzles_latin_square_n4*"))
+    logged = lines(path)
+    for strict, key in ((False, "score"), (True, "score_strict")):
+        argv = ["diversity-loss", "--samples", str(path), "--format", "lm-eval"]
+        argv += ["--task", "latin_square", "--n", "4", "--bootstrap", "20"]
+        point = report(argv + (["--strict"] if strict else []), capsys)["samplers"][0]
+        want = np.mean([line[key] for line in logged])
+        assert point["accuracy"]["estimate"] == pytest.approx(want, abs=1e-12)

@@ -454,7 +454,14 @@ def _graded_text(got, keep, task, strict: bool):
     outputs no sample names.
     """
     from ..estimators import exact_reference, histogram
-    from ..tasks import answer_key, doc_length, grade_doc, grade_text, prompt_items
+    from ..tasks import (
+        answer_key,
+        doc_length,
+        doc_symbols,
+        grade_doc,
+        grade_text,
+        prompt_items,
+    )
 
     ids = np.unique(got.prompt_id[keep])
     rows = np.flatnonzero(keep)
@@ -486,7 +493,7 @@ def _graded_text(got, keep, task, strict: bool):
                 "together yet: give the docs of one n"
             )
         if doc is not None:
-            symbols = _doc_symbols(doc) if name == "latin_square" else None
+            symbols = doc_symbols(doc) if name == "latin_square" else None
             passed[j] = grade_doc(doc, text, strict=strict, task=name)
             valid = grade_doc(doc, text, task=name, exact_grid=True)
         else:
@@ -528,13 +535,6 @@ def _graded_text(got, keep, task, strict: bool):
         1.0 / np.asarray(size, float)[ref_prompt],
     )
     return hist, reference, passed
-
-
-def _doc_symbols(doc) -> list[str]:
-    """A Latin-square doc's symbols (its answer may be logged as a string)."""
-    from ..tasks._text import _answer_dict
-
-    return [str(s) for s in _answer_dict(doc["answer"])["symbols"]]
 
 
 def _report(

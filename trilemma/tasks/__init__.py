@@ -52,6 +52,7 @@ from ._text import UNGRADED_TASKS as UNGRADED_TASKS
 from ._text import answer_items as answer_items
 from ._text import answer_key as answer_key
 from ._text import doc_length as doc_length
+from ._text import doc_symbols as doc_symbols
 from ._text import grade_doc as grade_doc
 from ._text import grade_text as grade_text
 from ._text import parse_answer as parse_answer

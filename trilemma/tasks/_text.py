@@ -707,6 +707,17 @@ def grade_doc(
     return _replace_ok(pred, items, word, n_words)
 
 
+def doc_symbols(doc: Mapping) -> list[str]:
+    r"""A Latin-square doc's symbols, from `label` (the harness) or `answer`.
+
+    >>> doc_symbols({"label": {"example": "A,B\nB,A", "symbols": ["A", "B"]}})
+    ['A', 'B']
+    """
+    _checks.check_instance(doc, "doc", Mapping, "a mapping (a logged `doc`)")
+    where, reference = _doc_reference(doc)
+    return [str(s) for s in _answer_dict(reference, where)["symbols"]]
+
+
 def doc_length(doc: Mapping) -> int | None:
     """The size n of a logged doc: `metadata.length`, else its input's length.
 
