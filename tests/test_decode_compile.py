@@ -2,8 +2,7 @@
 
 A model's parameters are traced, not baked into the kernel: new weights (another
 task's tables of the same shapes), a new prompt batch or new keys reuse the compiled
-decoder. Compilations are counted with `jax.monitoring`'s backend-compile and
-compilation-cache-hit events.
+decoder. Compilations are counted with `jax.monitoring`'s backend-compile events.
 """
 
 import contextlib
@@ -14,21 +13,16 @@ import pytest
 
 import trilemma as T
 
-COMPILE_EVENTS = (
-    "/jax/core/compile/backend_compile_duration",
-    "/jax/compilation_cache/cache_retrieval_time_sec",
-)
-"""A new executable: compiled by XLA, or read from the session's compilation cache
-(conftest.py), where another test or worker compiled it first."""
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
 @contextlib.contextmanager
 def count_compiles():
-    """Yields a list that gets one entry per new executable inside the block."""
+    """Yields a list that gets one entry per XLA compilation inside the block."""
     events = []
 
     def listener(name, duration, **kwargs):
-        if name in COMPILE_EVENTS:
+        if name == COMPILE_EVENT:
             events.append(duration)
 
     jax.monitoring.register_event_duration_secs_listener(listener)
