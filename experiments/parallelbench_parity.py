@@ -4,10 +4,11 @@ Walks ParallelBench results trees (`results/<model>/<method>/<param>/<run>/
 samples_parallelbench_<category>_<task>.jsonl`, or any folder of lm-eval
 `samples_*.jsonl` files of ParallelBench's tasks), grades every line's response
 (`filtered_resps[0]`, the one the harness scored) leniently and strictly with
-`trilemma.tasks.grade_doc`, and compares the verdicts with the logged `score` and
-`score_strict`. Prints the agreement per model x method x task (with the n of the
-docs), then every disagreement (file:line, the response, both verdicts). Text Writing
-files (scored by LanguageTool, ROUGE and BERTScore) are skipped and counted.
+`trilemma.parallelbench.grade_doc`, and compares the verdicts with the logged
+`score` and `score_strict`. Prints the agreement per model x method x task (with
+the n of the docs), then every disagreement (file:line, the response, both
+verdicts). Text Writing files (scored by LanguageTool, ROUGE and BERTScore) are
+skipped and counted.
 
 Exit status: 0 when every verdict agrees, 1 on any disagreement, 2 with one line on
 stderr for bad input (no sample files, an unreadable line, a task name that maps to
@@ -37,11 +38,12 @@ def parity(paths, *, progress: bool = False) -> dict:
     """Grade every line under `paths`; the report as one JSON-ready dict.
 
     Raises:
-      ValueError: bad input (see `trilemma.tasks.find_log_files` and `grade_log`).
+      ValueError: bad input (see `trilemma.parallelbench.find_log_files` and
+        `grade_log`).
     """
     from tqdm import tqdm
 
-    from trilemma.tasks import find_log_files, grade_log
+    from trilemma.parallelbench import find_log_files, grade_log
 
     files = find_log_files(paths)
     graded = [f for f in files if f.task is not None]

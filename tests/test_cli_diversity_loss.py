@@ -227,7 +227,7 @@ def test_text_answers_are_graded_against_the_task(files, tmp_path, capsys):
     share of valid answers written without quotes.
     """
     from trilemma import samples
-    from trilemma.tasks import answer_items, prompt_items, render_answer
+    from trilemma.parallelbench import answer_items, prompt_items, render_answer
 
     task, paths = files
     got = samples.read(paths["fast"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from trilemma.tasks import (
+from trilemma.parallelbench import (
     LM_EVAL_TASKS,
     PARALLELBENCH_TASKS,
     UNGRADED_TASKS,

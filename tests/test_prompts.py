@@ -1,4 +1,4 @@
-"""ParallelBench's prompts of the text tasks (`trilemma.tasks.prompt_messages`).
+"""ParallelBench's prompts of the text tasks (`trilemma.parallelbench.prompt_messages`).
 
 Checked against ParallelBench's own grader, as trilemma ports it: each in-context
 example's answer is a correct answer to its example (so the examples were copied
@@ -9,14 +9,14 @@ writes them.
 import pytest
 
 import trilemma as T
-from trilemma.tasks import (
+from trilemma.parallelbench import (
     TEXT_TASKS,
     grade_text,
     prompt_items,
     prompt_messages,
     render_answer,
 )
-from trilemma.tasks._prompts import EXAMPLES, TEMPLATES
+from trilemma.parallelbench._prompts import EXAMPLES, TEMPLATES
 
 PEOPLE = ["Patrick Hicks", "Roy Ortiz", "Eric Reynolds"]
 

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from trilemma.tasks import POOL_NAMES, POOLED_TASKS, TASKS, evaluation_tasks
-from trilemma.tasks._text import (
+from trilemma.parallelbench import (
     LIST_TASKS,
     LM_EVAL_TASKS,
     PARALLELBENCH_METRICS,
@@ -20,6 +19,7 @@ from trilemma.tasks._text import (
     render_answer,
     trilemma_task_name,
 )
+from trilemma.tasks import POOL_NAMES, POOLED_TASKS, TASKS, evaluation_tasks
 
 CANONICAL = [(name, 3) for name in LIST_TASKS]
 CANONICAL += [("latin_square", 3), ("latin_square", 4), ("sudoku", 4), ("sudoku", 2)]

@@ -113,7 +113,8 @@ class Samples(NamedTuple):
       text_outputs: whether the outputs were read as text (`output_tokens` are then
         the strings' numbers in `text_ids`).
       docs: `{prompt_id: doc}`, the `doc` of each lm-eval prompt (ParallelBench's
-        record, which `trilemma.tasks.grade_doc` grades); empty for other formats.
+        record, which `trilemma.parallelbench.grade_doc` grades); empty for other
+        formats.
       output_length: `(N,)` the tokens each output spans as its model wrote it
         (`L` for token outputs, the tokenizer's for `output_kind` `"text"`, an
         lm-eval line's `output_length`; -1 when a file does not say).

@@ -454,7 +454,7 @@ def _graded_text(got, keep, task, strict: bool):
     outputs no sample names.
     """
     from ..estimators import exact_reference, histogram
-    from ..tasks import (
+    from ..parallelbench import (
         answer_key,
         doc_length,
         doc_symbols,

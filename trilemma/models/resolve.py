@@ -5,7 +5,7 @@ r"""The model a spec names: `oracle`, `default`, a folder, `hf:NAME`, `module:fa
 * a folder written by `trilemma train -o` (`trilemma.models.weights`);
 * `hf:NAME_OR_PATH`: a PyTorch LLaDA- or Dream-style dLLM from the Hugging Face
   cache or a local folder (`trilemma.models.pytorch`), asked ParallelBench's chat
-  for each of the task's prompts (`trilemma.tasks.prompt_messages`); needs
+  for each of the task's prompts (`trilemma.parallelbench.prompt_messages`); needs
   `trilemma[torch]`;
 * `module:factory`: `factory(task)` of an importable module, returning a `Model` or
   `HostModel` in the task's layout.
@@ -88,7 +88,7 @@ def hf_model(
       device: `"cuda"`, `"cpu"`, ... or None (CUDA when present).
       dtype: as `trilemma.models.pytorch.from_pretrained`.
     """
-    from ..tasks import TEXT_TASKS, prompt_messages
+    from ..parallelbench import TEXT_TASKS, prompt_messages
     from . import pytorch
 
     name = spec[len(HF) :]

@@ -2,9 +2,9 @@
 
 Families (one module each): ParallelBench's Waiting Line lists (`_lists`), its two
 puzzles (`_puzzles`), two-token toys from the source texts (`_toys`) and seeded random
-families for property tests (`_generic`); `_text` renders, parses and grades answers
-as text, as ParallelBench does, and `_harness_logs` reads and grades the sample files
-of a harness results tree. Every builder has the signature
+families for property tests (`_generic`); `_facts` holds the per-task facts that the
+builders, pooling and `trilemma.parallelbench` (answers as text, graded as
+ParallelBench grades them) share. Every builder has the signature
 `builder(n=None, *, num_prompts=1, max_bytes=None, **options) -> Task`.
 """
 
@@ -13,13 +13,11 @@ from types import MappingProxyType
 from .. import _checks
 from ._base import Task as Task
 from ._base import build_joint as build_joint
+from ._facts import LIST_TASKS as LIST_TASKS
+from ._facts import TEXT_FACTS as TEXT_FACTS
+from ._facts import TEXT_TASKS as TEXT_TASKS
+from ._facts import TextFacts as TextFacts
 from ._generic import markov_chain, random_joint
-from ._harness_logs import LineVerdict as LineVerdict
-from ._harness_logs import LogFile as LogFile
-from ._harness_logs import find_log_files as find_log_files
-from ._harness_logs import grade_log as grade_log
-from ._harness_logs import log_task_name as log_task_name
-from ._harness_logs import read_log_lines as read_log_lines
 from ._lists import (
     WAITING_LINE,
     copy,
@@ -42,23 +40,7 @@ from ._pooled import evaluation_tasks as evaluation_tasks
 from ._pooled import held_out as held_out
 from ._pooled import pooled_task as pooled_task
 from ._pooled import random_prompts as random_prompts
-from ._prompts import prompt_messages as prompt_messages
 from ._puzzles import latin_square, sudoku
-from ._text import LM_EVAL_TASKS as LM_EVAL_TASKS
-from ._text import PARALLELBENCH_METRICS as PARALLELBENCH_METRICS
-from ._text import PARALLELBENCH_TASKS as PARALLELBENCH_TASKS
-from ._text import TEXT_TASKS as TEXT_TASKS
-from ._text import UNGRADED_TASKS as UNGRADED_TASKS
-from ._text import answer_items as answer_items
-from ._text import answer_key as answer_key
-from ._text import doc_length as doc_length
-from ._text import doc_symbols as doc_symbols
-from ._text import grade_doc as grade_doc
-from ._text import grade_text as grade_text
-from ._text import parse_answer as parse_answer
-from ._text import prompt_items as prompt_items
-from ._text import render_answer as render_answer
-from ._text import trilemma_task_name as trilemma_task_name
 from ._toys import cities, copula
 
 TASKS = MappingProxyType(

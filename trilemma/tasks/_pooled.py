@@ -39,6 +39,7 @@ import numpy as np
 
 from .. import _checks
 from ._base import Task, build_joint
+from ._facts import INDEX_OFFSET, WITH_NEW_WORD
 from ._lists import WAITING_LINE
 
 POOL_NAMES = (
@@ -71,24 +72,20 @@ def _builder(name: str):
 
 """Tasks with pooled prompts: the ten Waiting Line lists, `shuffle`, `latin_square`."""
 
-_WITH_NEW = ("insert_index", "insert_random", "replace_index", "replace_random")
-_INDICES = {"insert_index": 1, "remove_index": 0, "replace_index": 0}
-"""Indexed tasks: number of indices is n + this."""
-
 
 def num_items(name: str, n: int) -> int:
     """Distinct pool items in a prompt of `name`: $n$, plus one for $W$."""
-    return n + (name in _WITH_NEW)
+    return n + (name in WITH_NEW_WORD)
 
 
 def num_indices(name: str, n: int) -> int:
     """Index values: $n + 1$ (`insert_index`) or $n$ (`*_index`); 1 for the rest."""
-    return n + _INDICES[name] if name in _INDICES else 1
+    return n + INDEX_OFFSET[name] if name in INDEX_OFFSET else 1
 
 
 def prompt_width(name: str, n: int) -> int:
     """Tokens in a prompt row: the items, $W$ and the index token, where there are."""
-    return num_items(name, n) + (name in _INDICES)
+    return num_items(name, n) + (name in INDEX_OFFSET)
 
 
 def check_pooled(name, n, pool_size=POOL_SIZE) -> tuple[str, int, int]:
@@ -300,7 +297,7 @@ def random_prompts(
     for _ in range(64):
         items = np.argsort(rng.random((batch, pool_size)), axis=1)[:, :m]
         rows = items[held_out(items) == held]
-        if name in _INDICES:
+        if name in INDEX_OFFSET:
             index = rng.integers(0, count, len(rows))
             rows = np.concatenate([rows, pool_size + index[:, None]], axis=1)
         for row in rows.tolist():

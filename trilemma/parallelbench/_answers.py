@@ -38,13 +38,6 @@ True
 >>> grade_text("insert_random", ["Ann", "Bob", "Cat"], '[Cat, Ann, Bob]', strict=True)
 False
 
-**Task names.** `PARALLELBENCH_TASKS` maps ParallelBench's task names
-(`waiting_line/copy`, `puzzles/latin_square_n4`, ...) and `LM_EVAL_TASKS` maps the
-lm-evaluation-harness task names (ParallelBench's own harness:
-`parallelbench_waiting_line_copy`, `parallelbench_puzzles_sudoku_n4`, ...; the port
-in zhangshuibai/dInfer: `waiting_line_copy`, ...) to trilemma's task names.
-ParallelBench's Shuffle is `shuffle_distinct`, the law its grader matches.
-
 **Logged samples.** `grade_doc` grades a harness log line's `doc` as it is logged:
 ParallelBench's harness docs (the reference under `label`, five shapes) and the
 dInfer port's (under `answer`). On the 107 lines of ParallelBench's published
@@ -56,160 +49,20 @@ any results tree).
 
 from __future__ import annotations
 
-import ast
-import json
 import math
 import re
-from collections.abc import Mapping, Sequence
-from types import MappingProxyType
+from collections.abc import Sequence
 
 import numpy as np
 
 from .. import _checks
-from ._base import Task
-from ._lists import WAITING_LINE
-from ._pooled import POOL_NAMES
-from ._puzzles import SUDOKU_BLANK, _solve
-
-LIST_TASKS = (*WAITING_LINE, "shuffle")
-"""Trilemma's list tasks; their answers are written and parsed as lists."""
-
-TEXT_TASKS = (*LIST_TASKS, "latin_square", "sudoku")
-"""Trilemma tasks whose answer text ParallelBench can grade."""
-
-PARALLELBENCH_METRICS = MappingProxyType(
-    {
-        "copy": "list_match_score",
-        "sort": "list_match_score",
-        "reverse": "list_match_score",
-        "shuffle": "list_shuffle_score",
-        "shuffle_distinct": "list_shuffle_score",
-        "insert_index": "list_match_score",
-        "insert_random": "list_random_insert_score",
-        "remove_index": "list_match_score",
-        "remove_random": "list_random_remove_score",
-        "replace_index": "list_match_score",
-        "replace_random": "list_random_replace_score",
-        "latin_square": "latin_square_score",
-        "sudoku": "sudoku_score",
-    }
-)
-"""Trilemma task -> the ParallelBench metric that grades it (`metrics.py`)."""
-
-_WAITING_LINE = {
-    "copy": "copy",
-    "insert_index": "insert_index",
-    "insert_random": "insert_random",
-    "remove_index": "remove_index",
-    "remove_random": "remove_random",
-    "replace_index": "replace_index",
-    "replace_random": "replace_random",
-    "reverse": "reverse",
-    "shuffle": "shuffle_distinct",
-    "sort": "sort",
-}
-
-PARALLELBENCH_TASKS = MappingProxyType(
-    {
-        **{f"waiting_line/{k}": v for k, v in _WAITING_LINE.items()},
-        **{f"waiting_line_n15/{k}": v for k, v in _WAITING_LINE.items()},
-        "puzzle/latin_square_n4": "latin_square",
-        "puzzle/sudoku_n4_12": "sudoku",
-        "puzzles/latin_square_n4": "latin_square",
-        "puzzles/sudoku_n4": "sudoku",
-        "puzzles/sudoku_n4_12": "sudoku",
-    }
-)
-"""ParallelBench task name (`data/output/test/<name>.jsonl`) -> trilemma task name.
-
-The `waiting_line_n15` set is the same ten tasks at n = 15 (the paper's Tables 5-7).
-The `puzzles/` names are the package's later spelling (`parallelbench/datasets/`,
-and `metadata.parallelbench_task` in its harness results files); `sudoku_n4` (4
-holes in the logged docs) and `sudoku_n4_12` differ in the puzzles only, and both are
-graded by `sudoku_score` against the logged solution.
-"""
-
-_PUZZLES = {
-    "latin_square_n4": "latin_square",
-    "sudoku_n4": "sudoku",
-    "sudoku_n4_12": "sudoku",
-}
-
-LM_EVAL_TASKS = MappingProxyType(
-    {
-        **{f"waiting_line_{k}": v for k, v in _WAITING_LINE.items()},
-        "puzzle_latin_square_n4": "latin_square",
-        "puzzle_sudoku_n4_12": "sudoku",
-        "sudoku_n4_12": "sudoku",
-        **{
-            f"{prefix}waiting_line_{k}": v
-            for prefix in ("parallelbench_", "parallel_bench_")
-            for k, v in _WAITING_LINE.items()
-        },
-        "parallelbench_puzzles_latin_square_n4": "latin_square",
-        "parallelbench_puzzles_sudoku_n4": "sudoku",
-        **{f"parallel_bench_puzzles_{k}": v for k, v in _PUZZLES.items()},
-    }
-)
-"""lm-evaluation-harness task name (the yaml `task:` field) -> trilemma task name.
-
-Two harnesses log ParallelBench's tasks. ParallelBench's own
-(`parallelbench/lm_eval_tasks/`, whose published logs are
-`results/<model>/<method>/<param>/<run>/samples_<name>.jsonl`) names them
-`parallelbench_waiting_line_copy`, `parallelbench_puzzles_latin_square_n4`,
-`parallelbench_puzzles_sudoku_n4`, ... (its earlier yaml files spell the prefix
-`parallel_bench_` and add `parallel_bench_puzzles_sudoku_n4_12`). The harness port
-in zhangshuibai/dInfer (`evaluations/tasks/parallel_bench/`) uses the ParallelBench
-names with `/` written as `_` (`waiting_line_copy`, `puzzle_latin_square_n4`, and
-`sudoku_n4_12` as an alias of `puzzle_sudoku_n4_12`).
-"""
-
-_TEXT_WRITING = (
-    "paraphrasing",
-    "summarization",
-    "words_to_sentence_easy",
-    "words_to_sentence_medium",
-    "words_to_sentence_hard",
-)
-
-UNGRADED_TASKS = frozenset(
-    {
-        *(f"text_writing/{k}" for k in _TEXT_WRITING),
-        *(f"parallelbench_text_writing_{k}" for k in _TEXT_WRITING),
-    }
-)
-"""ParallelBench's Text Writing tasks (ParallelBench and harness names).
-
-They are scored by LanguageTool, ROUGE and BERTScore, which trilemma does not
-reproduce: `trilemma_task_name` refuses them, and a reader of a results tree can
-skip them by name (each run of ParallelBench's harness logs all 17 tasks).
-"""
-
-_WITH_NEW = ("insert_index", "insert_random", "replace_index", "replace_random")
-_INDEX_COUNT = {"insert_index": 1, "remove_index": 0, "replace_index": 0}
-"""Indexed tasks: the index lies in [0, n + this)."""
+from ..tasks._base import Task
+from ..tasks._facts import INDEX_OFFSET, LIST_TASKS, TEXT_TASKS, WITH_NEW_WORD
+from ..tasks._pooled import POOL_NAMES
+from ..tasks._puzzles import SUDOKU_BLANK, _solve
+from ._names import trilemma_task_name
 
 _SUDOKU_SIZE = 4
-
-
-def trilemma_task_name(name: str) -> str:
-    """The trilemma task graded by `name`: a trilemma, ParallelBench or harness name.
-
-    >>> trilemma_task_name("waiting_line/shuffle")
-    'shuffle_distinct'
-    >>> trilemma_task_name("puzzle_sudoku_n4_12")
-    'sudoku'
-    """
-    if not isinstance(name, str):
-        raise _checks.unknown("text task", name, TEXT_TASKS)
-    if name in TEXT_TASKS:
-        return name
-    for table in (PARALLELBENCH_TASKS, LM_EVAL_TASKS):
-        if name in table:
-            return table[name]
-    raise _checks.unknown(
-        "text task", name, [*TEXT_TASKS, *PARALLELBENCH_TASKS, *LM_EVAL_TASKS]
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -600,229 +453,6 @@ def _latin_verdict(text, symbols, first_row, exact) -> bool:
 
 
 # --------------------------------------------------------------------------------------
-# Logged samples.
-
-
-def grade_doc(
-    doc: Mapping,
-    text: str,
-    *,
-    strict: bool = False,
-    task: str | None = None,
-    exact_grid: bool = False,
-) -> bool:
-    r"""ParallelBench's verdict on a logged sample, from its `doc` and the answer text.
-
-    `doc` is the `doc` of an lm-evaluation-harness `--log_samples` line, as one of
-    two harnesses logs it:
-
-    - **ParallelBench's own** (`parallelbench/lm_eval_tasks/`; its published
-      `results/<model>/<method>/<param>/<run>/samples_*.jsonl`): `messages`,
-      `label`, `metadata` (`length`: n), `index`, `output_prefix`. The harness hands
-      `doc["label"]` to the task's metric as it is (`process_results`).
-    - **The dInfer port** (zhangshuibai/dInfer): a row of ParallelBench's
-      `data/output/test/<task>.jsonl` (`input`, `answer`, `metadata`,
-      `output_format`) plus `text` (the prompt), `_task` (the ParallelBench task
-      name) and `_metadata`. The metric gets `doc["answer"]`.
-
-    The reference is `doc["label"]` when there is one, else `doc["answer"]`. No
-    tokenizer and no prompt text are needed. Its shapes, by task:
-
-    - copy, sort, reverse, `*_index` (`list_match_score`): the reference list
-      (`label`: a list, used as it is; `answer`: its text `["A", "B"]`, read
-      leniently).
-    - shuffle: `{"example", "input"}`; the input names `input` are read.
-    - insert_random, replace_random: `{"example", "input", "word"}`; `input`,
-      `word` (W) and `n_words` (default 1) are read.
-    - remove_random: `{"example", "input"}` with an example of n - 1 names;
-      `input` and `n_words` are read.
-    - latin_square: `{"example": "<CSV grid>", "symbols"}`; `symbols` and
-      `first_row` (absent in ParallelBench's data; when given, the first row must
-      equal it) are read.
-    - sudoku: the solution, four lines of four digits (`"4312\n2143\n..."`).
-
-    A dict reference logged as a string (JSON or a Python literal) is read back
-    first. The task is `task`, else `doc["_task"]`, else it is inferred from the
-    reference's shape: a list, or a string that is not a Sudoku grid (the
-    exact-match tasks: one metric, one verdict), a Sudoku grid (or
-    `input["sudoku"]`), `symbols` (Latin square), and for the other dicts the
-    length of `example` against `input` (n + 1: insert; n: replace if there is a W,
-    else shuffle; n - 1: remove).
-
-    >>> doc = {"label": {"example": '["Bo", "Al"]', "input": ["Al", "Bo"]},
-    ...        "metadata": {"length": 2}}
-    >>> grade_doc(doc, '["Bo", "Al"]'), grade_doc(doc, '["Al", "Bo"]')
-    (True, False)
-    >>> grade_doc({"label": "4312\n2143\n3421\n1234"}, "4312\n2143\n3421\n1234")
-    True
-
-    Args:
-      doc: the record.
-      text: the model's answer (the harness's filtered response, `filtered_resps`).
-      strict: False for ParallelBench's `score`, True for `score_strict`.
-      task: the task (trilemma, ParallelBench or harness name); default as above.
-      exact_grid: `latin_square` only: also require an exact n x n grid.
-
-    Returns:
-      The verdict.
-
-    Raises:
-      ValueError: a doc with no reference, or one that lacks a field its task reads.
-      TypeError: a reference of the wrong type for its task.
-    """
-    _checks.check_instance(doc, "doc", Mapping, "a mapping (a logged `doc`)")
-    text = _check_text(text)
-    strict = _checks.check_bool(strict, "strict")
-    where, reference = _doc_reference(doc)
-    name = trilemma_task_name(task or doc.get("_task") or _infer_task(doc, reference))
-    metric = PARALLELBENCH_METRICS[name]
-    if metric == "list_match_score":
-        return _match_ok(_parse_list(text, strict), _reference_list(reference, where))
-    if metric == "sudoku_score":
-        # both unreadable compare equal, as in ParallelBench; its solutions always read
-        reference = _parse_sudoku(_check_text(reference, where), True)
-        return _parse_sudoku(text, strict) == reference
-    reference = _answer_dict(reference, where)
-    if metric == "latin_square_score":
-        symbols = _as_list(
-            _field(reference, "symbols", where, name), f"{where}['symbols']"
-        )
-        first_row = reference.get("first_row")
-        return _latin_verdict(
-            text,
-            [str(s) for s in symbols],
-            first_row,
-            _checks.check_bool(exact_grid, "exact_grid"),
-        )
-    items = _as_list(_field(reference, "input", where, name), f"{where}['input']")
-    pred = _parse_list(text, strict)
-    n_words = reference.get("n_words") or 1
-    if metric == "list_shuffle_score":
-        return _shuffle_ok(pred, items)
-    if metric == "list_random_remove_score":
-        return _remove_ok(pred, items, n_words)
-    word = _field(reference, "word", where, name)
-    if metric == "list_random_insert_score":
-        return _insert_ok(pred, items, word, n_words)
-    return _replace_ok(pred, items, word, n_words)
-
-
-def doc_symbols(doc: Mapping) -> list[str]:
-    r"""A Latin-square doc's symbols, from `label` (the harness) or `answer`.
-
-    >>> doc_symbols({"label": {"example": "A,B\nB,A", "symbols": ["A", "B"]}})
-    ['A', 'B']
-    """
-    _checks.check_instance(doc, "doc", Mapping, "a mapping (a logged `doc`)")
-    where, reference = _doc_reference(doc)
-    return [str(s) for s in _answer_dict(reference, where)["symbols"]]
-
-
-def doc_length(doc: Mapping) -> int | None:
-    """The size n of a logged doc: `metadata.length`, else its input's length.
-
-    ParallelBench's harness docs carry n as `metadata.length` (the list length for
-    the Waiting Line tasks, the grid size for the puzzles); one task file mixes
-    several n. Without it, n is the length of the reference's `input` list (or of the
-    reference list itself, or the number of Latin-square symbols); None when none of
-    these is there.
-
-    >>> doc_length({"label": ["Al", "Bo", "Cy"], "metadata": {"length": 3}})
-    3
-    >>> doc_length({"answer": {"input": ["Al", "Bo"], "example": '["Bo", "Al"]'}})
-    2
-    """
-    _checks.check_instance(doc, "doc", Mapping, "a mapping (a logged `doc`)")
-    metadata = doc.get("metadata")
-    if isinstance(metadata, Mapping):
-        length = metadata.get("length")
-        if isinstance(length, int) and not isinstance(length, bool):
-            return length
-    try:
-        where, reference = _doc_reference(doc)
-        if isinstance(reference, list):
-            return len(reference)
-        if isinstance(reference, str) and not reference.lstrip().startswith("{"):
-            return None
-        reference = _answer_dict(reference, where)
-    except (ValueError, TypeError):
-        return None
-    for key in ("input", "symbols"):
-        values = reference.get(key)
-        if isinstance(values, list):
-            return len(values)
-    return None
-
-
-def _doc_reference(doc: Mapping) -> tuple[str, object]:
-    """(`doc['label']` or `doc['answer']`, its value): what the metric receives."""
-    for key in ("label", "answer"):
-        if key in doc:
-            return f"doc[{key!r}]", doc[key]
-    raise ValueError(
-        "`doc` must have a 'label' field (ParallelBench's harness) or an 'answer' "
-        f"field (ParallelBench's records, the dInfer port); got {sorted(doc)}."
-    )
-
-
-def _reference_list(reference, where: str) -> list:
-    """`_parse_list` of a reference: a list is used as it is, a text read leniently."""
-    if isinstance(reference, list):
-        return list(reference)
-    return _parse_list(_check_text(reference, where), False)
-
-
-def _field(reference: Mapping, key: str, where: str, task: str):
-    if key not in reference:
-        raise ValueError(
-            f"`{where}` has no {key!r} field, which {task} is graded by; "
-            f"got {sorted(reference)}."
-        )
-    return reference[key]
-
-
-def _infer_task(doc: Mapping, reference) -> str:
-    """The task of a logged doc without a task name, from its reference's shape."""
-    inputs = doc.get("input") or {}
-    if isinstance(inputs, Mapping) and "sudoku" in inputs:
-        return "sudoku"
-    if isinstance(reference, list):
-        return "copy"  # every list reference is list_match_score
-    if isinstance(reference, str) and not reference.lstrip().startswith("{"):
-        if "[" not in reference and _parse_sudoku(reference, True) is not None:
-            return "sudoku"
-        return "copy"  # every string-reference list task is list_match_score
-    where = _doc_reference(doc)[0]
-    reference = _answer_dict(reference, where)
-    if "symbols" in reference:
-        return "latin_square"
-    if "input" not in reference or "example" not in reference:
-        raise ValueError(
-            f"cannot tell the task of `doc` (`{where}` has no 'input' and "
-            "'example'); pass `task=`."
-        )
-    n = len(reference["input"])
-    m = len(_parse_list(str(reference["example"]), False))
-    if m == n + 1:
-        return "insert_random"
-    if m == n:
-        return "replace_random" if reference.get("word") is not None else "shuffle"
-    return "remove_random"
-
-
-def _answer_dict(reference, where: str = "doc['answer']") -> Mapping:
-    """A dict reference; one logged as a JSON or Python-literal string is read back."""
-    if isinstance(reference, str):
-        for load in (json.loads, ast.literal_eval):
-            try:
-                reference = load(reference)
-                break
-            except (ValueError, SyntaxError):
-                continue
-    return _checks.check_instance(reference, where, Mapping, "a mapping for this task")
-
-
-# --------------------------------------------------------------------------------------
 # Trilemma tasks as text.
 
 
@@ -850,11 +480,11 @@ def prompt_items(task: Task, prompt_index: int) -> list:
         return [names(t) for t in row]
     n = task.n
     pooled = task.labels is not None
-    width = n + (name in _WITH_NEW and pooled)
+    width = n + (name in WITH_NEW_WORD and pooled)
     items = [names(t) for t in row[:width]]
-    if name in _WITH_NEW and not pooled:
+    if name in WITH_NEW_WORD and not pooled:
         items.append(names(n))
-    if name in _INDEX_COUNT:
+    if name in INDEX_OFFSET:
         offset = len(task.labels[0]) if pooled else 0
         items.append(row[width] - offset)
     return items
@@ -945,18 +575,18 @@ def _split_prompt(name: str, prompt_items) -> tuple[list[str], str | None, int |
     """(input names, W or None, index or None) of a list task's `prompt_items`."""
     items = _as_list(prompt_items, "prompt_items")
     index = None
-    if name in _INDEX_COUNT:
+    if name in INDEX_OFFSET:
         if not items:
             raise ValueError(f"`prompt_items` of {name!r} must end with the index.")
         index = items.pop()
     word = None
-    if name in _WITH_NEW:
+    if name in WITH_NEW_WORD:
         if not items:
             raise ValueError(f"`prompt_items` of {name!r} must include W.")
         word = str(items.pop())
     names = [str(w) for w in items]
     if index is not None:
-        n = len(names) + _INDEX_COUNT[name]
+        n = len(names) + INDEX_OFFSET[name]
         index = _checks.check_int(index, "index", minimum=0, maximum=n - 1)
     return names, word, index
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ._base import Task
-from ._text import _text_task, prompt_items, render_answer
+from ..tasks._base import Task
+from ..tasks._facts import INDEX_OFFSET, WITH_NEW_WORD
+from ._answers import _text_task, prompt_items, render_answer
 
 _DESK = "You are managing a waiting line at a customer service desk.\n\n"
 _FINAL = " and provide only the final list."
@@ -151,9 +152,9 @@ def prompt_fields(task: Task, prompt_index: int) -> dict:
     if name == "latin_square":
         return {"size": len(items), "symbols": f"[{', '.join(items)}]"}
     fields = {}
-    if name in ("insert_index", "remove_index", "replace_index"):
+    if name in INDEX_OFFSET:
         fields["index"] = int(items.pop())
-    if name in ("insert_index", "insert_random", "replace_index", "replace_random"):
+    if name in WITH_NEW_WORD:
         fields["word"] = str(items.pop())
     fields["context"] = render_answer(name, items)
     return fields

@@ -22,13 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from ._text import (
-    LM_EVAL_TASKS,
-    UNGRADED_TASKS,
-    doc_length,
-    grade_doc,
-    trilemma_task_name,
-)
+from ._docs import doc_length, grade_doc
+from ._names import LM_EVAL_TASKS, UNGRADED_TASKS, trilemma_task_name
 
 SAMPLE_FILES = "samples_*.jsonl"
 """The glob of lm-eval's `--log_samples` files."""
