@@ -4,8 +4,11 @@ ParallelBench publishes its lm-evaluation-harness runs as a tree
 `results/<model>/<method>/<param>/<run>/samples_<task>.jsonl` (lm-eval itself names
 the files `samples_<task>_<date>.jsonl`; both are read), one JSON object per line:
 the `doc` (graded by `grade_doc`), the harness's filtered response
-`filtered_resps[0]` (the one its `process_results` scores) and the logged verdicts
-`score` and `score_strict` (0.0 or 1.0). The task is named by the file
+`filtered_resps[0]` (the one its `process_results` scores), the logged verdicts
+`score` and `score_strict` (0.0 or 1.0), ParallelBench's per-line measurements (`nfe`,
+`tokens_per_step` = max_tokens / nfe, `output_length`) and the generation arguments
+(`arguments.gen_args_0.arg_1`: the decoding method and its parameter). The task is
+named by the file
 (`parallelbench_waiting_line_copy`, `parallelbench_puzzles_sudoku_n4`, ...; the name
 tables of `trilemma_task_name`), and the run's settings by the four folders above it.
 
@@ -16,7 +19,9 @@ the line: `file:line`).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -55,7 +60,7 @@ class LogFile(NamedTuple):
 
 
 class LineVerdict(NamedTuple):
-    """Trilemma's verdicts on one logged line, beside the logged ones.
+    """Trilemma's verdicts on one logged line, beside the logged ones and its costs.
 
     Attributes:
       line: the 1-based line number in the file.
@@ -64,6 +69,17 @@ class LineVerdict(NamedTuple):
       response: the graded text, `filtered_resps[0]`.
       score, score_strict: trilemma's lenient and strict verdicts.
       logged_score, logged_score_strict: the verdicts the harness logged.
+      nfe: the logged forward passes (`nfe`); NaN where the line has none.
+      tokens_per_step: the logged `tokens_per_step` (ParallelBench's: max_tokens /
+        nfe, the whole canvas); NaN where absent.
+      output_length: the logged `output_length` (tokens up to the stop); NaN where
+        absent.
+      doc_hash: SHA-256 of the doc as lm-eval hashes it (`json.dumps(doc,
+        indent=2, ensure_ascii=False)`; the logged `doc_hash`): one doc, one hash.
+      gen_args: the generation arguments `arguments.gen_args_0.arg_1` (`until`,
+        `max_tokens`, `unmasking`, `k`, ...); None where the line has none.
+      filter: the line's `filter` (lm-eval logs each doc once per filter); None
+        where absent.
     """
 
     line: int
@@ -74,6 +90,12 @@ class LineVerdict(NamedTuple):
     score_strict: bool
     logged_score: bool
     logged_score_strict: bool
+    nfe: float = math.nan
+    tokens_per_step: float = math.nan
+    output_length: float = math.nan
+    doc_hash: str = ""
+    gen_args: Mapping | None = None
+    filter: str | None = None
 
     @property
     def agrees(self) -> bool:
@@ -175,7 +197,9 @@ def grade_log(log: LogFile) -> Iterator[LineVerdict]:
     """Trilemma's verdicts on every line of a sample file, beside the logged ones.
 
     Each line's `filtered_resps[0]` is graded by `grade_doc(doc, response,
-    task=log.task)`, leniently and strictly.
+    task=log.task)`, leniently and strictly; the line's `nfe`, `tokens_per_step`,
+    `output_length`, generation arguments and filter come with the verdicts. The
+    file is read one line at a time.
 
     Args:
       log: a file of `find_log_files` with a task (`log.task` not None).
@@ -186,7 +210,9 @@ def grade_log(log: LogFile) -> Iterator[LineVerdict]:
     Raises:
       ValueError: `file:line` of a line without a `doc`, a string
         `filtered_resps[0]`, or logged `score` and `score_strict` of 0 or 1, or
-        whose doc the task cannot grade.
+        whose doc the task cannot grade; of a logged `nfe`, `tokens_per_step` or
+        `output_length` that is not a number, or generation arguments that are not
+        an object.
     """
     if log.task is None:
         raise ValueError(f"{log.path}: trilemma does not grade {log.task_name!r}.")
@@ -199,9 +225,73 @@ def grade_log(log: LogFile) -> Iterator[LineVerdict]:
                 for strict in (False, True)
             )
             n = doc_length(doc)
+            costs = tuple(
+                _measured(record, key)
+                for key in ("nfe", "tokens_per_step", "output_length")
+            )
+            gen_args = _gen_args(record)
+            filter_ = _filter(record)
         except (ValueError, TypeError) as error:
             raise ValueError(f"{log.path}:{number}: {error}") from None
-        yield LineVerdict(number, record.get("doc_id"), n, response, *verdicts, *logged)
+        yield LineVerdict(
+            number,
+            record.get("doc_id"),
+            n,
+            response,
+            *verdicts,
+            *logged,
+            *costs,
+            doc_hash(doc),
+            gen_args,
+            filter_,
+        )
+
+
+def doc_hash(doc: Mapping) -> str:
+    """SHA-256 of a doc as lm-eval hashes it (its logged `doc_hash`).
+
+    lm-eval's `hash_string(json.dumps(doc, indent=2, ensure_ascii=False))`.
+    """
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _measured(record: Mapping, key: str) -> float:
+    value = record.get(key)
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"the logged `{key}` must be a number; got {value!r}.")
+    return float(value)
+
+
+def _gen_args(record: Mapping) -> Mapping | None:
+    """`arguments.gen_args_0.arg_1` (lm-eval >= 0.4.3), or `arguments[0][1]`."""
+    arguments = record.get("arguments")
+    if arguments is None:
+        return None
+    if isinstance(arguments, Mapping):
+        first = arguments.get("gen_args_0")
+        kwargs = first.get("arg_1") if isinstance(first, Mapping) else None
+    elif isinstance(arguments, list) and arguments and isinstance(arguments[0], list):
+        kwargs = arguments[0][1] if len(arguments[0]) > 1 else None
+    else:
+        kwargs = None
+    if kwargs is None:
+        return None
+    if not isinstance(kwargs, Mapping):
+        raise ValueError(
+            "the generation arguments (`arguments.gen_args_0.arg_1`) must be an "
+            f"object; got {type(kwargs).__name__}."
+        )
+    return kwargs
+
+
+def _filter(record: Mapping) -> str | None:
+    value = record.get("filter")
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"the logged `filter` must be a string; got {value!r}.")
 
 
 def _doc_and_response(record: Mapping) -> tuple[Mapping, str]:
