@@ -29,7 +29,7 @@ BOOTSTRAP = 200
 def compute(samples_dir: Path = SAMPLES_DIR, progress=None) -> dict:
     """Every sampler's report per task."""
     from trilemma import samples
-    from trilemma.cli.diversity_loss import assess
+    from trilemma.assessment import assess
 
     panels = []
     for name, n in TASKS:
@@ -51,7 +51,7 @@ def compute(samples_dir: Path = SAMPLES_DIR, progress=None) -> dict:
 
 def markdown(data: dict) -> str:
     """The tables, one per task, in bits."""
-    from trilemma.cli.diversity_loss import table
+    from trilemma.assessment import table
 
     out = [
         "# Diversity loss of the shipped denoiser's samplers (estimated from samples)",
@@ -62,7 +62,7 @@ def markdown(data: dict) -> str:
     ]
     for panel in data["panels"]:
         out += ["", f"## {panel['task']} n = {panel['n']}", "", "```text"]
-        out += [table(panel["samplers"], panel["task"], panel["n"]), "```"]
+        out += [table(panel["samplers"]), "```"]
         out += [f"- warning: {w}" for w in panel["warnings"]]
     return "\n".join(out) + "\n"
 

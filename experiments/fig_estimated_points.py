@@ -166,7 +166,7 @@ def sample_path(
 def estimate(paths, name: str, n: int, progress=None) -> list[dict]:
     """The `assess` report of each sample file (bits); identical samples once."""
     from trilemma import samples
-    from trilemma.cli.diversity_loss import assess
+    from trilemma.assessment import assess
 
     done: dict[str, dict] = {}
     reports = []

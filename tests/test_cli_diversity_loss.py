@@ -205,9 +205,16 @@ def test_bad_arguments(files, tmp_path, capsys):
         [*base, "--task", "shuffle_distinct", "--n", "3", "--entropy-estimator", "x"],
         capsys,
     )
-    assert "needs `--n`" in one_line_error(
-        [*base, "--task", "shuffle_distinct"], capsys
+    hand = tmp_path / "hand.jsonl"  # a hand-written file states no task and no n
+    hand.write_text('{"prompt_id": 0, "output_tokens": [0, 1, 2]}\n')
+    hand_argv = ["diversity-loss", "--samples", str(hand)]
+    assert "give the task's size `--n`" in one_line_error(
+        [*hand_argv, "--task", "shuffle_distinct"], capsys
     )
+    assert "name no task" in one_line_error(hand_argv, capsys)
+    # the full-schema file states its task and n: the flags may be left out
+    (row,) = report(base, capsys)["samplers"]
+    assert (row["task"], row["n"]) == ("shuffle_distinct", 3)
     assert "not the prompts" in one_line_error(
         [*base, "--task", "shuffle_distinct", "--n", "4"], capsys
     )

@@ -122,11 +122,34 @@ def test_parallelbench_per_line_fields_are_kept_and_feed_speed(tmp_path, capsys)
 
 
 def test_docs_of_another_n_are_an_error(capsys):
-    """A waiting-line file mixing n = 3..6 is not graded against one n."""
-    path = COPY
-    argv = ["diversity-loss", "--samples", str(path), "--format", "lm-eval"]
+    """A waiting-line file mixing n = 3..6 is not graded against one forced n."""
+    argv = ["diversity-loss", "--samples", str(COPY), "--format", "lm-eval"]
     line = one_line_error([*argv, "--task", "copy", "--n", "3"], capsys)
-    assert "its doc has n=" in line and "n=3" in line and str(path) in line
+    assert "`n`: 3" in line and "docs of n=4" in line and "drop `--n`" in line
+    line = one_line_error([*argv, "--task", "sort"], capsys)
+    assert "`task`: 'sort'" in line and "'copy'" in line
+
+
+def test_a_file_of_mixed_n_is_estimated_per_n_without_flags(capsys):
+    """ParallelBench's logs read without flags: task from the file name, n per doc.
+
+    Each (task, n) group holds exactly the docs of that n (counted here from the
+    lines' `metadata.length` directly), and its accuracy is the mean of the logged
+    scores of those docs.
+    """
+    argv = ["diversity-loss", "--samples", str(COPY), "--format", "lm-eval"]
+    rows = report(argv, capsys)["samplers"]
+    lines = [json.loads(line) for line in COPY.read_text().splitlines()]
+    by_n = {}
+    for line in lines:
+        by_n.setdefault(line["doc"]["metadata"]["length"], []).append(line["score"])
+    assert sorted(r["n"] for r in rows) == sorted(by_n)
+    for row in rows:
+        scores = by_n[row["n"]]
+        assert row["task"] == "copy" and row["num_prompts"] == len(scores)
+        assert row["accuracy"]["estimate"] == pytest.approx(np.mean(scores), abs=1e-12)
+        assert row["recall"]["estimate"] is None  # one sample per doc
+        assert "Dream-org/Dream-v0-Instruct-7B confidence_topk(" in row["sampler"]
 
 
 def test_string_prompt_ids_are_numbered(tmp_path, capsys):
