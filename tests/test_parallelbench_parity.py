@@ -1,6 +1,6 @@
 """Verdict parity on ParallelBench's published harness logs (the committed excerpt).
 
-`tests/fixtures/parallelbench/results` holds 107 real lines of LLaDA-8B-Instruct,
+`tests/fixtures/parallelbench/results` holds 307 real lines of LLaDA-8B-Instruct,
 Dream-v0-Instruct-7B and LLaDA-1.5 runs with ParallelBench's own verdicts (`score`,
 `score_strict`; SOURCE.md). Trilemma's port of the grader must reproduce every one,
 from the docs as they are logged (`label` docs, five shapes).
@@ -32,7 +32,13 @@ from trilemma.parallelbench import (
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "parallelbench" / "results"
 SCRIPT = ROOT / "experiments" / "parallelbench_parity.py"
-EXCERPT_LINES = 107  # SOURCE.md: 13 sample files, 107 lines
+# SOURCE.md: 15 sample files, 307 lines; counted from the fixtures, not hard-coded.
+EXCERPT_FILES = sorted(FIXTURES.rglob("samples_parallelbench_*.jsonl"))
+EXCERPT_LINES = sum(len(path.read_text().splitlines()) for path in EXCERPT_FILES)
+# (model, method, task): `<model>/<method>/<param>/<run>/samples_parallelbench_<task>.jsonl`
+EXCERPT_GROUPS = {
+    (*path.relative_to(FIXTURES).parts[:2], path.stem) for path in EXCERPT_FILES
+}
 
 LLADA_K4 = "GSAI-ML__LLaDA-8B-Instruct/confidence_topk/k4/20260320_133223_all"
 LLADA_T07 = "GSAI-ML__LLaDA-8B-Instruct/confidence_threshold/t0.7/20260320_133223_all"
@@ -64,12 +70,12 @@ def _lines(run: str, task: str) -> list[dict]:
 def test_parity_on_the_excerpt(capsys):
     """Every logged verdict of the excerpt, lenient and strict, is trilemma's."""
     report = parity_script.parity([FIXTURES])
-    assert report["files"] == 13 and report["skipped_files"] == []
+    assert report["files"] == len(EXCERPT_FILES) and report["skipped_files"] == []
     assert report["lines"] == EXCERPT_LINES
     assert report["score_agree"] == report["score_strict_agree"] == EXCERPT_LINES
     assert report["disagreements"] == []
     models = {(g["model"], g["method"]) for g in report["groups"]}
-    assert len(models) == 5 and len(report["groups"]) == 13
+    assert len(models) == 5 and len(report["groups"]) == len(EXCERPT_GROUPS)
     tasks = {g["trilemma_task"] for g in report["groups"]}
     assert tasks == {
         "copy",
@@ -89,7 +95,8 @@ def test_parity_on_the_excerpt(capsys):
     assert shuffle["n"] == {"3": 6, "4": 3, "5": 3, "6": 3}  # n read per doc
     code, out, err = _run([FIXTURES], capsys)
     assert code == 0 and err == ""
-    assert "107/107 (100.0%)" in out and "every verdict agrees" in out
+    assert f"{EXCERPT_LINES}/{EXCERPT_LINES} (100.0%)" in out
+    assert "every verdict agrees" in out
 
 
 def test_parity_without_task_names():
