@@ -35,7 +35,7 @@ SCRIPT = ROOT / "experiments" / "parallelbench_parity.py"
 # SOURCE.md: 15 sample files, 307 lines; counted from the fixtures, not hard-coded.
 EXCERPT_FILES = sorted(FIXTURES.rglob("samples_parallelbench_*.jsonl"))
 EXCERPT_LINES = sum(len(path.read_text().splitlines()) for path in EXCERPT_FILES)
-# (model, method, task): `<model>/<method>/<param>/<run>/samples_parallelbench_<task>.jsonl`
+# (model, method, task) of `<model>/<method>/<param>/<run>/samples_parallelbench_<task>`
 EXCERPT_GROUPS = {
     (*path.relative_to(FIXTURES).parts[:2], path.stem) for path in EXCERPT_FILES
 }
