@@ -50,8 +50,9 @@ def test_two_filters_are_read_once_each_doc_with_every_repeat():
 def test_two_filters_count_once_in_the_cli(capsys):
     argv = ["diversity-loss", "--samples", str(LM_EVAL), "--format", "lm-eval"]
     got = report([*argv, "--reference", str(LM_EVAL)], capsys)
-    (row,) = got["samplers"]
-    assert row["num_samples"] == 12 and row["num_prompts"] == 6
+    rows = got["samplers"]  # one per n of the docs
+    assert sum(r["num_samples"] for r in rows) == 12
+    assert sum(r["num_prompts"] for r in rows) == 6
     assert any("filter 'take_first' only" in w for w in got["warnings"])
 
 
@@ -195,3 +196,34 @@ def test_latin_square_label_docs_grade_to_the_logged_scores(run, capsys):
         point = report(argv + (["--strict"] if strict else []), capsys)["samplers"][0]
         want = np.mean([line[key] for line in logged])
         assert point["accuracy"]["estimate"] == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("samples_parallelbench_waiting_line_juggle.jsonl", "Unknown text task"),
+        ("samples_parallelbench_text_writing_summarization.jsonl", "does not grade"),
+    ],
+)
+def test_a_parallelbench_file_whose_task_is_not_graded_is_refused(
+    name, fragment, tmp_path, capsys
+):
+    """A ParallelBench task name that maps to nothing (the known ones listed), or a
+    Text Writing task, is one line naming the file, not a silent ungraded group."""
+    path = tmp_path / name
+    path.write_text(COPY.read_text().splitlines()[0] + "\n")
+    argv = ["diversity-loss", "--samples", str(path), "--format", "lm-eval"]
+    line = one_line_error(argv, capsys)
+    assert str(path) in line and fragment in line
+    if "juggle" in name:
+        assert "parallelbench_waiting_line_shuffle" in line  # the known names
+
+
+def test_another_harness_task_needs_a_task_or_a_reference(tmp_path, capsys):
+    """An lm-eval file of a task trilemma does not know is judged only on request."""
+    path = tmp_path / "samples_gsm8k_2025-01-31T12-00-00.jsonl"
+    path.write_text(COPY.read_text().splitlines()[0] + "\n")
+    argv = ["diversity-loss", "--samples", str(path), "--format", "lm-eval"]
+    assert "name no task trilemma knows" in one_line_error(argv, capsys)
+    (row,) = report([*argv, "--task", "copy"], capsys)["samplers"]
+    assert (row["task"], row["n"]) == ("copy", 3)

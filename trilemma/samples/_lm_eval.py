@@ -11,7 +11,8 @@ A file `samples_<task>[_<date>].jsonl` is one task of one run. Each line is one 
   which `--task` or `--reference` then has to judge. A ParallelBench name that maps
   to nothing, and its Text Writing tasks (not graded here), are errors;
 - `n`: **per doc**, `doc_length` (`metadata.length`, or the input list), so one
-  Waiting Line file that mixes n = 3..6 is four groups;
+  Waiting Line file that mixes n = 3..6 is four groups (None where a doc of
+  another task does not say);
 - `model`: the run's `model_name` in the `results*.json` beside the file (lm-eval
   writes one per run), else the file's path (the file is its own run);
 - `sampler`, `params`: the unmasking method and its other generation arguments,
@@ -90,7 +91,7 @@ class LogReader:
         )
         run = {
             "task": self.task,
-            "n": _doc_n(first["doc"], where) if self.task else None,
+            "n": _doc_n(first["doc"], where, required=self.task is not None),
             "model": self.model,
             **_method(values, where),
         }
@@ -158,9 +159,10 @@ def run_model(path) -> str:
     return names.pop() if names else str(path)
 
 
-def _doc_n(doc, where: str) -> int:
+def _doc_n(doc, where: str, *, required: bool) -> int | None:
+    """The doc's size n (`doc_length`); an error if the file's task needs it."""
     n = doc_length(doc) if isinstance(doc, dict) else None
-    if n is None:
+    if n is None and required:
         raise ValueError(
             f"{where}: field `doc`: its size n is not logged (no `metadata.length` "
             "and no input list)"
