@@ -208,8 +208,10 @@ def test_latin_square_label_docs_grade_to_the_logged_scores(run, capsys):
 def test_a_parallelbench_file_whose_task_is_not_graded_is_refused(
     name, fragment, tmp_path, capsys
 ):
-    """A ParallelBench task name that maps to nothing (the known ones listed), or a
-    Text Writing task, is one line naming the file, not a silent ungraded group."""
+    """An unknown ParallelBench task name, or a Text Writing task, is refused.
+
+    One line naming the file (the known names listed), not a silent ungraded group.
+    """
     path = tmp_path / name
     path.write_text(COPY.read_text().splitlines()[0] + "\n")
     argv = ["diversity-loss", "--samples", str(path), "--format", "lm-eval"]
