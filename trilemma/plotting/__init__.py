@@ -23,6 +23,7 @@ from ._fluency_diversity import fig_fluency_diversity as fig_fluency_diversity
 from ._model_decoding import fig_model_decoding as fig_model_decoding
 from ._model_sampling import fig_model_sampling as fig_model_sampling
 from ._optimal_schedule import fig_optimal_schedule as fig_optimal_schedule
+from ._parallelbench import fig_parallelbench as fig_parallelbench
 from ._pbx import fig_pbx as fig_pbx
 from ._product_of_experts import fig_product_of_experts as fig_product_of_experts
 from ._style import PALETTE as PALETTE
@@ -41,6 +42,7 @@ __all__ = [
     "fig_model_decoding",
     "fig_model_sampling",
     "fig_optimal_schedule",
+    "fig_parallelbench",
     "fig_pbx",
     "fig_product_of_experts",
     "fig_total_correlation",
