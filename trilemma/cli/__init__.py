@@ -1,7 +1,7 @@
 """The `trilemma` command line. Thin: parses, calls the library, prints bits.
 
-One module per command (`exact`, `simulate`, `sample`, `diversity_loss`, `fit`,
-`samplers`, `tasks`, `train`),
+One module per command (`exact`, `simulate`, `sample`, `diversity_loss`,
+`parallelbench`, `fit`, `samplers`, `tasks`, `train`),
 each with `add_parser(subparsers)` and `run(args)`; `_parse` reads flag values and
 derives the sampler flags from the registry, `_common` holds the task arguments.
 
@@ -22,6 +22,7 @@ from . import (
     diversity_loss,
     exact,
     fit,
+    parallelbench,
     sample,
     samplers,
     simulate,
@@ -29,7 +30,17 @@ from . import (
     train,
 )
 
-COMMANDS = (exact, simulate, sample, diversity_loss, fit, samplers, tasks, train)
+COMMANDS = (
+    exact,
+    simulate,
+    sample,
+    diversity_loss,
+    parallelbench,
+    fit,
+    samplers,
+    tasks,
+    train,
+)
 """The command modules, in the order `trilemma --help` lists them."""
 
 
