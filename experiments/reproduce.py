@@ -47,6 +47,7 @@ def steps() -> list[Step]:
         fig_model_decoding,
         fig_model_sampling,
         fig_optimal_schedule,
+        fig_parallelbench,
         fig_product_of_experts,
         fig_total_correlation,
         fig_trilemma_frontier,
@@ -101,6 +102,13 @@ def steps() -> list[Step]:
             "pbx",
             "pbx.md / .json + figure: PB90/80/70/60 of the ideal model per family",
             pbx.run,
+        ),
+        Step(
+            "parallelbench",
+            "parallelbench.md / .json + figure: ParallelBench's logged runs (the "
+            "committed excerpt) per setting, against their results files, with "
+            "intervals",
+            fig_parallelbench.run,
         ),
         Step(
             "model_fit",
