@@ -38,6 +38,7 @@ RUN = "20260320_133223_all"
 LLADA_K4 = f"GSAI-ML__LLaDA-8B-Instruct/confidence_topk/k4/{RUN}"
 LLADA_T07 = f"GSAI-ML__LLaDA-8B-Instruct/confidence_threshold/t0.7/{RUN}"
 DREAM_K2 = f"Dream-org__Dream-v0-Instruct-7B/random/k2/{RUN}"
+DREAM_K4 = f"Dream-org__Dream-v0-Instruct-7B/confidence_topk/k4/{RUN}"
 COMPLETE = {
     (DREAM_K2, "waiting_line_insert_random"),
     (LLADA_T07, "waiting_line_replace_random"),
@@ -199,8 +200,9 @@ def test_one_param_per_method_needs_the_sweep(report):
 
 def _copy_lines(count: int) -> list[dict]:
     """The first `count` lines of a real copy file (all answered correctly)."""
-    path = FIXTURES / DREAM_K2.replace("random/k2", "confidence_topk/k4")
-    text = (path / "samples_parallelbench_waiting_line_copy.jsonl").read_text()
+    text = (
+        FIXTURES / DREAM_K4 / "samples_parallelbench_waiting_line_copy.jsonl"
+    ).read_text()
     return [json.loads(t) for t in text.splitlines()[:count]]
 
 
