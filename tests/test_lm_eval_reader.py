@@ -19,6 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 LM_EVAL = next((FIXTURES / "lm_eval_0_4_13" / "output").glob("samples_*.jsonl"))
 RUNS = FIXTURES / "parallelbench" / "results"
 DREAM_K4 = RUNS / "Dream-org__Dream-v0-Instruct-7B/confidence_topk/k4"
+DREAM_RANDOM = RUNS / "Dream-org__Dream-v0-Instruct-7B/random/k2/20260320_133223_all"
 COPY = DREAM_K4 / "20260320_133223_all/samples_parallelbench_waiting_line_copy.jsonl"
 LLADA15 = RUNS / "GSAI-ML__LLaDA-1.5/confidence_factor/f1.0/20260320_133223_all"
 
@@ -229,3 +230,36 @@ def test_another_harness_task_needs_a_task_or_a_reference(tmp_path, capsys):
     assert "name no task trilemma knows" in one_line_error(argv, capsys)
     (row,) = report([*argv, "--task", "copy"], capsys)["samplers"]
     assert (row["task"], row["n"]) == ("copy", 3)
+
+
+def test_one_sample_per_doc_reports_the_pooled_pattern_law(capsys):
+    """ParallelBench's one greedy answer per doc: the pooled pattern law instead.
+
+    The pattern shares are recounted here plainly from the lines (W's position in an
+    answer that is the input with W inserted; anything else one malformed cell), and
+    the report says the per-prompt diversity of greedy decoding is zero.
+    """
+    path = DREAM_RANDOM / "samples_parallelbench_waiting_line_insert_random.jsonl"
+    argv = ["diversity-loss", "--samples", str(path), "--format", "lm-eval"]
+    rows = report(argv, capsys)["samplers"]
+    for row in rows:
+        counts: dict = {}
+        docs = [r for r in lines(path) if r["doc"]["metadata"]["length"] == row["n"]]
+        for r in docs:
+            names = r["doc"]["label"]["input"]
+            word = r["doc"]["label"]["word"]
+            answer = r["filtered_resps"][0]
+            answer = answer[answer.rfind("[") + 1 :].split("]")[0]
+            got = [w.strip('" ') for w in answer.split(",") if w.strip()]
+            where = [
+                j
+                for j in range(len(names) + 1)
+                if names[:j] + [word] + names[j:] == got
+            ]
+            key = where[0] if where else None
+            counts[key] = counts.get(key, 0) + 1
+        pooled = row["pooled_patterns"]
+        for top in pooled["top_patterns"]:
+            assert top["share"] == pytest.approx(counts[top["pattern"]] / len(docs))
+        assert "zero by construction" in pooled["message"]
+        assert pooled["reference_support"] == row["n"] + 1

@@ -14,6 +14,7 @@ reported in bits.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -290,6 +291,15 @@ def assess(
             point = point._replace(**dict.fromkeys(PER_PROMPT_FIELDS, none))
             point = point._replace(equality_p_value=None)
         report = _report(name, point, only_samples, only_reference, width, correlation)
+        if one_sample and got.docs and ref is None:
+            report["pooled_patterns"] = _pooled_patterns(
+                got,
+                keep,
+                exact_task,
+                greedy=run_fields.get("params", {}).get("do_sample") is False,
+                num_bootstrap=num_bootstrap,
+                seed=seed,
+            )
         against = {"task": None, "n": None}
         if ref is None:
             against = {"task": exact_task.name, "n": exact_task.n}
@@ -444,6 +454,67 @@ def _graded_text(got, keep, task, strict: bool):
     return hist, reference, passed
 
 
+def _pooled_patterns(got, keep, task, *, greedy, num_bootstrap, seed) -> dict:
+    r"""The pooled pattern law of one answer per logged doc, in bits (JSON-ready).
+
+    `trilemma.patterns.pooled_pattern_estimates` on each answer's pattern
+    (`doc_pattern`): its entropy and recall bound the mean per-prompt ones from
+    above, its TV to $p^*$'s pattern law the mean per-prompt TV from below. Tasks
+    whose $p^*$ has one pattern per prompt say so instead.
+    """
+    from .parallelbench._docs import POOLED_PATTERN_TASKS, doc_pattern
+    from .patterns import pooled_pattern_estimates
+
+    if task.name not in POOLED_PATTERN_TASKS:
+        return {
+            "conclusion": "no_diversity",
+            "message": f"p* of {task.name} has one valid answer per prompt: there "
+            "is no diversity to lose",
+        }
+    rows = np.flatnonzero(keep)
+    patterns = [
+        doc_pattern(got.docs[int(got.prompt_id[j])], got.output_text[j], task=task.name)
+        for j in rows
+    ]
+    e = pooled_pattern_estimates(
+        task.name,
+        task.n,
+        patterns,
+        num_bootstrap=num_bootstrap,
+        seed=seed,
+        greedy=greedy,
+    )
+
+    def bits(estimate):
+        return {
+            k: None if v is None else float(to_bits(v))
+            for k, v in estimate.as_dict().items()
+        }
+
+    return {
+        "entropy_bits": bits(e.entropy),
+        "valid_entropy_bits": bits(e.valid_entropy),
+        "reference_entropy_bits": float(to_bits(e.reference_entropy)),
+        "entropy_drop_bound_bits": bits(e.entropy_drop_bound),
+        "recall": e.recall.as_dict(),
+        "tv": e.tv.as_dict(),
+        "invalid": e.invalid.as_dict(),
+        "reference_support": e.reference_support,
+        "valid_patterns_seen": e.num_valid_patterns_seen,
+        "top_patterns": [
+            {
+                "pattern": None
+                if k is None
+                else (list(k) if isinstance(k, tuple) else k),
+                "share": float(v),
+            }
+            for k, v in list(e.law.items())[:5]
+        ],
+        "conclusion": e.conclusion,
+        "message": e.message,
+    }
+
+
 def _report(
     name, point, only_samples, only_reference, width=None, correlation=None
 ) -> dict:
@@ -533,12 +604,26 @@ def table(reports) -> str:
             ),
         ),
     ]
+    pooled_rows = [
+        ("pooled patterns", lambda d: d["conclusion"]),
+        ("  valid entropy", lambda d: _show(d["valid_entropy_bits"])),
+        ("  of p*'s", lambda d: f"{d['reference_entropy_bits']:.3f}"),
+        ("  recall", lambda d: _show(d["recall"])),
+        ("  TV (lower bound)", lambda d: _show(d["tv"])),
+    ]
     for r in reports:
         against = "the reference"
         if r["task"] is not None:
             against = f"task {r['task']} n={r['n']} (exact p*)"
         lines += ["", f"{r['sampler']}, against {against}"]
         lines += [f"  {label:<20} {cell(r)}" for label, cell in rows]
+        pooled = r.get("pooled_patterns")
+        if pooled is not None and "valid_entropy_bits" in pooled:
+            lines += [f"  {label:<20} {cell(pooled)}" for label, cell in pooled_rows]
+        if pooled is not None:
+            lines += textwrap.wrap(
+                pooled["message"], 88, initial_indent="  ", subsequent_indent="  "
+            )
         if "samples_per_prompt_for_width" in r:
             need = r["samples_per_prompt_for_width"]
             shown = ", ".join(

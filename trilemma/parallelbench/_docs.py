@@ -247,3 +247,39 @@ def _answer_dict(reference, where: str = "doc['answer']") -> Mapping:
             except (ValueError, SyntaxError):
                 continue
     return _checks.check_instance(reference, where, Mapping, "a mapping for this task")
+
+
+POOLED_PATTERN_TASKS = (
+    "shuffle_distinct",
+    "insert_random",
+    "remove_random",
+    "replace_random",
+)
+"""The tasks whose logged docs give the input list (`label.input`) and whose $p^*$
+puts mass on several patterns: their answers' pooled pattern law says something
+about diversity (`trilemma.patterns`). The other list tasks have one valid answer
+per prompt."""
+
+
+def doc_pattern(doc: Mapping, text: str, *, task: str):
+    """The pattern of an answer to a logged doc (`trilemma.patterns.answer_pattern`).
+
+    The input list (and $W$) are the doc's `label.input` (and `word`); the answer is
+    read leniently (`score`'s reading). None for a malformed answer.
+
+    Raises:
+      ValueError: a task outside `POOLED_PATTERN_TASKS`, or a doc without `input`.
+    """
+    from ..patterns import answer_pattern
+
+    name = trilemma_task_name(task)
+    if name not in POOLED_PATTERN_TASKS:
+        raise _checks.unknown("pooled-pattern task", name, POOLED_PATTERN_TASKS)
+    where, reference = _doc_reference(doc)
+    reference = _answer_dict(reference, where)
+    items = _as_list(_field(reference, "input", where, name), f"{where}['input']")
+    word = reference.get("word") if name != "shuffle_distinct" else None
+    if name in ("insert_random", "replace_random"):
+        word = _field(reference, "word", where, name)
+    answer = _parse_list(_check_text(text), False)
+    return answer_pattern(name, [str(i) for i in items], answer, new_item=word)
