@@ -23,13 +23,12 @@ $C(Y|X)$ (reported beside it). Information is in nats (`in_bits` for bits).
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
-from . import _checks
+from . import _checks, point
 from ._keys import row_index
 from .metrics import total_correlation
 from .samplers import SAMPLERS
@@ -135,8 +134,6 @@ def group_fit(task, model, split: str, *, causal: bool = False) -> ModelFit:
         q[_row_of(sim.outputs.outcomes, outcomes)] = np.asarray(sim.outputs.probs)
         step = one_step_kl(task, model)
     passed = task.grade(outcomes[:, 0], outcomes[:, 1:])
-    with np.errstate(divide="ignore"):
-        kl = float(np.sum(p * (np.log(p) - np.log(q)))) if np.all(q > 0) else math.inf
     return ModelFit(
         task=task.name,
         n=int(task.n),
@@ -144,9 +141,9 @@ def group_fit(task, model, split: str, *, causal: bool = False) -> ModelFit:
         num_prompts=int(joint.sizes[0]),
         accuracy=float(np.sum(q[passed])),
         target_accuracy=float(np.sum(p[passed])),
-        precision=float(np.sum(q)),
-        recall=float(np.sum(p[q > 0])),
-        kl=kl,
+        precision=float(point.precision(q, p)),  # the rows are supp p*
+        recall=float(point.recall(q, p)),
+        kl=float(point.kl_reference_to_sampler(q, p)),
         one_step_kl=step,
         total_correlation=float(total_correlation(joint, given=(0,))),
     )

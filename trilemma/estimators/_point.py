@@ -83,11 +83,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import entr
 
 from .. import _checks
 from .._kernels import pad_to, padded_size
 from ..metrics import max_f_beta_pair, prd_curve
+from ..point import point_functionals
 from ._bootstrap import basic_interval, resample_counts
 from ._counts import Histogram
 from ._entropy import (
@@ -393,7 +393,10 @@ def _speed(nfe: np.ndarray, length: int, level: float) -> dict[str, Estimate]:
 def _statistics(
     q, r, prompt, num_prompts, *, entropy_estimator, reference_exact, alphabet_size
 ):
-    """Every statistic on `(B, C)` count rows `q` and reference rows `r`.
+    r"""Every statistic on `(B, C)` count rows `q` and reference rows `r`.
+
+    The plug-in values are `trilemma.point`'s functionals on the joint rows
+    $\hat q(y|x)/P$, $\hat p^*(y|x)/P$ (prompts weighted equally).
 
     Returns `({name: (B,) values}, {name: its value in the bootstrap world})`.
     """
@@ -405,15 +408,15 @@ def _statistics(
         return _sum_per_prompt(values, seg, num_prompts)
 
     big_n = per_prompt(q)
-    ref_total = per_prompt(r)
     q_hat = q / big_n[:, prompt]
-    r_hat = r / ref_total[:, prompt]
+    r_hat = r / per_prompt(r)[:, prompt]
+    q_joint, r_joint = q_hat / num_prompts, r_hat / num_prompts
+    plugin = point_functionals(q_joint, r_joint, prompt, num_prompts)
     in_ref = r > 0
     valid_share = per_prompt(q_hat * in_ref)  # q(V|x) per prompt
-    precision = valid_share.mean(1)
     singletons = per_prompt(((q == 1) & in_ref).astype(float))
-    recall = np.minimum(per_prompt(r_hat * (q > 0)) + singletons / big_n, 1.0).mean(1)
-    tv = 0.5 * per_prompt(np.abs(q_hat - r_hat)).mean(1)
+    good_turing = per_prompt(r_hat * (q > 0)) + singletons / big_n
+    recall = np.minimum(good_turing, 1.0).mean(1)
 
     def tiled(sizes):  # one alphabet size per (resample, prompt) group
         sizes = np.broadcast_to(np.asarray(sizes, np.int64), (num_prompts,))
@@ -445,7 +448,7 @@ def _statistics(
         average=by_valid_share,
     )
     if reference_exact:
-        reference_entropy = per_prompt(entr(r_hat)).mean(1)
+        reference_entropy = plugin["reference_entropy"]
     else:
         reference_entropy = entropy(
             r, None if alphabet_size is None else tiled(alphabet_size)
@@ -455,44 +458,30 @@ def _statistics(
     f8, f1_8 = (
         np.asarray(v)
         for v in _f_pairs(
-            jnp.asarray(pad_to(q_hat / num_prompts, size)),
-            jnp.asarray(pad_to(r_hat / num_prompts, size)),
+            jnp.asarray(pad_to(q_joint, size)), jnp.asarray(pad_to(r_joint, size))
         )
     )
     values = {
-        "precision": precision,
+        "precision": plugin["precision"],
         "recall": recall,
         "entropy": sampler_entropy,
         "valid_entropy": valid_entropy,
         "reference_entropy": reference_entropy,
         "entropy_drop": reference_entropy - valid_entropy,
-        "tv": tv,
+        "tv": plugin["tv"],
         "kl_reference_to_sampler": kl,
         "f8": f8,
         "f1_8": f1_8,
     }
     # the bootstrap world's true values: each functional at the plug-in laws
     truth = {name: float(v[0]) for name, v in values.items()}
-    truth["recall"] = float(per_prompt(r_hat * (q > 0))[0].mean())
-    plugin = per_prompt(entr(q_hat))[0].mean()
-    valid_q = q * in_ref
-    valid_total = per_prompt(valid_q)
-    valid_hat = valid_q / np.where(valid_total > 0, valid_total, 1.0)[:, prompt]
-    valid_plugin = _weighted_mean(
-        np.where(valid_total > 0, per_prompt(entr(valid_hat)), np.nan)[:1],
-        valid_share[:1],
-    )[0]
-    reference_plugin = (
-        truth["reference_entropy"]
-        if reference_exact
-        else per_prompt(entr(r_hat))[0].mean()
-    )
     truth.update(
-        entropy=float(plugin),
-        valid_entropy=float(valid_plugin),
-        reference_entropy=float(reference_plugin),
-        entropy_drop=float(reference_plugin - valid_plugin),
+        {
+            name: float(plugin[name][0])
+            for name in ("recall", "entropy", "valid_entropy", "reference_entropy")
+        }
     )
+    truth["entropy_drop"] = truth["reference_entropy"] - truth["valid_entropy"]
     return values, truth
 
 

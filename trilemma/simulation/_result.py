@@ -11,15 +11,8 @@ import numpy as np
 from .. import _checks
 from .._keys import row_index
 from ..distributions import SparseJoint
-from ..metrics import (
-    PRDCurve,
-    conditional_entropy,
-    kl_divergence,
-    prd_curve,
-    precision,
-    recall,
-    total_variation_distance,
-)
+from ..metrics import PRDCurve, prd_curve
+from ..point import point_functionals
 from ..samplers._sampler import Sampler
 from ..tasks import Task
 
@@ -192,32 +185,21 @@ def trilemma_point(
     >>> [round(float(to_bits(h)), 6) for h in point[5:8]]  # valid, p*, KL: bits
     [1.0, 2.0, inf]
     """
-    q_j, p_j, prompt = jnp.asarray(q), jnp.asarray(p_star), np.asarray(prompt)
-    _checks.check_same_shape(q_j, p_j, ("q", "p_star"))
-    _checks.check_same_shape(prompt, p_j, ("prompt", "p_star"))
-    valid = np.asarray(p_star) > 0
-    q_valid = np.asarray(q, float)[valid]
-    mass = q_valid.sum()
+    q, p_star = np.asarray(q, float), np.asarray(p_star, float)
+    prompt = np.asarray(prompt).astype(np.int64)
+    _checks.check_same_shape(q, p_star, ("q", "p_star"))
+    _checks.check_same_shape(prompt, p_star, ("prompt", "p_star"))
+    prompt = np.where(p_star > 0, prompt, 0)  # invalid cells' prompts are unused
+    values = point_functionals(q, p_star, prompt, int(prompt.max(initial=0)) + 1)
     return TrilemmaPoint(
         accuracy=accuracy,
-        precision=float(precision(q_j, p_j)),
-        recall=float(recall(q_j, p_j)),
-        tv=float(total_variation_distance(q_j, p_j)),
+        precision=float(values["precision"]),
+        recall=float(values["recall"]),
+        tv=float(values["tv"]),
         entropy=entropy,
-        valid_entropy=_entropy_given_prompt(q_valid / mass, prompt[valid])
-        if mass > 0
-        else 0.0,
-        reference_entropy=_entropy_given_prompt(p_j[valid], prompt[valid]),
-        kl_reference_to_sampler=float(kl_divergence(p_j, q_j)),
+        valid_entropy=float(values["valid_entropy"]),
+        reference_entropy=float(values["reference_entropy"]),
+        kl_reference_to_sampler=float(values["kl_reference_to_sampler"]),
         expected_nfe=expected_nfe,
         tokens_per_step=output_length / expected_nfe,
     )
-
-
-def _entropy_given_prompt(probs, prompt) -> float:
-    """$H(Y|X)$ of a pmf on distinct outputs, each with its prompt index."""
-    prompt = np.asarray(prompt).astype(np.int64)
-    outcomes = np.stack([prompt, np.arange(len(prompt))], axis=1)
-    sizes = (int(prompt.max()) + 1, len(prompt))
-    joint = SparseJoint(jnp.asarray(outcomes), jnp.asarray(probs), sizes, True)
-    return float(conditional_entropy(joint, (1,), given=(0,)))
