@@ -70,9 +70,6 @@ class ModelFit(NamedTuple):
     one_step_kl: float | None
     total_correlation: float
 
-    nats_fields = ("kl", "one_step_kl", "total_correlation")
-    """The information quantities, in nats (`in_bits` reports them in bits)."""
-
 
 def one_by_one(task, model):
     """The exact `Simulation` of one-by-one random-order decoding at temperature 1."""

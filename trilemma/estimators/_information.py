@@ -190,12 +190,13 @@ def t_step_bound_estimate(
       TypeError: non-integer `prompt_id`, `outputs` or `partition` entries.
 
     >>> import numpy as np
+    >>> from trilemma import to_bits
     >>> y = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]] * 2)
     >>> def bound(steps):
     ...     e = t_step_bound_estimate(
     ...         np.zeros(8, int), y, steps, method="plugin", num_bootstrap=0
     ...     )
-    ...     return round(float(e.estimate / np.log(2)), 12)
+    ...     return round(float(to_bits(e.estimate)), 12)
     >>> bound([[0, 1], [2]]), bound([[0], [1, 2]]), bound([[0], [1], [2]])
     (0.0, 1.0, 0.0)
 

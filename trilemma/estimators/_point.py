@@ -84,7 +84,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks
+from .. import _checks, _units
 from .._kernels import pad_to, padded_size
 from ..metrics import max_f_beta_pair, prd_curve
 from ..point import point_functionals
@@ -119,14 +119,8 @@ r"""The estimates whose bootstrap bias is subtracted, $\hat\theta - (\overline{\
 - t)$: the statistics whose resamples sit off their bootstrap truth $t$ (a resample
 sees fewer outputs), so that each estimate lies inside its basic interval."""
 
-NATS_FIELDS = (
-    "entropy",
-    "valid_entropy",
-    "reference_entropy",
-    "entropy_drop",
-    "kl_reference_to_sampler",
-)
-"""The information quantities, in nats."""
+NATS_FIELDS = tuple(name for name in FIELDS if name in _units.NATS_FIELDS)
+"""The information quantities, in nats (`trilemma._units.NATS_FIELDS`, in order)."""
 
 
 class EstimatedPoint(NamedTuple):

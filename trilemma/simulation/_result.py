@@ -101,7 +101,7 @@ class TrilemmaPoint(NamedTuple):
       expected_nfe: expected forward passes.
       tokens_per_step: output tokens per forward pass, $L / \mathbb{E}[\mathrm{NFE}]$.
 
-    Entropies and the divergence are in nats; `to_bits` converts for people.
+    Entropies and the divergence are in nats; `in_bits` reports them in bits.
     """
 
     accuracy: float
@@ -114,14 +114,6 @@ class TrilemmaPoint(NamedTuple):
     kl_reference_to_sampler: float
     expected_nfe: float
     tokens_per_step: float
-
-    nats_fields = (
-        "entropy",
-        "valid_entropy",
-        "reference_entropy",
-        "kl_reference_to_sampler",
-    )
-    """The information quantities, in nats (`in_bits` reports them in bits)."""
 
     @property
     def hallucination_mass(self) -> float:
