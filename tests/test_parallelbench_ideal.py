@@ -1,0 +1,397 @@
+"""The ideal model beside ParallelBench's runs (`trilemma.parallelbench.ideal`).
+
+The references here are written separately from the enumerator: products of
+marginals summed over brute-forced outputs, and the paper's closed forms.
+"""
+
+import itertools
+import json
+import math
+import pathlib
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from trilemma.parallelbench import ideal
+from trilemma.samplers import SAMPLERS
+from trilemma.tasks import make_task
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "parallelbench" / "results"
+TOL = 1e-9
+
+
+def _first_gen_args(pattern: str) -> tuple[str, dict]:
+    """(method folder, generation arguments) of the first line of a fixture file."""
+    path = sorted(FIXTURES.glob(pattern))[0]
+    line = json.loads(path.read_text().splitlines()[0])
+    method = path.relative_to(FIXTURES).parts[1]
+    return method, line["arguments"]["gen_args_0"]["arg_1"]
+
+
+# --- parameters and the method table ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "folder", "value"),
+    [
+        ("confidence_topk", "k4", 4),
+        ("random", "k1", 1),
+        ("topk_margin", "k32", 32),
+        ("entropy_topk", "k16", 16),
+        ("left_to_right", "k2", 2),
+        ("confidence_threshold", "t0.7", 0.7),
+        ("confidence_threshold", "t1.0", 1.0),
+        ("confidence_factor", "f1.9", 1.9),
+    ],
+)
+def test_parse_param_reads_the_folder(method, folder, value):
+    parsed = ideal.parse_param(method, folder)
+    assert parsed == value
+    assert isinstance(parsed, int) == (ideal.METHODS[method].kind == "topk")
+
+
+@pytest.mark.parametrize(
+    ("method", "folder", "match"),
+    [
+        ("confidence_topk", "t0.7", "folder_param"),
+        ("confidence_topk", "k0", "whole number"),
+        ("confidence_topk", "k2.5", "whole number"),
+        ("confidence_topk", "k", "folder_param"),
+        ("confidence_threshold", "t1.5", "threshold"),
+        ("confidence_factor", "f0", "factor"),
+        ("confidence_factor", "f-1", "folder_param"),
+        ("confidence_factor", 1.0, "folder_param"),
+        ("nonsense", "k4", "nonsense"),
+        ("klass", "conf_threshold0.9", "issue 18"),
+        ("wino_dllm", "wino_threshold0.9", "issue 18"),
+    ],
+)
+def test_parse_param_refuses_bad_folders(method, folder, match):
+    with pytest.raises(ValueError, match=match):
+        ideal.parse_param(method, folder)
+
+
+def test_every_run_method_is_mapped_or_says_why():
+    """The eleven methods of the published tree; the four missing ones name issue 18."""
+    run_methods = {
+        "confidence_factor",
+        "confidence_threshold",
+        "confidence_topk",
+        "dus",
+        "entropy_topk",
+        "klass",
+        "left_to_right",
+        "random",
+        "slowfast",
+        "topk_margin",
+        "wino_dllm",
+    }
+    assert set(ideal.METHODS) == run_methods
+    for name, spec in ideal.METHODS.items():
+        assert spec.name == name and spec.source
+        if name in {"klass", "dus", "slowfast", "wino_dllm"}:
+            assert spec.sampler is None and "issue 18" in spec.reason
+        else:
+            assert spec.sampler in SAMPLERS and spec.reason is None
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "expected"),
+    [
+        ("confidence_topk", {"k": 4}, SAMPLERS["confidence_topk"](k=4)),
+        ("random", {"k": 2}, SAMPLERS["random_topk"](k=2)),
+        ("topk_margin", {"k": 8}, SAMPLERS["margin_topk"](k=8)),
+        ("entropy_topk", {"k": 1}, SAMPLERS["entropy_topk"](k=1)),
+        ("left_to_right", {"k": 16}, SAMPLERS["left_to_right"](k=16)),
+        (
+            "confidence_threshold",
+            {"alg_threshold": 0.7},
+            SAMPLERS["threshold"](gamma=0.7),
+        ),
+        (
+            "confidence_factor",
+            {"alg_factor": 1.0},
+            SAMPLERS["factor"](factor=1.0, reference_quirk=True),
+        ),
+    ],
+)
+def test_sampler_for_maps_each_method_to_its_rule(method, args, expected):
+    gen_args = {
+        "until": ["\n\n"],
+        "do_sample": False,
+        "max_tokens": 32,
+        **args,
+        "unmasking": method,
+    }
+    sampler = ideal.sampler_for(method, gen_args)
+    assert sampler == expected
+    assert sampler.temperature == 0.0  # the harness's default: greedy
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "*/confidence_topk/k4/*/*shuffle.jsonl",
+        "*/random/k2/*/*copy.jsonl",
+        "*/confidence_threshold/t0.7/*/*shuffle.jsonl",
+        "*/confidence_factor/f1.0/*/*replace_random.jsonl",
+    ],
+)
+def test_sampler_for_reads_the_published_lines(pattern):
+    method, gen_args = _first_gen_args(pattern)
+    folder = pattern.split("/")[2]
+    sampler = ideal.sampler_for(method, gen_args)
+    value = dict(sampler.params)[ideal.METHODS[method].setting]
+    assert value == ideal.parse_param(method, folder)
+
+
+def test_sampler_for_k_items_and_temperature():
+    args = {"max_tokens": 32, "k": 4, "unmasking": "confidence_topk"}
+    assert ideal.sampler_for("confidence_topk", args, k_items=1) == SAMPLERS[
+        "confidence_topk"
+    ](k=1)
+    hot = ideal.sampler_for("confidence_topk", {**args, "temperature": 1.0})
+    assert hot.temperature == 1.0
+    assert (
+        ideal.sampler_for("confidence_topk", args, temperature=0.5).temperature == 0.5
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "gen_args", "match"),
+    [
+        ("confidence_topk", {"unmasking": "random", "k": 2}, "unmasking"),
+        ("confidence_topk", {"max_tokens": 32}, "`k`"),
+        ("confidence_threshold", {"k": 2}, "alg_threshold"),
+        ("confidence_topk", {"k": 3, "max_tokens": 32}, "multiple"),
+        ("confidence_topk", {"k": 0}, "whole number"),
+        ("confidence_topk", {"k": "4"}, "number"),
+        ("confidence_topk", {"k": 4, "max_tokens": 32, "steps": 4}, "steps"),
+        ("confidence_topk", {"k": 4, "alg_temp": 0.5}, "alg_temp"),
+        ("confidence_topk", {"k": 4, "max_tokens": 32, "block_length": 8}, "block"),
+        ("confidence_threshold", {"alg_threshold": 1.2}, "threshold"),
+        ("confidence_factor", {"alg_factor": -1.0}, "factor"),
+        ("klass", {"k": 4}, "issue 18"),
+        ("origin", {"k": 4}, "origin"),
+        ("confidence_topk", [("k", 4)], "mapping"),
+    ],
+)
+def test_sampler_for_refuses_bad_arguments(method, gen_args, match):
+    with pytest.raises(ValueError, match=match):
+        ideal.sampler_for(method, gen_args)
+
+
+# --- the ideal model against brute force --------------------------------------------
+
+
+def _shuffle_marginals(n: int, *, distinct: bool) -> np.ndarray:
+    """The (n, n) marginals of a uniform law on the permutations of 0..n-1.
+
+    With `distinct`, without the identity (ParallelBench's Shuffle: its grader's law).
+    """
+    perms = [
+        p
+        for p in itertools.permutations(range(n))
+        if not distinct or p != tuple(range(n))
+    ]
+    marginals = np.zeros((n, n))
+    for p in perms:
+        marginals[np.arange(n), p] += 1.0 / len(perms)
+    return marginals
+
+
+def _one_step_accuracy(marginals: np.ndarray, greedy: bool) -> float:
+    """P(every position drawn independently gives a non-identity permutation)."""
+    n = len(marginals)
+    if greedy:  # uniform over each position's argmax items
+        top = np.isclose(marginals, marginals.max(axis=1, keepdims=True))
+        marginals = top / top.sum(axis=1, keepdims=True)
+    total = 0.0
+    for y in itertools.product(range(n), repeat=n):
+        if len(set(y)) == n and y != tuple(range(n)):
+            total += math.prod(marginals[i, v] for i, v in enumerate(y))
+    return total
+
+
+@pytest.mark.parametrize("task", ["shuffle", "shuffle_distinct"])
+@pytest.mark.parametrize("greedy", [True, False])
+def test_one_step_equals_brute_force(task, greedy):
+    n = 3
+    assert np.array_equal(make_task(task, n).prompts[0], np.arange(n))
+    marginals = _shuffle_marginals(n, distinct=task == "shuffle_distinct")
+    expected = _one_step_accuracy(marginals, greedy)
+    point = ideal.ideal_point(task, n, "confidence_topk", n, greedy=greedy)
+    assert point.accuracy == pytest.approx(expected, abs=TOL)
+    assert point.expected_nfe == pytest.approx(1.0, abs=TOL)
+    if task == "shuffle":  # n!/n^n valid, times the grader's 1 - 1/n!
+        assert expected == pytest.approx((math.factorial(n) - 1) / n**n, abs=TOL)
+
+
+@pytest.mark.parametrize("greedy", [True, False])
+def test_one_by_one(greedy):
+    """One item per step: exact conditionals never leave the support."""
+    for n in (3, 4):
+        point = ideal.ideal_point(
+            "waiting_line/shuffle", n, "confidence_topk", 1, greedy=greedy
+        )
+        assert point.task == "shuffle_distinct"
+        assert point.accuracy == pytest.approx(1.0, abs=TOL)
+        unrestricted = ideal.ideal_point("shuffle", n, "random", 1, greedy=greedy)
+        assert unrestricted.accuracy == pytest.approx(
+            1 - 1 / math.factorial(n), abs=TOL
+        )
+        assert point.expected_nfe == pytest.approx(n, abs=TOL)
+
+
+def test_threshold_one_is_one_by_one():
+    for n in (3, 4, 5):
+        one = ideal.ideal_point("shuffle", n, "confidence_threshold", 1.0)
+        assert one.expected_nfe == pytest.approx(n, abs=TOL)
+        assert one.accuracy == pytest.approx(1 - 1 / math.factorial(n), abs=TOL)
+    point = ideal.ideal_point(
+        "waiting_line_replace_random", 4, "confidence_threshold", "t1.0"
+    )
+    assert point.accuracy == pytest.approx(1.0, abs=TOL)
+
+
+def test_threshold_is_at_least_not_above():
+    """ParallelBench's threshold is '>=' (REFERENCE §2.7).
+
+    Replace Random n = 4: the first confidences are 3/4, so '>= 0.75' commits all at
+    once (greedy: every position keeps its item, accuracy 0); '> 0.75' would go one
+    by one (accuracy 1).
+    """
+    point = ideal.ideal_point("replace_random", 4, "confidence_threshold", 0.75)
+    assert point.accuracy == pytest.approx(0.0, abs=TOL)
+    assert point.expected_nfe == pytest.approx(1.0, abs=TOL)
+    above = ideal.ideal_point("replace_random", 4, "confidence_threshold", 0.76)
+    assert above.accuracy == pytest.approx(1.0, abs=TOL)
+
+
+def test_factor_reference_quirk_by_hand():
+    """The factor rule with ParallelBench's quirk, by hand.
+
+    Shuffle n = 3, f = 1, greedy. Step 1: confidences 1/3 each, rank 2 needs
+    1 - 1/3 = 2/3, so one item. Step 2: two masks, ParallelBench commits both (only
+    the last rank fails): distinct with probability 1/2, then the grader's 5/6 of
+    the permutations: 5/12 in two passes (without the quirk: 5/6 in three).
+    """
+    point = ideal.ideal_point("shuffle", 3, "confidence_factor", "f1.0")
+    assert point.accuracy == pytest.approx(float(Fraction(5, 12)), abs=TOL)
+    assert point.expected_nfe == pytest.approx(2.0, abs=TOL)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["confidence_topk", "random", "topk_margin", "entropy_topk", "left_to_right"],
+)
+def test_topk_nfe_is_ceil(method):
+    for task, n in (("shuffle_distinct", 5), ("insert_random", 4)):
+        items = ideal.output_items(task, n)
+        for k in range(1, items + 1):
+            point = ideal.ideal_point(task, n, method, k)
+            assert point.items == items
+            assert point.expected_nfe == pytest.approx(math.ceil(items / k), abs=TOL)
+            assert point.items_per_step == pytest.approx(items / point.expected_nfe)
+            assert point.tokens_per_step == pytest.approx(32 / point.expected_nfe)
+
+
+def test_paper_shuffle_topk_closed_form():
+    """Eq. (5) at k = 2: (n-1)!!/n!! for shuffle (times the grader's 1 - 1/n!)."""
+    for n, acc in ((4, 0.375), (6, 0.3125)):
+        point = ideal.ideal_point("shuffle", n, "random", 2, greedy=False)
+        assert point.accuracy == pytest.approx(
+            acc * (1 - 1 / math.factorial(n)), abs=TOL
+        )
+
+
+# --- units, curves and refusals -----------------------------------------------------
+
+
+def test_curve_marks_the_point_nearest_the_run():
+    real = ideal.real_items_per_step([4, 4, 4], [2, 2, 2])  # 2 items per pass
+    curve = ideal.ideal_curve(
+        "shuffle_distinct", 4, "confidence_topk", real_items_per_step=real
+    )
+    assert [p.param for p in curve] == [1, 2, 3, 4]
+    assert [p.marked for p in curve] == [False, True, False, False]
+    grid = ideal.ideal_curve("copy", 3, "confidence_threshold")
+    assert [p.param for p in grid] == [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert all(p.accuracy == pytest.approx(1.0, abs=TOL) for p in grid)
+    assert not any(p.marked for p in grid)
+
+
+def test_real_items_per_step_bases():
+    assert ideal.real_items_per_step([3, 4, 5], [8, 8, 8]) == pytest.approx(0.5)
+    # content basis of a top-k run: k * items / output_length
+    k, items, length = 4, 3, 12
+    content = ideal.real_items_per_step(
+        items, 32 / k, output_length=length, max_tokens=32
+    )
+    assert content == pytest.approx(k * items / length)
+    with pytest.raises(ValueError, match="max_tokens"):
+        ideal.real_items_per_step(3, 8, output_length=12)
+    with pytest.raises(ValueError, match="nfe"):
+        ideal.real_items_per_step(3, [8, 0])
+
+
+def test_refusals_carry_a_reason():
+    long_list = ideal.ideal_point("shuffle_distinct", 7, "confidence_topk", 1)
+    assert long_list.accuracy is None and "n = 6" in long_list.reason
+    assert ideal.ideal_point("waiting_line_n15/copy", 15, "random", 1).items == 15
+    missing = ideal.ideal_curve("copy", 3, "klass")
+    assert len(missing) == 1 and "issue 18" in missing[0].reason
+    tied = ideal.ideal_point("latin_square", 4, "confidence_topk", 4)
+    assert tied.accuracy is None and "memory guard" in tied.reason
+    assert tied.expected_nfe == 4.0 and tied.tokens_per_step == 16.0  # the schedule
+    curve = ideal.ideal_curve(
+        "latin_square", 4, "random", [1, 2, 16], real_items_per_step=1.9
+    )
+    assert [p.marked for p in curve] == [False, True, False]
+    assert curve[1].accuracy is None and curve[2].accuracy is not None
+    hot = ideal.ideal_point(
+        "latin_square", 4, "confidence_threshold", 0.9, greedy=False
+    )
+    assert hot.accuracy is None
+
+
+def test_latin_square_greedy_threshold_and_sudoku():
+    """A feasible Latin-square rule, and Sudoku.
+
+    Greedy gamma = 0.9 never commits two clashing cells: two cells of one row or
+    column exclude each other, so they cannot both give one symbol a probability
+    above 1/2; every square is valid. Sudoku's blanks are determined, so any
+    adaptive rule takes one pass.
+    """
+    latin = ideal.ideal_point(
+        "puzzles/latin_square_n4", 4, "confidence_threshold", "t0.9"
+    )
+    assert latin.items == 16 and latin.tokens_per_step == pytest.approx(
+        64 / latin.expected_nfe
+    )
+    assert latin.accuracy == pytest.approx(1.0, abs=1e-9)
+    assert 1 < latin.expected_nfe < 16
+    sudoku = ideal.ideal_point(
+        "parallelbench_puzzles_sudoku_n4", 4, "confidence_factor", 1.0
+    )
+    assert sudoku.accuracy == pytest.approx(1.0, abs=TOL)
+    assert sudoku.expected_nfe == pytest.approx(1.0, abs=TOL)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("nonsense_task", 3, "confidence_topk", 1), "nonsense_task"),
+        (("text_writing/summarization", 3, "confidence_topk", 1), "summarization"),
+        (("shuffle", 3, "nonsense", 1), "nonsense"),
+        (("shuffle", 3, "confidence_topk", 0), "whole number"),
+        (("shuffle", 3, "confidence_threshold", 2.0), "threshold"),
+        (("shuffle", 3, "confidence_threshold", "k4"), "folder_param"),
+        (("shuffle", 0, "confidence_topk", 1), "n"),
+        (("latin_square", 5, "confidence_topk", 1), "n"),
+    ],
+)
+def test_ideal_point_refuses_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        ideal.ideal_point(*args)

@@ -1,0 +1,759 @@
+r"""The ideal model beside each of ParallelBench's runs: exact accuracy and E[NFE].
+
+ParallelBench publishes harness runs of real dLLMs under its unmasking methods,
+`results/<model>/<method>/<param>/<run>/`. This module puts beside a run the ideal
+model (the oracle of the trilemma task, whose marginals are the exact conditional
+marginals of $p^*$) decoded by the same rule with the same parameter at the same
+list length $n$: its exact accuracy under ParallelBench's grader and its exact
+expected number of forward passes, from `trilemma.simulation.simulate`.
+
+**The methods** (`METHODS`; ParallelBench's code read through the stored index of
+furiosa-ai/ParallelBench, commits as cited):
+
+- `confidence_topk` (folder `k4`): `confidence_topk(k=...)`, top-k of $\max_v p$;
+- `random` (`k4`): `random_topk(k=...)`, top-k of `torch.rand` scores;
+- `topk_margin` (`k4`): `margin_topk(k=...)`, top-k of $p_{(1)} - p_{(2)}$;
+- `entropy_topk` (`k4`): `entropy_topk(k=...)`, top-k of $\sum p \log(p + 10^{-10})$;
+- `left_to_right` (`k4`): `left_to_right(k=...)`, top-k of $-$position;
+- `confidence_threshold` (`t0.7`): `threshold(gamma=...)`, the top-1 plus every
+  confidence $\ge \gamma$;
+- `confidence_factor` (`f1.0`): `factor(factor=..., reference_quirk=True)`, the
+  longest prefix with $c_{(n)} \ge 1 - f/(n+1)$, and all $m$ when only rank $m$
+  fails;
+- `klass`, `dus`, `slowfast`, `wino_dllm`: none, not in trilemma yet (issue 18).
+
+Sources: the method table `UNMASKING_REGISTRY` and its scorers
+(`parallelbench/models/unmasking_registry.py` @ e084d25, with `left_to_right` and
+`klass`; `parallelbench/models/confidence_scorers.py` @ 3859b5a); LLaDA's loop
+(`parallelbench/models/local/generate.py` @ 01110cc: `generate`,
+`get_transfer_index`, `get_transfer_index_dynamic`); Dream's
+(`parallelbench/models/local/dream/dream_model_utils.py` @ e084d25: `sample_block`);
+the harness (`parallelbench/lm_eval_wrappers/dllm_base.py` @ d842db2:
+`_build_generation_config`). What they do:
+
+- **One block, greedy.** A top-k run sets `steps = max_tokens / k` and `block_length
+  = max_tokens` (`derive_topk`, which refuses a k that does not divide
+  `max_tokens`); threshold and factor runs loop until the canvas is full. The
+  harness reads `temperature` (default 0.0) and never `do_sample`, so every run is
+  greedy: `p.max(-1)`, the argmax token, and confidence = its probability.
+- **Top-k counts.** LLaDA commits $\lfloor M/s\rfloor$ per step, one more for the
+  first $M \bmod s$ steps: exactly k per step, $M/k$ forward passes. Dream's
+  `sample_block` commits `int(m * (1 - s/t))` on the grid `linspace(1, eps=0)`,
+  exactly k in exact arithmetic; replayed in float32 (torch on a CPU), some steps
+  commit k-1 and the last k+1 (32 tokens at k = 4: 4,3,4,4,4,4,4,5; at k = 1 one
+  step commits nothing), with the same $M/k$ forward passes.
+- **Threshold.** Both loops take the top-m of all m masks by confidence and drop
+  ranks $\ge 2$ whose confidence is `< alg_threshold`: the top-1 always, plus every
+  confidence $\ge \gamma$ (trilemma's `threshold`, not `threshold_strict`).
+- **Factor.** Thresholds $1 - f/(n+1)$ on the sorted confidences, the first set to
+  $-1$; stop at the first rank below its threshold; `if top_i == 0 or top_i ==
+  len - 1: top_i += 1`. So at least one token, and all $m$ when the first failing
+  rank is the last one (trilemma's `factor(reference_quirk=True)`).
+- **Ties.** A real model's logits almost never tie exactly; `torch.topk` and
+  `argmax` would break exact ties by index. For the ideal model ties are exact
+  (Shuffle's marginals are uniform), and a fixed rule would commit the same item
+  at every tied position. The paper's ideal model has zero-mean logit noise that
+  breaks ties at random (REFERENCE §2.5), which is trilemma's temperature 0:
+  "greedy" here is the argmax with **uniform tie-breaking**, positions and tokens.
+  `greedy=False` gives temperature 1 (sampling the marginals) beside it.
+
+**Units: items per forward pass.** In trilemma's tasks an output item (a name, a
+cell, a blank) is one token. In a real run a name is about 3-4 tokens, the answer
+text adds brackets, quotes and commas, and the model decodes a fixed canvas of
+`max_tokens` tokens (32 for the lists, 64 for the puzzles) with EOS/padding after
+the answer; its NFE counts steps over the whole canvas, and ParallelBench's speed
+is `tokens_per_step = max_tokens / nfe`. Both sides are put on **items per forward
+pass**:
+
+- ideal: $L / \mathbb{E}[\mathrm{NFE}]$ with $L$ the task's output items
+  (`output_items`: $n$ for most lists, $n+1$ for insert, $n-1$ for remove, 16
+  cells for the 4x4 Latin square, the blanks of a Sudoku);
+- real (`real_items_per_step`): mean items / mean nfe per (task, n), all steps
+  charged to the items (the "canvas" basis); or, given the lines' `output_length`,
+  steps charged pro rata to the answer's tokens, $L \cdot \text{max\_tokens} /
+  (\text{nfe} \cdot \text{output\_length})$ (the "content" basis; for a top-k run
+  it is $k L / \text{output\_length}$).
+
+At a fixed $n$, items per step is the canvas tokens per step times
+$L/\text{max\_tokens}$, so `IdealPoint.tokens_per_step`
+($\text{max\_tokens} / \mathbb{E}[\mathrm{NFE}]$, as if the ideal model's steps
+ran over the run's canvas) puts the ideal model on ParallelBench's own axis.
+Threshold and factor parameters are unit-free (the same $\gamma$ or $f$ on each
+token's confidence). A top-k run's k is in tokens, and k tokens are not k items:
+`ideal_curve` gives the ideal model's whole curve over $k_{\text{items}} = 1..L$
+and marks the point nearest the run's items per step.
+
+**Limits of the mapping.**
+
+- A real model's confidence is per token, not per item: the first token of a name
+  carries the choice, its later tokens are nearly determined (confidence near 1),
+  so a threshold commits name tails eagerly and the choice tokens one by one;
+  the ideal model's confidence is the item's marginal.
+- Padding: the canvas' EOS/pad tokens usually reach high confidence first and cost
+  steps (top-k) or ride along with other commits (threshold); the canvas basis
+  charges every step to the items (a lower bound on the rate at which the answer
+  is decoded), the content basis assumes the steps are spread over the answer in
+  proportion to its tokens.
+- Formatting tokens (`[`, `"`, `, `) are decoded by the real model and are given to
+  the ideal one (infilling, REFERENCE §2.5(d)); a real model can also write
+  the wrong number of items, which the ideal model cannot.
+- The ideal model is exact on the task's law; the real model is judged on 25 docs
+  per (task, n), one sample each.
+- Sudoku: the ideal model decodes only the blanks (the givens are fixed by the
+  prompt); a real model writes all 16 digits, so count its items as blanks to
+  compare.
+
+**Cost.** The lists are enumerated at $n \le 6$ (`MAX_LIST_N`; ParallelBench's
+Waiting Line uses $n = 3..6$; at $n = 7$ one level of Shuffle's top-2 already
+holds $5 \times 10^5$ branches, and the $n = 15$ set is out of reach). The 4x4
+Latin square (576 squares, 16 cells) is enumerable only where ties do not
+multiply the orders: left-to-right (any k and temperature), one step
+($k \ge 16$), and the greedy one-at-a-time or adaptive rules (confidence, margin
+or entropy top-1, threshold, factor; 1-3 s each). The rest (top-k with
+$1 < k < 16$, random order, temperature 1 with any rule but left-to-right)
+exceeded a $10^6$-branch level after 1-4 GB of memory when measured, so
+`ideal_point` returns them with a `reason` and no accuracy (a top-k rule keeps
+its NFE, its schedule's length). Sudoku ($C = 0$) is cheap at any number of
+blanks.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import _checks
+from ..samplers import SAMPLERS, Sampler, topk_schedule
+from ..simulation import simulate
+from ..tasks import TEXT_FACTS, make_task
+from ._names import trilemma_task_name
+
+MAX_LIST_N = 6
+"""Largest list length enumerated (ParallelBench's Waiting Line: n = 3..6)."""
+
+CANVAS_TOKENS = MappingProxyType({"list": 32, "latin_square": 64, "sudoku": 64})
+"""ParallelBench's `max_tokens` per answer form (`TEXT_FACTS[task].form`): 32 for
+the Waiting Line lists, 64 for the puzzles (the runs' generation arguments)."""
+
+MAX_BRANCHES = 1_000_000
+"""`simulate`'s memory guard for one level, as `ideal_point` calls it (a list at
+n <= 6 needs at most a few 10^4; the feasible Latin-square rules a few 10^5)."""
+
+ISSUE_18 = "not in trilemma yet (issue 18)"
+
+_REGISTRY = "parallelbench/models/unmasking_registry.py@e084d25"
+_SCORERS = "parallelbench/models/confidence_scorers.py@3859b5a"
+_LLADA = "parallelbench/models/local/generate.py@01110cc"
+_DREAM = "parallelbench/models/local/dream/dream_model_utils.py@e084d25"
+
+
+class Method(NamedTuple):
+    """One of ParallelBench's unmasking methods and the trilemma sampler that matches.
+
+    Attributes:
+      name: ParallelBench's `unmasking` value (and method folder).
+      kind: `"topk"`, `"threshold"`, `"factor"` or `"other"`.
+      sampler: the key of `trilemma.samplers.SAMPLERS`, or None.
+      arg: the generation argument holding the parameter (`k`, `alg_threshold`,
+        `alg_factor`), or None.
+      prefix: how the param folder spells it (`k4`, `t0.7`, `f1.0`), or None.
+      setting: the sampler factory's keyword for the parameter (`k`, `gamma`,
+        `factor`), or None.
+      fixed: the factory's other settings, `((name, value), ...)`.
+      grid: ParallelBench's sweep of the parameter (its folders); top-k's k is in
+        tokens.
+      rule: the rule as ParallelBench's code applies it.
+      source: where the rule was read (`path@commit` in furiosa-ai/ParallelBench).
+      reason: why there is no sampler (None when there is one).
+    """
+
+    name: str
+    kind: str
+    sampler: str | None
+    arg: str | None
+    prefix: str | None
+    setting: str | None
+    fixed: tuple[tuple[str, object], ...]
+    grid: tuple[float, ...]
+    rule: str
+    source: str
+    reason: str | None = None
+
+
+_K_GRID = (1, 2, 4, 8, 16, 32)
+
+
+def _topk(name, sampler, rule, scorer):
+    return Method(
+        name,
+        "topk",
+        sampler,
+        "k",
+        "k",
+        "k",
+        (),
+        _K_GRID,
+        rule + "; k per step (LLaDA: floor(M/s), remainder first; Dream: "
+        "int(m(1 - s/t)) on linspace(1, 0), k up to float32 truncation), "
+        "max_tokens/k steps, one block, argmax token (temperature 0)",
+        f"{_REGISTRY} ({scorer}); {_SCORERS}; {_LLADA} (get_transfer_index); "
+        f"{_DREAM} (sample_block)",
+    )
+
+
+def _missing(name, source):
+    return Method(name, "other", None, None, None, None, (), (), "", source, ISSUE_18)
+
+
+METHODS = MappingProxyType(
+    {
+        "confidence_topk": _topk(
+            "confidence_topk",
+            "confidence_topk",
+            "top-k masked positions by the argmax token's probability",
+            "max_probability",
+        ),
+        "random": _topk(
+            "random",
+            "random_topk",
+            "top-k masked positions by torch.rand scores (a uniform k-subset)",
+            "random_confidence",
+        ),
+        "topk_margin": _topk(
+            "topk_margin",
+            "margin_topk",
+            "top-k masked positions by p1 - p2",
+            "margin",
+        ),
+        "entropy_topk": _topk(
+            "entropy_topk",
+            "entropy_topk",
+            "top-k masked positions by sum p log(p + 1e-10) (negative entropy)",
+            "negative_entropy",
+        ),
+        "left_to_right": _topk(
+            "left_to_right",
+            "left_to_right",
+            "top-k masked positions by -position (the k leftmost)",
+            "left_to_right",
+        ),
+        "confidence_threshold": Method(
+            "confidence_threshold",
+            "threshold",
+            "threshold",
+            "alg_threshold",
+            "t",
+            "gamma",
+            (),
+            (0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+            "top-m of all m masks by confidence, ranks >= 2 dropped when "
+            "confidence < alg_threshold: the top-1 plus every confidence >= gamma; "
+            "loops until the canvas is full",
+            f"{_REGISTRY} (derive_threshold); {_LLADA} (get_transfer_index); "
+            f"{_DREAM} (sample_block)",
+        ),
+        "confidence_factor": Method(
+            "confidence_factor",
+            "factor",
+            "factor",
+            "alg_factor",
+            "f",
+            "factor",
+            (("reference_quirk", True),),
+            (0.7, 1.0, 1.3, 1.6, 1.9),
+            "sorted confidences against 1 - f/(n+1) (rank 1 always passes); stop at "
+            "the first failing rank, but commit all m when it is the last "
+            "(top_i == len - 1); loops until the canvas is full",
+            f"{_REGISTRY} (derive_factor); {_LLADA} (get_transfer_index_dynamic); "
+            f"{_DREAM} (sample_block)",
+        ),
+        "klass": _missing(
+            "klass",
+            "parallelbench/models/local/llada/klass_generate.py@3859b5a; "
+            "parallelbench/models/local/dream/klass_sample.py@e084d25",
+        ),
+        "dus": _missing(
+            "dus", "parallelbench/models/local/llada/dus_generate.py@21e6222"
+        ),
+        "slowfast": _missing(
+            "slowfast", "parallelbench/models/local/llada/slowfast_generate.py@b7e488a"
+        ),
+        "wino_dllm": _missing(
+            "wino_dllm", "parallelbench/models/local/llada/wino_generate.py@21e6222"
+        ),
+    }
+)
+"""ParallelBench's method (`unmasking`) -> `Method`: the trilemma sampler that applies
+its rule, or None with the reason."""
+
+
+class IdealPoint(NamedTuple):
+    r"""The ideal model under one method and parameter on one (task, n).
+
+    Attributes:
+      task: the trilemma task.
+      n: its size (list length, Latin-square order, Sudoku blanks).
+      method: ParallelBench's method.
+      param: the trilemma-side parameter: $k_{\text{items}}$ (top-k), $\gamma$
+        (threshold) or $f$ (factor).
+      sampler: the sampler as `Sampler.describe()` writes it ("" when skipped).
+      temperature: 0.0 (greedy, uniform ties) or 1.0.
+      accuracy: the exact pass rate under ParallelBench's grader (`Task.grade`).
+      expected_nfe: the exact expected number of forward passes.
+      items: the task's output items $L$.
+      items_per_step: $L / \mathbb{E}[\mathrm{NFE}]$.
+      tokens_per_step: ParallelBench's axis, $\text{max\_tokens} /
+        \mathbb{E}[\mathrm{NFE}]$ on the run's canvas (`CANVAS_TOKENS`).
+      seconds: wall time of the enumeration.
+      reason: why nothing was computed, else None. The numbers are then None,
+        but for a top-k rule, whose NFE is its fixed schedule's length.
+      marked: the point of a curve nearest the run's items per step.
+    """
+
+    task: str
+    n: int
+    method: str
+    param: float
+    sampler: str
+    temperature: float
+    accuracy: float | None
+    expected_nfe: float | None
+    items: int
+    items_per_step: float | None
+    tokens_per_step: float | None
+    seconds: float
+    reason: str | None = None
+    marked: bool = False
+
+
+# --- methods and parameters -----------------------------------------------------------
+
+
+def method_of(method: str) -> Method:
+    """The `Method` of ParallelBench's `method` (`ValueError` for an unknown name)."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise _checks.unknown("ParallelBench method", method, METHODS)
+    return METHODS[method]
+
+
+def _usable(method: str) -> Method:
+    spec = method_of(method)
+    if spec.sampler is None:
+        raise ValueError(f"ParallelBench method {method!r}: {spec.reason}")
+    return spec
+
+
+_FOLDER_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+
+
+def parse_param(method: str, folder_param: str) -> int | float:
+    """The parameter of a run from its param folder (`k4`, `t0.7`, `f1.0`).
+
+    >>> parse_param("confidence_topk", "k4")
+    4
+    >>> parse_param("confidence_threshold", "t0.7")
+    0.7
+
+    Args:
+      method: ParallelBench's method (a key of `METHODS` with a sampler).
+      folder_param: the param folder of `results/<model>/<method>/<param>/`.
+
+    Returns:
+      k (an int, in tokens per step) for the top-k methods, the threshold or the
+      factor (a float) for the others.
+
+    Raises:
+      ValueError: an unknown method, one not in trilemma, or a folder that is not
+        the method's prefix followed by a valid number.
+    """
+    spec = _usable(method)
+    text = folder_param if isinstance(folder_param, str) else None
+    body = text[len(spec.prefix) :] if text and text.startswith(spec.prefix) else None
+    if body is None or not _FOLDER_NUMBER.fullmatch(body):
+        raise ValueError(
+            f"folder_param of {method}: expected {spec.prefix!r} followed by a "
+            f"number (e.g. {spec.prefix}{spec.grid[1]}); got {folder_param!r}"
+        )
+    return _check_param(spec, float(body), "folder_param")
+
+
+def _check_param(spec: Method, value, name: str) -> int | float:
+    """A parameter checked for its method: k >= 1 whole, gamma in [0, 1], f > 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise ValueError(
+            f"{name} of {spec.name}: expected a number; got {type(value).__name__} "
+            f"{value!r}"
+        )
+    value = float(value)
+    if spec.kind == "topk":
+        if not (math.isfinite(value) and value >= 1 and value == int(value)):
+            raise ValueError(
+                f"{name} of {spec.name}: k must be a whole number >= 1; got {value:g}"
+            )
+        return int(value)
+    if spec.kind == "threshold":
+        return _checks.check_real(value, f"{name} of {spec.name}", low=0.0, high=1.0)
+    return _checks.check_real(value, f"{name} of {spec.name}", low=0.0, low_open=True)
+
+
+def sampler_for(
+    method: str,
+    gen_args: Mapping[str, Any],
+    *,
+    k_items: int | None = None,
+    temperature: float | None = None,
+) -> Sampler:
+    r"""The trilemma sampler that applies a run's rule, from a line's generation args.
+
+    Reads `arguments.gen_args_0.arg_1` of a harness line, e.g. `{"until": ["\n\n"],
+    "do_sample": false, "max_tokens": 32, "k": 4, "unmasking": "confidence_topk"}`.
+
+    >>> sampler_for("confidence_threshold",
+    ...             {"alg_threshold": 0.7, "unmasking": "confidence_threshold"}
+    ...             ).describe()
+    'threshold(gamma=0.7, temperature=0.0)'
+
+    Args:
+      method: ParallelBench's method; it must equal the args' `unmasking` if given.
+      gen_args: the line's generation arguments.
+      k_items: top-k methods only: the items per step of the trilemma sampler.
+        None reads the run's k (tokens per step) as items, the one-token-per-item
+        reading of the paper's infilling setting; see the module's units.
+      temperature: None reads the args' `temperature` (ParallelBench's default
+        0.0: greedy; its harness never reads `do_sample`); 0 is greedy with uniform
+        ties.
+
+    Raises:
+      ValueError: an unknown method or one not in trilemma, a method that
+        contradicts `unmasking`, a missing or invalid parameter, a k that does not
+        divide `max_tokens` (ParallelBench refuses it too), or arguments trilemma
+        does not model (`alg_temp` > 0, `top_p`/`top_k`, semi-AR `block_length`).
+    """
+    spec = _usable(method)
+    if not isinstance(gen_args, Mapping):
+        raise ValueError(
+            f"gen_args: expected a mapping (a line's arguments.gen_args_0.arg_1); got "
+            f"{type(gen_args).__name__}"
+        )
+    given = gen_args.get("unmasking", method)
+    if given != method:
+        raise ValueError(
+            f"gen_args: `unmasking` is {given!r} but the method is {method!r}"
+        )
+    if spec.arg not in gen_args:
+        raise ValueError(
+            f"gen_args of {method}: no `{spec.arg}` (the method's parameter); got "
+            f"keys {sorted(gen_args)}"
+        )
+    value = _check_param(spec, gen_args[spec.arg], f"gen_args `{spec.arg}`")
+    max_tokens = gen_args.get("max_tokens")
+    if max_tokens is not None:
+        max_tokens = _checks.check_int(max_tokens, "gen_args `max_tokens`", minimum=1)
+    _check_other_args(spec, gen_args, value, max_tokens)
+    if temperature is None:
+        temperature = gen_args.get("temperature", 0.0)
+    temperature = _checks.check_real(
+        temperature, "temperature", low=0.0, high_open=True
+    )
+    if spec.kind == "topk" and k_items is not None:
+        value = _check_param(spec, k_items, "k_items")
+    return _build(spec, value, temperature)
+
+
+def _check_other_args(spec: Method, gen_args, value, max_tokens) -> None:
+    """Refuse the generation arguments whose effect trilemma does not model."""
+    alg_temp = gen_args.get("alg_temp", 0.0)
+    if alg_temp not in (None, 0, 0.0):
+        raise ValueError(
+            f"gen_args `alg_temp` = {alg_temp!r}: positions drawn from "
+            "softmax(confidence / alg_temp) are not a trilemma rule; only 0"
+        )
+    for key in ("top_p", "top_k"):
+        if gen_args.get(key) is not None:
+            raise ValueError(
+                f"gen_args `{key}`: truncated token draws are not modelled"
+            )
+    block = gen_args.get("block_length")
+    if block is not None and (max_tokens is None or block != max_tokens):
+        raise ValueError(
+            f"gen_args `block_length` = {block!r}: the runs decode one block of "
+            f"`max_tokens` ({max_tokens}); semi-AR blocks in tokens do not map to items"
+        )
+    if spec.kind == "topk" and max_tokens is not None:
+        if max_tokens % value:
+            raise ValueError(
+                f"gen_args: `max_tokens` ({max_tokens}) is not a multiple of `k` "
+                f"({value}); ParallelBench's derive_topk refuses it"
+            )
+        steps = gen_args.get("steps")
+        if steps is not None and steps != max_tokens // value:
+            raise ValueError(
+                f"gen_args `steps` = {steps!r} contradicts k = {value} "
+                f"(max_tokens / k = {max_tokens // value})"
+            )
+
+
+def _build(spec: Method, value, temperature: float) -> Sampler:
+    settings = {spec.setting: value, **dict(spec.fixed)}
+    return SAMPLERS[spec.sampler](**settings, temperature=temperature)
+
+
+@functools.lru_cache(maxsize=64)
+def _task(name: str, n: int):
+    """`make_task(name, n)`, kept (a `Task` is immutable).
+
+    Building a Sudoku task enumerates its puzzles, about 0.1 s a point otherwise.
+    """
+    return make_task(name, n)
+
+
+# --- the ideal model ------------------------------------------------------------------
+
+
+def output_items(task: str, n: int) -> int:
+    """The output items $L$ of a task at size `n` (a trilemma or ParallelBench name).
+
+    >>> output_items("waiting_line/insert_random", 3), output_items("latin_square", 4)
+    (4, 16)
+
+    A list's length is read off the task at n = 3 (the offset of insert and remove
+    does not depend on n), so a list too long to build still gets its $L$.
+    """
+    name = trilemma_task_name(task)
+    n = _checks.check_int(n, "n", minimum=1)
+    if TEXT_FACTS[name].form == "list" and n > MAX_LIST_N:
+        return n + len(_task(name, 3).outputs) - 3
+    return len(_task(name, n).outputs)
+
+
+def _refusal(name: str, n: int, spec: Method, param, temperature: float) -> str | None:
+    """Why (task, n, method, param) is not enumerated here, or None."""
+    if spec.sampler is None:
+        return spec.reason
+    form = TEXT_FACTS[name].form
+    if form == "list" and n > MAX_LIST_N:
+        return (
+            f"{name} at n = {n}: the lists are enumerated up to n = {MAX_LIST_N} "
+            "(ParallelBench's Waiting Line uses 3..6); beyond, the exact enumeration "
+            "exceeds its memory guard"
+        )
+    if form == "latin_square" and n >= 4:
+        cells = n * n
+        one_step = spec.kind == "topk" and param >= cells
+        if spec.sampler == "left_to_right" or one_step:
+            return None
+        tied = (
+            spec.sampler == "random_topk"
+            or (spec.kind == "topk" and param > 1)
+            or temperature > 0
+        )
+        if tied:
+            return (
+                f"latin_square at n = {n}: the exact enumeration of this rule "
+                f"({spec.sampler}, {spec.setting} = {param:g}, temperature "
+                f"{temperature:g}) multiplies tied orders over {cells} cells past "
+                "simulate's memory guard (measured: a level of > 10^6 branches after "
+                "1-4 GB); feasible here: left_to_right, one step (k >= "
+                f"{cells}), and greedy top-1, threshold and factor"
+            )
+    return None
+
+
+def ideal_point(
+    task: str,
+    n: int,
+    method: str,
+    param: float | str,
+    *,
+    greedy: bool = True,
+) -> IdealPoint:
+    r"""The ideal model's exact accuracy and E[NFE] under one method and parameter.
+
+    Args:
+      task: a trilemma, ParallelBench or harness task name
+        (`parallelbench_waiting_line_shuffle` is `shuffle_distinct`).
+      n: the task's size (list length; Latin-square order; Sudoku blanks).
+      method: ParallelBench's method (a key of `METHODS`).
+      param: $k_{\text{items}}$ for the top-k methods (items per step; see the
+        module's units), $\gamma$ for `confidence_threshold`, $f$ for
+        `confidence_factor`; a param folder string (`"t0.7"`) is read by
+        `parse_param` (for top-k its k is then read as items).
+      greedy: True for temperature 0 with uniform ties (ParallelBench's runs are
+        greedy), False for temperature 1.
+
+    Returns:
+      An `IdealPoint`; for a method not in trilemma, a list longer than
+      `MAX_LIST_N` or a Latin-square rule too large to enumerate, its numbers are
+      None and `reason` says why.
+
+    Raises:
+      ValueError: an unknown task or method, an invalid parameter or size.
+    """
+    name = trilemma_task_name(task)
+    spec = method_of(method)
+    greedy = _checks.check_bool(greedy, "greedy")
+    temperature = 0.0 if greedy else 1.0
+    if spec.sampler is not None:
+        if isinstance(param, str):
+            param = parse_param(method, param)
+        else:
+            param = _check_param(spec, param, "param")
+    items = output_items(name, n)
+    reason = _refusal(name, n, spec, param, temperature)
+    if reason is not None:
+        return _skipped(name, n, method, param, temperature, items, reason)
+    task_ = _task(name, n)
+    sampler = _build(spec, param, temperature)
+    start = time.perf_counter()
+    try:
+        sim = simulate(task_, sampler, entropy_cells=0, max_branches=MAX_BRANCHES)
+    except ValueError as err:  # simulate's memory guard: the only refusal left here
+        if "`max_branches`" not in str(err):
+            raise
+        return _skipped(name, n, method, param, temperature, items, str(err))
+    seconds = time.perf_counter() - start
+    nfe = float(sim.expected_nfe)
+    canvas = _canvas(name)
+    return IdealPoint(
+        task=name,
+        n=n,
+        method=method,
+        param=param,
+        sampler=sampler.describe(),
+        temperature=temperature,
+        accuracy=float(sim.accuracy()),
+        expected_nfe=nfe,
+        items=items,
+        items_per_step=items / nfe,
+        tokens_per_step=canvas / nfe,
+        seconds=seconds,
+    )
+
+
+def _skipped(name, n, method, param, temperature, items, reason) -> IdealPoint:
+    """A point not enumerated; a top-k rule's NFE is its schedule's length anyway."""
+    nfe = None
+    if METHODS[method].kind == "topk":
+        nfe = float(len(topk_schedule(items, k=param)))
+    return IdealPoint(
+        task=name,
+        n=n,
+        method=method,
+        param=param,
+        sampler="",
+        temperature=temperature,
+        accuracy=None,
+        expected_nfe=nfe,
+        items=items,
+        items_per_step=None if nfe is None else items / nfe,
+        tokens_per_step=None if nfe is None else _canvas(name) / nfe,
+        seconds=0.0,
+        reason=reason,
+    )
+
+
+def _canvas(name: str) -> int:
+    return CANVAS_TOKENS[TEXT_FACTS[name].form]
+
+
+def ideal_curve(
+    task: str,
+    n: int,
+    method: str,
+    params: Iterable[float | str] | None = None,
+    *,
+    greedy: bool = True,
+    real_items_per_step: float | None = None,
+) -> tuple[IdealPoint, ...]:
+    r"""The ideal model's points over a sweep of one method's parameter.
+
+    Args:
+      task: as `ideal_point`.
+      n: as `ideal_point`.
+      method: as `ideal_point`.
+      params: the parameters; None sweeps $k_{\text{items}} = 1..L$ for the top-k
+        methods and ParallelBench's grid (`Method.grid`) for threshold and factor.
+      real_items_per_step: a run's items per forward pass (`real_items_per_step`);
+        the point nearest it in items per step gets `marked=True` (the first of
+        equals; a top-k point that was not enumerated can be it: its `reason`
+        says why it has no accuracy).
+      greedy: as `ideal_point`.
+
+    Returns:
+      One `IdealPoint` per parameter, in the given order (none for a method not in
+      trilemma: a one-point tuple carrying its `reason`).
+    """
+    spec = method_of(method)
+    if spec.sampler is None:
+        return (ideal_point(task, n, method, math.nan, greedy=greedy),)
+    if params is None:
+        if spec.kind == "topk":
+            params = range(1, output_items(task, n) + 1)
+        else:
+            params = spec.grid
+    points = [ideal_point(task, n, method, p, greedy=greedy) for p in params]
+    if real_items_per_step is not None:
+        target = _checks.check_real(
+            real_items_per_step, "real_items_per_step", low=0.0, low_open=True
+        )
+        done = [i for i, p in enumerate(points) if p.items_per_step is not None]
+        # a top-k point not enumerated still has its speed, and can be the nearest
+        if done:
+            best = min(done, key=lambda i: abs(points[i].items_per_step - target))
+            points[best] = points[best]._replace(marked=True)
+    return tuple(points)
+
+
+def real_items_per_step(
+    items: float | Sequence[float],
+    nfe: float | Sequence[float],
+    *,
+    output_length: float | Sequence[float] | None = None,
+    max_tokens: int | None = None,
+) -> float:
+    r"""A run's items per forward pass at one (task, n), for `ideal_curve`.
+
+    Canvas basis (default): mean items / mean nfe, every step charged to the items.
+    Content basis (with `output_length` and `max_tokens`): the steps charged pro
+    rata to the answer's tokens,
+    $\bar L \cdot \text{max\_tokens} / (\overline{\text{nfe}} \cdot
+    \overline{\text{output\_length}})$; for a top-k run this is
+    $k \bar L / \overline{\text{output\_length}}$.
+
+    >>> real_items_per_step([3, 3], [8, 8])
+    0.375
+    >>> real_items_per_step(3, 8, output_length=12, max_tokens=32)
+    1.0
+
+    Args:
+      items: the output items of each line (or one value).
+      nfe: each line's logged `nfe` (or one value).
+      output_length: each line's logged `output_length`, for the content basis.
+      max_tokens: the run's canvas (`max_tokens`), for the content basis.
+    """
+    mean_items = _mean(items, "items")
+    mean_nfe = _mean(nfe, "nfe")
+    if output_length is None:
+        if max_tokens is not None:
+            raise ValueError("max_tokens: give output_length too (the content basis)")
+        return mean_items / mean_nfe
+    if max_tokens is None:
+        raise ValueError("output_length: give max_tokens too (the content basis)")
+    max_tokens = _checks.check_int(max_tokens, "max_tokens", minimum=1)
+    return mean_items * max_tokens / (mean_nfe * _mean(output_length, "output_length"))
+
+
+def _mean(values, name: str) -> float:
+    array = np.atleast_1d(np.asarray(values, dtype=float))
+    if array.ndim != 1 or array.size == 0 or not np.all(array > 0):
+        raise ValueError(f"{name}: expected positive numbers; got {values!r}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: expected finite numbers; got {values!r}")
+    return float(array.mean())
