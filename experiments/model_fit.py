@@ -49,7 +49,7 @@ def misses(result: dict) -> list[dict]:
 
 def markdown(result: dict) -> str:
     """The report: goals, summary per model, the full table."""
-    from trilemma.cli.fit import table
+    from trilemma.fit import table
 
     lines = [
         "# Exact fit of the shipped models",
@@ -83,11 +83,9 @@ def markdown(result: dict) -> str:
 
 def run(outdir: Path = _common.FIGURES, progress=None, model: str = "default"):
     """Fit, then write the markdown report and the JSON; returns the paths."""
-    from trilemma.cli import fit as cli_fit
+    from trilemma.fit import load, report
 
-    result = cli_fit.report(
-        cli_fit.load(model), num_prompts=NUM_PROMPTS, seed=0, progress=False
-    )
+    result = report(load(model), num_prompts=NUM_PROMPTS, seed=0, progress=False)
     result["goals"] = GOALS
     result["misses"] = misses(result)
     return [

@@ -19,10 +19,14 @@ $$D_{KL}\big(p^* \,\big\|\, \textstyle\prod_j q_{\theta,j}(\cdot \mid x)\big)
 with $q_{\theta,j}$ the model's marginals given the fully masked outputs: the loss
 of decoding everything in one step, which for the ideal model is the task's
 $C(Y|X)$ (reported beside it). Information is in nats (`in_bits` for bits).
+
+`report` fits the model files `load` names and gives one JSON-ready dict in bits;
+`table` renders it (what `trilemma fit` prints and `experiments/model_fit.py` writes).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -30,6 +34,7 @@ import numpy as np
 
 from . import _checks, point
 from ._keys import row_index
+from ._units import in_bits
 from .metrics import total_correlation
 from .samplers import SAMPLERS
 from .simulation import simulate
@@ -180,3 +185,68 @@ def _row_of(found, outcomes):
     if np.any(index < 0):
         raise AssertionError("the simulation returned an output off the support")
     return index
+
+
+def load(spec: str):
+    """The model files `--model` names: both shipped ones for `default`."""
+    from .models import weights
+
+    if spec == "default":
+        return [weights.resolve_model("default", kind) for kind in weights.KINDS]
+    return [weights.resolve_model(spec)]
+
+
+def report(model_files, *, num_prompts: int, seed: int, progress: bool) -> dict:
+    """`{"models": [{"model", "kind", "tasks": [ModelFit in bits...]}]}`."""
+    _checks.check_int(num_prompts, "num_prompts", minimum=1, maximum=4096)
+    _checks.check_int(seed, "seed", minimum=0, maximum=2**31 - 1)
+    models = []
+    for model_file in model_files:
+        rows = fit(model_file, num_prompts=num_prompts, seed=seed, progress=progress)
+        models.append(
+            {
+                "model": model_file.name,
+                "kind": "autoregressive" if model_file.config.causal else "denoiser",
+                "tasks": [
+                    {k: _finite(v) for k, v in in_bits(row).items()} for row in rows
+                ],
+            }
+        )
+    return {"num_prompts": num_prompts, "seed": seed, "models": models}
+
+
+def _finite(value):
+    """A float for JSON: None for inf or NaN, round-off below 1e-12 shown as 0."""
+    if isinstance(value, float):
+        return (0.0 if abs(value) < 1e-12 else value) if math.isfinite(value) else None
+    return value
+
+
+def table(result: dict) -> str:
+    """The fit report as aligned text, one line per (task, n), both splits."""
+    lines = []
+    for model in result["models"]:
+        lines.append(f"{model['model']} ({model['kind']}), exact, bits")
+        lines.append(
+            f"{'task':<17}{'n':>2}  {'accuracy in/out':>15}  {'KL in/out':>15}  "
+            f"{'recall':>6}  {'1-step KL':>9}  {'C(Y|X)':>7}"
+        )
+        rows = {(r["task"], r["n"], r["split"]): r for r in model["tasks"]}
+        for task, n, split in rows:
+            if split != "held_in":
+                continue
+            a, b = rows[task, n, "held_in"], rows[task, n, "held_out"]
+            step = a["one_step_kl_bits"]
+            lines.append(
+                f"{task:<17}{n:>2}  {a['accuracy']:>7.4f}/{b['accuracy']:<7.4f}  "
+                f"{_show(a['kl_bits'])}/{_show(b['kl_bits'])}  "
+                f"{min(a['recall'], b['recall']):>6.4f}  "
+                f"{'—' if step is None else f'{step:.4f}':>9}  "
+                f"{a['total_correlation_bits']:>7.4f}"
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _show(kl) -> str:
+    return f"{'inf' if kl is None else f'{kl:.4f}':>7}"
