@@ -15,7 +15,10 @@ never downloading anything, and writes:
 * `figures/parallelbench.json`: the whole report (`RunsReport.as_dict()`, paths
   relative to the repository) and the figure's data;
 * `figures/parallelbench.png` / `.pdf`: accuracy against tokens per step, one panel
-  per task, one curve per (model, method), with the intervals.
+  per task, one curve per (model, method), with the intervals; beside them, grey,
+  the ideal model's exact curves under the same methods at each n the runs have
+  (`trilemma.parallelbench.ideal`, via `ideal_curves`; about 11 s), on
+  ParallelBench's axis max_tokens / E[NFE].
 
   python experiments/fig_parallelbench.py [--outdir figures]
 """
@@ -35,13 +38,15 @@ RESULTS = _common.REPO_ROOT / "tests" / "fixtures" / "parallelbench" / "results"
 
 
 def compute(progress=None, results: Path = RESULTS) -> tuple[object, dict]:
-    """The report of the excerpt and the figure's data."""
-    from trilemma.parallelbench._runs import figure_data, read_runs
+    """The report of the excerpt and the figure's data (with the ideal curves)."""
+    from trilemma.parallelbench._runs import figure_data, ideal_curves, read_runs
 
     if progress is not None:
         progress("reading the runs")
     report = read_runs([results])
-    return report, figure_data(report)
+    if progress is not None:
+        progress("the ideal model's curves")
+    return report, figure_data(report, ideal=ideal_curves(report))
 
 
 def relative(value, root: Path = _common.REPO_ROOT):
@@ -56,8 +61,8 @@ def relative(value, root: Path = _common.REPO_ROOT):
     return value
 
 
-def markdown(report, root: Path = _common.REPO_ROOT) -> str:
-    """parallelbench.md: the setting table, the results-file checks and PBx."""
+def markdown(report, ideal: dict | None = None, root: Path = _common.REPO_ROOT) -> str:
+    """parallelbench.md: the setting table, the results-file checks, PBx, ideal."""
     from trilemma.parallelbench._runs import method_label, model_label
 
     def rel(path) -> str:
@@ -155,9 +160,39 @@ def markdown(report, root: Path = _common.REPO_ROOT) -> str:
             f"{_points(p.results_points)} | {_points(p.results_points_all)} | "
             f"{_pbx(p)} |"
         )
+    if ideal:
+        lines += _ideal_section(ideal)
     if report.errors:
         lines += ["", "## Errors", ""] + [f"- {rel(e)}" for e in report.errors]
     return relative("\n".join(lines) + "\n", root)
+
+
+def _ideal_section(ideal: dict) -> list[str]:
+    lines = [
+        "",
+        "## The ideal model beside the runs (the figure's grey curves)",
+        "",
+        "The ideal model (the task's exact conditional marginals) decoded by each "
+        "method the runs use, greedy with uniform ties, at each n the runs have "
+        "(`trilemma.parallelbench.ideal.ideal_curve`): top-k over k = 1..L items, "
+        "threshold and factor over ParallelBench's grid. Its speed is max_tokens / "
+        "E[NFE], ParallelBench's axis with the ideal model's steps as if over the "
+        "run's 32- or 64-token canvas; items per step = that x L / max_tokens. "
+        "Sudoku is left out (the logged n is the grid size, and with C(Y|X) = 0 the "
+        "ideal accuracy is 1 at every speed), as are the Latin-square rules too "
+        "large to enumerate (top-k with k > 1 items).",
+        "",
+        "| task | n | method | (param: tokens/step, accuracy) |",
+        "|---|---:|---|---|",
+    ]
+    for task, curves in ideal.items():
+        for c in curves:
+            pts = "; ".join(
+                f"{p:g}: {x:.2f}, {a:.3f}"
+                for p, x, a in zip(c["params"], c["x"], c["accuracy"], strict=True)
+            )
+            lines.append(f"| {task} | {c['n']} | {c['method']} | {pts} |")
+    return lines
 
 
 def _ci(estimate) -> str:
@@ -195,7 +230,7 @@ def run(outdir: Path = _common.FIGURES, progress=None) -> list[Path]:
         "figure": data,
     }
     paths = [
-        _common.write_text(outdir / f"{STEM}.md", markdown(report)),
+        _common.write_text(outdir / f"{STEM}.md", markdown(report, data["ideal"])),
         _common.write_json(outdir / f"{STEM}.json", payload),
     ]
     return paths + _common.save_figure(fig_parallelbench(data), STEM, outdir)

@@ -51,6 +51,8 @@ from ..estimators import Estimate, clopper_pearson
 from ..metrics import pbx_discrete, pbx_interpolated
 from ..tasks import TEXT_FACTS
 from ._logs import LogFile, find_log_files, grade_log
+from .ideal import METHODS as IDEAL_METHODS
+from .ideal import ideal_curve
 
 RESULTS_FILE = "results_parallelbench.json"
 """The results file of a run folder in ParallelBench's tree."""
@@ -1248,20 +1250,90 @@ def figure_data(
     out_panels = [{**p, "curves": list(p["curves"].values())} for p in panels.values()]
     docs = sorted({r.docs for r in rows})
     shown = f"{docs[0]}" if len(docs) == 1 else f"{docs[0]}–{docs[-1]}"
+    caption = (
+        "ParallelBench's logged runs, graded by trilemma (its verdicts equal the "
+        "logged scores); each point is one param of a (model, method), all n and "
+        f"runs pooled ({shown} docs per point), with its exact Clopper–Pearson 95% "
+        "interval. Tokens per step = max_tokens / NFE per doc (the 32- or 64-token "
+        "canvas), averaged: ParallelBench's speed."
+    )
+    if ideal:
+        caption += (
+            " Grey: the ideal model (exact conditional marginals) under each "
+            "method present (open marker = method; top-k over k = 1..L items, "
+            "threshold and factor over ParallelBench's grid; greedy, uniform ties), "
+            "one dash per n, at max_tokens / E[NFE]: its steps as if over the same "
+            "canvas (trilemma.parallelbench.ideal). Not drawn: Sudoku (accuracy 1 "
+            "at every speed) and Latin-square rules too large to enumerate."
+        )
     return {
         "panels": out_panels,
         "models": sorted({r.model for r in rows}),
         "x_label": "tokens per step",
         "y_label": "accuracy",
-        "caption": (
-            "ParallelBench's logged runs, graded by trilemma (its verdicts equal the "
-            "logged scores); each point is one param of a (model, method), all n and "
-            f"runs pooled ({shown} docs per point), with its exact Clopper–Pearson "
-            "95% interval. Tokens per step = max_tokens / NFE per doc (the 32- or "
-            "64-token canvas), averaged: ParallelBench's speed."
-        ),
+        "caption": caption,
         "ideal": None if ideal is None else {k: list(v) for k, v in ideal.items()},
+        "ideal_label": "ideal model (exact)",
     }
+
+
+def ideal_curves(
+    report: RunsReport, *, greedy: bool = True
+) -> dict[str, list[dict[str, Any]]]:
+    r"""The ideal model's exact curves beside the runs, for `figure_data(ideal=...)`.
+
+    For every task the runs have, every n its docs have and every method run on it,
+    `trilemma.parallelbench.ideal.ideal_curve(task, n, method)`: the ideal model
+    (the task's exact conditional marginals) decoded by the same rule, top-k over
+    $k_{\text{items}} = 1..L$ and threshold or factor over ParallelBench's grid,
+    greedy with uniform ties as ParallelBench's runs are (`greedy=False`:
+    temperature 1). Its speed is `IdealPoint.tokens_per_step` = max_tokens /
+    E[NFE]: ParallelBench's axis, the ideal model's steps as if they ran over the
+    run's 32- or 64-token canvas (the unit mapping of `trilemma.parallelbench.ideal`;
+    items per step = that times L / max_tokens).
+
+    Left out: points the enumeration refuses (the Latin square under tied rules),
+    methods with no trilemma sampler (`klass`, `dus`, `slowfast`, `wino_dllm`), and
+    Sudoku, whose logged n is the grid size while the ideal model's n is the blanks
+    (with C(Y|X) = 0 its accuracy is 1 at every speed).
+
+    Returns:
+      Per task (`short_task` name): mappings with `"n"`, `"method"`, `"params"`,
+      `"x"` (tokens per step), `"items_per_step"`, `"expected_nfe"` and
+      `"accuracy"`, in task, n, method order.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    wanted = sorted(
+        {
+            (r.task, r.trilemma_task, r.n, r.method)
+            for r in report.settings
+            if isinstance(r.n, int)
+        },
+        key=lambda k: (k[0], k[2], k[3]),
+    )
+    for task, trilemma_task, n, method in wanted:
+        spec = IDEAL_METHODS.get(method)
+        if trilemma_task == "sudoku" or spec is None or spec.sampler is None:
+            continue
+        points = [
+            p
+            for p in ideal_curve(trilemma_task, n, method, greedy=greedy)
+            if p.accuracy is not None
+        ]
+        if not points:
+            continue
+        out.setdefault(task, []).append(
+            {
+                "n": n,
+                "method": method,
+                "params": [p.param for p in points],
+                "x": [p.tokens_per_step for p in points],
+                "items_per_step": [p.items_per_step for p in points],
+                "expected_nfe": [p.expected_nfe for p in points],
+                "accuracy": [p.accuracy for p in points],
+            }
+        )
+    return out
 
 
 def _task_order(row: SettingRow) -> tuple:

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from ._style import FAMILY_STYLES, PALETTE, legend_and_caption, sampler_style, style
 
@@ -47,8 +48,9 @@ def fig_parallelbench(
     puzzles; a family starts a new row of at most four panels). Each (model,
     method) is one curve through its params sorted by speed, colour by model and
     marker by method, with the exact Clopper–Pearson 95% interval of each point as
-    an error bar. The ideal model's exact curves, where given, are grey lines, one
-    per n.
+    an error bar. The ideal model's exact curves, where given, are thin grey lines,
+    one dash per n, with small open markers of their method; the speed axis is then
+    logarithmic (base 2), since the ideal model's steps span a wider range.
 
     Args:
       data: mapping with `"panels"` (mappings with `"task"` (the key of `ideal`),
@@ -60,7 +62,8 @@ def fig_parallelbench(
       axes: optional sequence of one axes per panel.
       ideal: the ideal model's exact curves per task (the panels' `"task"`): a
         sequence of mappings with `"n"`, `"x"` (in the same unit as the data's
-        `"x"`) and `"accuracy"`; it replaces `data["ideal"]`. None: none drawn.
+        `"x"`), `"accuracy"` and optionally `"method"` (its marker); it replaces
+        `data["ideal"]`. None: none drawn.
 
     Returns:
       The `Figure`.
@@ -77,12 +80,17 @@ def fig_parallelbench(
         for ax, panel in zip(grid, panels, strict=True):
             for curve in (ideal or {}).get(panel["task"], ()):
                 ideal_ns.add(curve["n"])
+                order = np.argsort(np.asarray(curve["x"], float), kind="stable")
                 ax.plot(
-                    curve["x"],
-                    curve["accuracy"],
+                    np.asarray(curve["x"], float)[order],
+                    np.asarray(curve["accuracy"], float)[order],
                     color=PALETTE["grey"],
                     ls=_ideal_dash(curve["n"]),
-                    lw=1.0,
+                    lw=0.9,
+                    marker=_method_style(curve.get("method", ""))["marker"],
+                    ms=3.5,
+                    mfc="white",
+                    mew=0.8,
                     zorder=1.5,
                 )
             for curve in panel["curves"]:
@@ -117,14 +125,17 @@ def fig_parallelbench(
                 )  # fmt: skip
             ax.set_title(panel["title"], loc="left")
             ax.set_ylim(-0.04, 1.04)
-            ax.set_xlim(0, 1.12 * max(_largest_x(panel, ideal), 1.0))
+            if ideal:
+                _log2_axis(ax, panel, ideal)
+            else:
+                ax.set_xlim(0, 1.12 * max(_largest_x(panel, ideal), 1.0))
             ax.set_xlabel(data.get("x_label", "tokens per step"))
             if axes is not None or ax.get_subplotspec().colspan.start == 0:
                 ax.set_ylabel(data.get("y_label", "accuracy"))
         for n in sorted(ideal_ns):
             label = data.get("ideal_label", "ideal model, exact") + f", n = {n}"
             handles[label] = Line2D(
-                [], [], color=PALETTE["grey"], ls=_ideal_dash(n), lw=1.0, label=label
+                [], [], color=PALETTE["grey"], ls=_ideal_dash(n), lw=0.9, label=label
             )
         if axes is None:
             legend_and_caption(
@@ -163,11 +174,29 @@ def _grid(axes, panels) -> tuple[Figure, list[Axes]]:
     return fig, placed
 
 
-def _largest_x(panel, ideal) -> float:
+def _xs(panel, ideal) -> list[float]:
     values = [v for c in panel["curves"] for v in c["x"]]
     values += [v for c in (ideal or {}).get(panel["task"], ()) for v in c["x"]]
-    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
-    return max(finite, default=1.0)
+    return [float(v) for v in values if v is not None and np.isfinite(v) and v > 0]
+
+
+def _largest_x(panel, ideal) -> float:
+    return max(_xs(panel, ideal), default=1.0)
+
+
+def _log2_axis(ax: Axes, panel, ideal) -> None:
+    """A base-2 speed axis over the panel's powers of two, labelled 1, 2, 4, ..."""
+    xs = _xs(panel, ideal) or [1.0]
+    low = 2.0 ** np.floor(np.log2(min(xs)))
+    high = 2.0 ** np.ceil(np.log2(max(xs)))
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(low / 1.25, high * 1.25)
+    ticks = 2.0 ** np.arange(np.log2(low), np.log2(high) + 1)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    formatter = ScalarFormatter()
+    formatter.set_scientific(False)
+    ax.xaxis.set_major_formatter(formatter)
 
 
 def _method_style(method: str) -> dict[str, Any]:
