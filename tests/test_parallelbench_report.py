@@ -26,6 +26,7 @@ from scipy.stats import beta  # noqa: E402
 from tests.clitools import run as run_cli  # noqa: E402
 from trilemma.parallelbench._runs import (  # noqa: E402
     figure_data,
+    ideal_curves,
     param_label,
     read_runs,
     run_settings,
@@ -568,7 +569,41 @@ def test_figure_draws_panels_and_the_ideal_hook(report):
         assert ax.get_xlabel() == "tokens per step" and ax.get_title(loc="left")
     shuffle = drawn[1]
     assert any(line.get_color() == "#999999" for line in shuffle.get_lines())
+    assert shuffle.get_xscale() == "log" and drawn[0].get_xscale() == "log"
+    assert fig_parallelbench(data).axes[0].get_xscale() == "linear"
     fig.savefig(__import__("io").BytesIO(), format="png", dpi=30)
+
+
+def test_ideal_curves_beside_a_threshold_run(tmp_path):
+    """Replace Random under threshold (">= gamma", as ParallelBench's code has it).
+
+    The first step's confidence is (n - 1)/n at every position: with gamma at or
+    below it everything commits at once (accuracy 0, one step: 32 tokens per step);
+    above it decoding is one by one (accuracy 1, n steps: 32/n tokens per step).
+    """
+    run = tmp_path / LLADA_T07
+    run.mkdir(parents=True)
+    for name in (
+        "samples_parallelbench_waiting_line_replace_random.jsonl",
+        "results_parallelbench.json",
+    ):
+        shutil.copy(FIXTURES / LLADA_T07 / name, run / name)
+    report = read_runs([tmp_path])
+    ideal = ideal_curves(report)
+    assert list(ideal) == ["waiting_line_replace_random"]
+    curves = ideal["waiting_line_replace_random"]
+    assert [(c["n"], c["method"]) for c in curves] == [
+        (n, "confidence_threshold") for n in (3, 4, 5, 6)
+    ]
+    for c in curves:
+        n = c["n"]
+        assert c["params"] == [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+        for gamma, x, accuracy in zip(c["params"], c["x"], c["accuracy"], strict=True):
+            one_by_one = gamma > (n - 1) / n
+            assert accuracy == pytest.approx(1.0 if one_by_one else 0.0, abs=1e-12)
+            assert x == pytest.approx(32 / n if one_by_one else 32.0, rel=1e-12)
+    data = figure_data(report, ideal=ideal)
+    assert "ideal model" in data["caption"] and data["ideal"] == ideal
 
 
 def test_main_job_writes_the_committed_files(tmp_path):
