@@ -178,6 +178,7 @@ def assess(
         sample_reference,
         total_correlation_estimate,
     )
+    from .parallelbench import greedy as parallelbench_greedy
 
     if ref is not None and ref.output_tokens.shape[1] != got.output_tokens.shape[1]:
         raise ValueError(
@@ -240,6 +241,9 @@ def assess(
                 seed=seed,
             )
         one_sample = bool((hist.totals == 1).all())
+        greedy = bool(got.docs) and parallelbench_greedy(
+            run_fields.get("sampler"), run_fields.get("params")
+        )
         small = hist.totals < SMALL * support
         if one_sample:
             warnings.append(
@@ -250,7 +254,7 @@ def assess(
                 + (
                     "; decoded greedily, so each prompt's diversity is zero by "
                     "construction"
-                    if run_fields.get("params", {}).get("do_sample") is False
+                    if greedy
                     else ""
                 )
             )
@@ -296,7 +300,7 @@ def assess(
                 got,
                 keep,
                 exact_task,
-                greedy=run_fields.get("params", {}).get("do_sample") is False,
+                greedy=greedy,
                 num_bootstrap=num_bootstrap,
                 seed=seed,
             )

@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._docs import doc_length, grade_doc
 from ._names import LM_EVAL_TASKS, UNGRADED_TASKS, trilemma_task_name
@@ -35,6 +35,37 @@ SAMPLE_FILES = "samples_*.jsonl"
 
 _DATE_SUFFIX = re.compile(r"_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(\.\d+)?$")
 """lm-eval's timestamp after the task name (`_2025-01-31T12-00-00.123456`)."""
+
+
+GENERIC_ARGS = frozenset(
+    {"until", "do_sample", "max_tokens", "max_gen_toks", "unmasking"}
+)
+"""Generation arguments that are not the method's parameters."""
+
+
+def method_params(gen_args: Mapping[str, Any] | None) -> dict[str, Any]:
+    r"""The method's parameters among generation arguments: all but `GENERIC_ARGS`.
+
+    >>> method_params({"until": ["\\n\\n"], "max_tokens": 32, "k": 4,
+    ...                "unmasking": "confidence_topk"})
+    {'k': 4}
+    """
+    if not gen_args:
+        return {}
+    return {k: gen_args[k] for k in sorted(gen_args) if k not in GENERIC_ARGS}
+
+
+def greedy(method: str | None, gen_args: Mapping | None) -> bool:
+    """Whether a ParallelBench run decodes greedily.
+
+    Its harness reads `temperature` (default 0) and never `do_sample`, so a run of
+    one of its methods is greedy unless the arguments set a positive `temperature`
+    (`paper_notes.md` §24).
+    """
+    from .ideal import METHODS
+
+    args = gen_args or {}
+    return method in METHODS and not args.get("temperature")
 
 
 class LogFile(NamedTuple):

@@ -50,40 +50,15 @@ from typing import Any, NamedTuple
 from ..estimators import Estimate, clopper_pearson
 from ..metrics import pbx_discrete, pbx_interpolated
 from ..tasks import TEXT_FACTS
-from ._logs import LogFile, find_log_files, grade_log
-from .ideal import METHODS as IDEAL_METHODS
-from .ideal import ideal_curve
+from ._logs import LogFile, find_log_files, grade_log, method_params
+from .ideal import METHODS, ideal_curve
 
 RESULTS_FILE = "results_parallelbench.json"
 """The results file of a run folder in ParallelBench's tree."""
 
-METHODS = frozenset(
-    {
-        "confidence_factor",
-        "confidence_threshold",
-        "confidence_topk",
-        "dus",
-        "entropy_topk",
-        "klass",
-        "left_to_right",
-        "random",
-        "slowfast",
-        "topk_margin",
-        "wino_dllm",
-    }
-)
-"""ParallelBench's decoding methods (its `unmasking` values and method folders)."""
-
-TOPK_METHODS = frozenset(
-    {"confidence_topk", "entropy_topk", "left_to_right", "random", "topk_margin"}
-)
+TOPK_METHODS = frozenset(m for m, spec in METHODS.items() if spec.kind == "topk")
 """Methods with a fixed k per step: PBx reads them at their sweep points
 (discrete); the others (adaptive) on the interpolated curve, as the project page."""
-
-GENERIC_ARGS = frozenset(
-    {"until", "do_sample", "max_tokens", "max_gen_toks", "unmasking"}
-)
-"""Generation arguments that are not the method's parameters."""
 
 PARAM_PREFIXES = MappingProxyType({"k": "k", "alg_threshold": "t", "alg_factor": "f"})
 """How ParallelBench's param folders spell its three common parameters (`k4`,
@@ -397,18 +372,6 @@ class RunsReport(NamedTuple):
 
 
 # --- settings -------------------------------------------------------------------------
-
-
-def method_params(gen_args: Mapping[str, Any] | None) -> dict[str, Any]:
-    r"""The method's parameters among generation arguments: all but `GENERIC_ARGS`.
-
-    >>> method_params({"until": ["\\n\\n"], "max_tokens": 32, "k": 4,
-    ...                "unmasking": "confidence_topk"})
-    {'k': 4}
-    """
-    if not gen_args:
-        return {}
-    return {k: gen_args[k] for k in sorted(gen_args) if k not in GENERIC_ARGS}
 
 
 def param_label(params: Mapping[str, Any]) -> str:
@@ -1312,7 +1275,7 @@ def ideal_curves(
         key=lambda k: (k[0], k[2], k[3]),
     )
     for task, trilemma_task, n, method in wanted:
-        spec = IDEAL_METHODS.get(method)
+        spec = METHODS.get(method)
         if trilemma_task == "sudoku" or spec is None or spec.sampler is None:
             continue
         points = [

@@ -15,10 +15,11 @@ A file `samples_<task>[_<date>].jsonl` is one task of one run. Each line is one 
   another task does not say);
 - `model`: the run's `model_name` in the `results*.json` beside the file (lm-eval
   writes one per run), else the file's path (the file is its own run);
-- `sampler`, `params`: the unmasking method and its other generation arguments,
-  from the line's `arguments.gen_args_0.arg_1` (`{"k": 4, "unmasking":
-  "confidence_topk", "do_sample": false, "max_tokens": 32, ...}`, `until` left out);
-  None and `{}` when the line has none.
+- `sampler`, `params`: the unmasking method and its parameters, from the line's
+  `arguments.gen_args_0.arg_1` (`{"k": 4, "unmasking": "confidence_topk",
+  "do_sample": false, "max_tokens": 32, ...}` gives `confidence_topk` and `{"k":
+  4}`: `trilemma.parallelbench.method_params`, as `trilemma parallelbench` reads
+  them); None and `{}` when the line has none.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..parallelbench import (
     UNGRADED_TASKS,
     doc_length,
     log_task_name,
+    method_params,
     trilemma_task_name,
 )
 from ._schema import LM_EVAL, _bare, _is_int
@@ -42,8 +44,6 @@ LOGGED = ("tokens_per_step", "score", "score_strict")
 """ParallelBench's per-line float fields, kept as columns (NaN where absent)."""
 
 _PARALLELBENCH_PREFIXES = ("parallelbench_", "parallel_bench_")
-_NOT_PARAMS = ("until", "unmasking")
-"""Generation arguments that are not the method's parameters."""
 
 
 class LogReader:
@@ -184,8 +184,7 @@ def _method(values: dict, where: str) -> dict[str, Any]:
             f"{where}: field `arguments.gen_args_0.arg_1.unmasking` must be a "
             f"string; got {json.dumps(method)[:60]}"
         )
-    params = {k: v for k, v in args.items() if k not in _NOT_PARAMS}
-    return {"sampler": method, "params": params if method else {}}
+    return {"sampler": method, "params": method_params(args) if method else {}}
 
 
 def _lm_eval(values: dict, where: str, path) -> Iterator[dict[str, Any]]:
