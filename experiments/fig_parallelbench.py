@@ -107,6 +107,35 @@ def markdown(report, ideal: dict | None = None, root: Path = _common.REPO_ROOT) 
         )
     lines += [
         "",
+        "## One answer per doc: the pooled pattern law (bits)",
+        "",
+        "ParallelBench decodes one answer per doc, greedily, so each doc's diversity "
+        "is zero by construction and no doc's law can be estimated. The list tasks' "
+        "answers have item-free patterns (which position a Replace Random answer "
+        "replaces, where an insert puts W, the permutation a Shuffle applies), and "
+        "p*'s pattern law is one law for every doc of a (task, n); the pooled law of "
+        "the docs' patterns has an entropy and a recall that bound each doc's from "
+        "above and a TV that bounds it from below (`paper_notes.md` §22). "
+        "`collapse`: the valid entropy's upper end is below p*'s by 0.1 nats and "
+        "draws from p* show so low an entropy with chance below 5%.",
+        "",
+        "| model | method | param | task | n | docs | valid entropy [95% CI] | "
+        "p*'s | patterns seen | recall | TV | conclusion |",
+        "|---|---|---|---|---:|---:|---|---:|---:|---|---|---|",
+    ]
+    for r in report.settings:
+        d = r.pooled_patterns
+        if d is None:
+            continue
+        lines.append(
+            f"| {model_label(r.model)} | {method_label(r.method)} | {r.param} | "
+            f"{r.task} | {r.n} | {r.docs} | {_ci_dict(d['valid_entropy_bits'])} | "
+            f"{d['reference_entropy_bits']:.3f} | "
+            f"{d['valid_patterns_seen']}/{d['reference_support']} | "
+            f"{_ci_dict(d['recall'])} | {_ci_dict(d['tv'])} | {d['conclusion']} |"
+        )
+    lines += [
+        "",
         "## Per run × task (every n) against the run's results file",
         "",
         "A file that holds every doc its `results_parallelbench.json` counts "
@@ -197,6 +226,12 @@ def _ideal_section(ideal: dict) -> list[str]:
 
 def _ci(estimate) -> str:
     return f"{estimate.estimate:.3f} [{estimate.ci_low:.3f}, {estimate.ci_high:.3f}]"
+
+
+def _ci_dict(d) -> str:
+    if d["estimate"] is None:
+        return "n/a"
+    return f"{d['estimate']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]"
 
 
 def _points(points) -> str:

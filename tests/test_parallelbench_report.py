@@ -619,3 +619,39 @@ def test_main_job_writes_the_committed_files(tmp_path):
         assert (tmp_path / name).read_text() == (ROOT / "figures" / name).read_text()
     for name in ("parallelbench.png", "parallelbench.pdf"):
         assert (tmp_path / name).read_bytes() == (ROOT / "figures" / name).read_bytes()
+
+
+def test_one_answer_per_doc_gives_the_pooled_pattern_law():
+    """Per (setting, task, n) of a pattern task, the pooled pattern law of its docs.
+
+    On the complete LLaDA-8B threshold 0.7 Replace Random file, the distinct
+    replaced positions among the valid answers are recounted plainly here: the
+    answer equals the input with one item replaced by W.
+    """
+    from trilemma.parallelbench import read_runs
+
+    run = FIXTURES / "GSAI-ML__LLaDA-8B-Instruct/confidence_threshold/t0.7"
+    path = (
+        run
+        / "20260320_133223_all/samples_parallelbench_waiting_line_replace_random.jsonl"
+    )
+    report = read_runs([path])
+    seen: dict = {}
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        names, word = r["doc"]["label"]["input"], r["doc"]["label"]["word"]
+        text = r["filtered_resps"][0]
+        text = text[text.rfind("[") + 1 :].split("]")[0]
+        got = [w.strip('" ') for w in text.split(",") if w.strip()]
+        where = [
+            k for k in range(len(names)) if names[:k] + [word] + names[k + 1 :] == got
+        ]
+        seen.setdefault(len(names), set()).update(where)
+    rows = [r for r in report.settings if r.trilemma_task == "replace_random"]
+    assert sorted(r.n for r in rows) == sorted(seen)
+    for row in rows:
+        pooled = row.pooled_patterns
+        assert pooled["valid_patterns_seen"] == len(seen[row.n])
+        assert pooled["reference_support"] == row.n
+    n3 = next(r for r in rows if r.n == 3).pooled_patterns
+    assert n3["conclusion"] == "collapse" and "zero by construction" in n3["message"]

@@ -566,3 +566,19 @@ def test_errors_name_the_argument():
         P.token_patterns(task, np.zeros(1, int), np.zeros((1, 2), int), pool_size=8)
     with pytest.raises(ValueError, match="`task.name` 'cities' has no answer patterns"):
         P.token_patterns(T.make_task("cities"), np.zeros(1, int), np.zeros((1, 2), int))
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 6])
+def test_low_entropy_test_is_exact_on_identical_answers(k):
+    """Identical valid answers of replace_random n=3 (p*: uniform on 3 patterns).
+
+    The plug-in entropy is 0, and draws from p* reach 0 exactly when all k are
+    equal: probability 3 * (1/3)^k. The Monte Carlo p-value (4000 draws) is within
+    4 standard errors of it, and collapse is claimed only when it is below 0.05.
+    """
+    e = P.pooled_pattern_estimates("replace_random", 3, [1] * k, num_bootstrap=50)
+    exact = 3.0 ** (1 - k)
+    se = math.sqrt(exact * (1 - exact) / P.NULL_DRAWS)
+    assert abs(e.low_entropy_p_value - exact) <= 4 * se + 1 / P.NULL_DRAWS
+    if exact > 0.05 + 4 * se:
+        assert e.conclusion == "inconclusive"

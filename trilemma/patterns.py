@@ -543,8 +543,14 @@ class PooledPatternEstimates(NamedTuple):
       num_samples: $N$, the answers (prompts).
       num_valid_patterns_seen: distinct valid patterns among the answers.
       law: the answers' pattern shares, largest first (`None`: malformed).
-      undersampled: fewer than `MIN_SAMPLES_PER_PATTERN` answers per distinct
-        valid pattern seen: no collapse is claimed.
+      undersampled: fewer than `MIN_SAMPLES_PER_PATTERN` valid answers per
+        distinct valid pattern seen: no collapse is claimed.
+      low_entropy_p_value: the exact test's p-value that the valid answers are
+        draws from $p^*$'s pattern law: the chance that as many draws from it have
+        a plug-in entropy at most the observed one (`NULL_DRAWS` Monte Carlo
+        draws, the bootstrap's seed). A bootstrap interval of a few answers can be
+        a single point; this test is not fooled by that, and collapse needs it to
+        reject at `1 - level`.
       conclusion: `"collapse"` (the upper end of `valid_entropy` lies below
         `reference_entropy` by more than the margin: per-prompt diversity is lost),
         `"no_diversity"` ($p^*$ has one pattern: there is none to lose), or
@@ -567,6 +573,7 @@ class PooledPatternEstimates(NamedTuple):
     num_valid_patterns_seen: int
     law: dict
     undersampled: bool
+    low_entropy_p_value: float
     conclusion: str
     message: str
 
@@ -681,10 +688,12 @@ def pooled_pattern_estimates(
     invalid = Estimate(1.0 - prec.estimate, 1.0 - prec.ci_high, 1.0 - prec.ci_low)
     malformed = clopper_pearson(sum(p is None for p in patterns), num, level=level)
     valid_seen = int(np.count_nonzero(count[: len(ref)]))
-    undersampled = num < MIN_SAMPLES_PER_PATTERN * valid_seen
+    valid_count = count[: len(ref)]
+    undersampled = int(valid_count.sum()) < MIN_SAMPLES_PER_PATTERN * valid_seen
+    p_value = _low_entropy_p_value(valid_count, np.fromiter(ref.values(), float), seed)
     if len(ref) == 1:
         conclusion = "no_diversity"
-    elif (not undersampled) and valid.ci_high < h_star - margin:
+    elif not undersampled and valid.ci_high < h_star - margin and p_value < 1.0 - level:
         conclusion = "collapse"
     else:
         conclusion = "inconclusive"
@@ -709,10 +718,36 @@ def pooled_pattern_estimates(
         num_valid_patterns_seen=valid_seen,
         law=law,
         undersampled=undersampled,
+        low_entropy_p_value=p_value,
         conclusion=conclusion,
         message="",
     )
     return result._replace(message=_message(result, greedy, max(ref.values()), level))
+
+
+NULL_DRAWS = 4000
+"""Monte Carlo draws of the low-entropy test's null law."""
+
+
+def _low_entropy_p_value(valid_count, ref_probs, seed: int) -> float:
+    r"""$P_{p^*}(\hat H \le \hat H_{obs})$ for as many draws as valid answers.
+
+    Monte Carlo over `NULL_DRAWS` multinomial samples (with the observed one
+    counted, so the p-value is never 0); 1 when there is no valid answer.
+    """
+    total = int(valid_count.sum())
+    if total == 0:
+        return 1.0
+
+    def plugin(counts):
+        q = counts / total
+        return -np.sum(q * np.log(np.where(q > 0, q, 1.0)), axis=-1)
+
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(total, ref_probs / ref_probs.sum(), size=NULL_DRAWS)
+    observed = plugin(np.asarray(valid_count, float))
+    low = np.count_nonzero(plugin(draws.astype(float)) <= observed + 1e-12)
+    return float((low + 1) / (NULL_DRAWS + 1))
 
 
 def _as_floats(point):
@@ -758,15 +793,22 @@ def _message(r: PooledPatternEstimates, greedy: bool, top: float, level: float) 
             "Mode collapse: the pooled entropy bounds the per-prompt entropy of the "
             "valid answers from above, so the model's per-prompt valid output "
             f"entropy is at most {_bits(v.ci_high)} bits, at least "
-            f"{_bits(r.entropy_drop_bound.ci_low)} bits below p*'s."
+            f"{_bits(r.entropy_drop_bound.ci_low)} bits below p*'s (and draws from "
+            f"p* show so low an entropy with chance {r.low_entropy_p_value:.3g})."
         )
     else:
-        why = (
-            f"fewer than {MIN_SAMPLES_PER_PATTERN} answers per distinct pattern seen "
-            "(entropy estimates are biased low there, so no collapse is claimed)"
-            if r.undersampled
-            else "the pooled entropy is not clearly below p*'s"
-        )
+        why = "the pooled entropy is not clearly below p*'s"
+        if r.undersampled:
+            why = (
+                f"fewer than {MIN_SAMPLES_PER_PATTERN} valid answers per distinct "
+                "pattern seen (entropy estimates are biased low there, so no "
+                "collapse is claimed)"
+            )
+        elif r.low_entropy_p_value >= 1.0 - level:
+            why = (
+                "draws from p* itself show so low an entropy with chance "
+                f"{r.low_entropy_p_value:.3g}"
+            )
         lines.append(
             f"Inconclusive: {why}; a high pooled value proves nothing per prompt (a "
             "model that answers each prompt one way, differently across prompts, "

@@ -110,6 +110,34 @@ def _save(data, path) -> None:
         fig.savefig(handle, format=kind, metadata=metadata)
 
 
+def _pattern_lines(rows) -> list[str]:
+    """One line per (task, n) with a pooled pattern law: what one doc each says."""
+    out = []
+    for r in rows:
+        d = r.pooled_patterns
+        if d is None:
+            continue
+        if not out:
+            out.append(
+                "  one answer per doc: the pooled pattern law (bits; its entropy and "
+                "recall bound each doc's from above, its TV from below)"
+            )
+        out.append(
+            f"    {r.task} n={r.n}: valid entropy {_bits(d['valid_entropy_bits'])} "
+            f"of p*'s {d['reference_entropy_bits']:.3f}, recall "
+            f"{_bits(d['recall'])}, TV {_bits(d['tv'])}, "
+            f"{d['valid_patterns_seen']}/{d['reference_support']} patterns seen: "
+            f"{d['conclusion']}"
+        )
+    return out
+
+
+def _bits(d) -> str:
+    if d["estimate"] is None:
+        return "n/a"
+    return f"{d['estimate']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]"
+
+
 def table(report) -> str:
     """The report as text: one block per model x method x param, then PBx."""
     out = [
@@ -157,6 +185,7 @@ def table(report) -> str:
                     )  # fmt: skip
                 )
         out += _aligned(cells, right={1, 2, 3, 6, 7, 8, 9})
+        out += _pattern_lines(rows)
         for row in runs_of.get(key, []):
             mark = "ERROR " if row.results.status == "mismatch" else ""
             out.append(

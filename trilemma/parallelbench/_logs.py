@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ._docs import doc_length, grade_doc
+from ._docs import POOLED_PATTERN_TASKS, doc_length, doc_pattern, grade_doc
 from ._names import LM_EVAL_TASKS, UNGRADED_TASKS, trilemma_task_name
 
 SAMPLE_FILES = "samples_*.jsonl"
@@ -90,6 +90,10 @@ class LogFile(NamedTuple):
     run: str
 
 
+NO_PATTERN = "no pattern"
+"""`LineVerdict.pattern` of a task whose answers have no pooled pattern law."""
+
+
 class LineVerdict(NamedTuple):
     """Trilemma's verdicts on one logged line, beside the logged ones and its costs.
 
@@ -109,6 +113,10 @@ class LineVerdict(NamedTuple):
         indent=2, ensure_ascii=False)`; the logged `doc_hash`): one doc, one hash.
       gen_args: the generation arguments `arguments.gen_args_0.arg_1` (`until`,
         `max_tokens`, `unmasking`, `k`, ...); None where the line has none.
+      pattern: the answer's pattern (`doc_pattern`: the permutation a Shuffle
+        applies, where an insert puts W, ...) for the tasks of
+        `POOLED_PATTERN_TASKS`, None for a malformed answer; `NO_PATTERN` for
+        the other tasks.
       filter: the line's `filter` (lm-eval logs each doc once per filter); None
         where absent.
     """
@@ -127,6 +135,7 @@ class LineVerdict(NamedTuple):
     doc_hash: str = ""
     gen_args: Mapping | None = None
     filter: str | None = None
+    pattern: object = "no pattern"
 
     @property
     def agrees(self) -> bool:
@@ -262,6 +271,9 @@ def grade_log(log: LogFile) -> Iterator[LineVerdict]:
             )
             gen_args = _gen_args(record)
             filter_ = _filter(record)
+            pattern = NO_PATTERN
+            if log.task in POOLED_PATTERN_TASKS:
+                pattern = doc_pattern(doc, response, task=log.task)
         except (ValueError, TypeError) as error:
             raise ValueError(f"{log.path}:{number}: {error}") from None
         yield LineVerdict(
@@ -275,6 +287,7 @@ def grade_log(log: LogFile) -> Iterator[LineVerdict]:
             doc_hash(doc),
             gen_args,
             filter_,
+            pattern,
         )
 
 

@@ -42,15 +42,17 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .._units import to_bits
 from ..estimators import Estimate, clopper_pearson
 from ..metrics import pbx_discrete, pbx_interpolated
 from ..tasks import TEXT_FACTS
-from ._logs import LogFile, find_log_files, grade_log, method_params
+from ._logs import NO_PATTERN, LogFile, find_log_files, grade_log, method_params
 from .ideal import METHODS, ideal_curve
 
 RESULTS_FILE = "results_parallelbench.json"
@@ -175,6 +177,10 @@ class SettingRow(NamedTuple):
       disagreements: lines where a verdict differs from the logged one.
       mean_nfe, mean_tokens_per_step, mean_output_length: means of the logged
         per-line values (NaN where no line logs one).
+      pooled_patterns: for one n of a task of `POOLED_PATTERN_TASKS`, the pooled
+        pattern law of its answers, one per doc (`trilemma.patterns`, bits,
+        JSON-ready: entropy, recall, TV with intervals and what they prove); None
+        elsewhere.
     """
 
     model: str
@@ -192,6 +198,7 @@ class SettingRow(NamedTuple):
     mean_nfe: float
     mean_tokens_per_step: float
     mean_output_length: float
+    pooled_patterns: dict | None = None
 
     @property
     def samples_per_doc(self) -> float:
@@ -658,12 +665,23 @@ class _Mean:
 class _Tally:
     """Counts and running means of a group of lines."""
 
-    __slots__ = ("lines", "score", "strict", "disagree", "nfe", "tps", "length", "docs")
+    __slots__ = (
+        "lines",
+        "score",
+        "strict",
+        "disagree",
+        "nfe",
+        "tps",
+        "length",
+        "docs",
+        "patterns",
+    )
 
     def __init__(self):
         self.lines = self.score = self.strict = self.disagree = 0
         self.nfe, self.tps, self.length = _Mean(), _Mean(), _Mean()
         self.docs: set = set()
+        self.patterns: Counter = Counter()  # at most n! + 1 cells
 
     def add(self, verdict, doc_key) -> None:
         self.lines += 1
@@ -674,6 +692,7 @@ class _Tally:
         self.tps.add(verdict.tokens_per_step)
         self.length.add(verdict.output_length)
         self.docs.add(doc_key)
+        self.patterns[verdict.pattern] += 1
 
     def merge(self, other: _Tally) -> None:
         self.lines += other.lines
@@ -684,6 +703,7 @@ class _Tally:
         self.tps.merge(other.tps)
         self.length.merge(other.length)
         self.docs |= other.docs
+        self.patterns += other.patterns
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -893,6 +913,9 @@ def _setting_rows(read: list[_File], *, pooled: bool) -> list[SettingRow]:
     ):
         tally, runs, task = groups[key]
         model, method, param, name, n = key
+        patterns = None
+        if isinstance(n, int) and NO_PATTERN not in tally.patterns:
+            patterns = _pooled_patterns(task, n, tally, greedy=method in METHODS)
         rows.append(
             SettingRow(
                 model,
@@ -905,9 +928,36 @@ def _setting_rows(read: list[_File], *, pooled: bool) -> list[SettingRow]:
                 lines=tally.lines,
                 docs=len(tally.docs),
                 **tally.fields(),
+                pooled_patterns=patterns,
             )
         )
     return rows
+
+
+def _pooled_patterns(task: str, n: int, tally: _Tally, *, greedy: bool) -> dict:
+    """The pooled pattern law of a group's answers (`pooled_pattern_estimates`)."""
+    from ..patterns import pooled_pattern_estimates
+
+    patterns = [p for p, count in tally.patterns.items() for _ in range(count)]
+    e = pooled_pattern_estimates(task, n, patterns, greedy=greedy)
+    return {
+        "valid_entropy_bits": _bits(e.valid_entropy),
+        "reference_entropy_bits": float(to_bits(e.reference_entropy)),
+        "recall": e.recall.as_dict(),
+        "tv": e.tv.as_dict(),
+        "invalid": e.invalid.as_dict(),
+        "reference_support": e.reference_support,
+        "valid_patterns_seen": e.num_valid_patterns_seen,
+        "conclusion": e.conclusion,
+        "message": e.message,
+    }
+
+
+def _bits(estimate: Estimate) -> dict:
+    return {
+        k: None if v is None else float(to_bits(v))
+        for k, v in estimate.as_dict().items()
+    }
 
 
 def _pooled(f: _File) -> _Tally:
