@@ -199,3 +199,56 @@ def test_fit_bad_input_is_one_line(argv, fragment, capsys):
     code, stdout, err = run(argv, capsys)
     assert code == 2 and stdout == ""
     assert len(err.splitlines()) == 1 and fragment in err
+
+
+def test_enumeration_rows_count_the_partial_outputs():
+    """A denoiser's one-by-one fit visits P K 2^L rows: counted here from the task.
+
+    The 4x4 Latin square at 8 prompts gives the 301,989,888 rows the issue reports.
+    """
+    for name, n in [("shuffle", 4), ("latin_square", 3), ("insert_index", 3)]:
+        task = T.make_task(name, n)
+        outcomes = np.asarray(task.joint.outcomes)
+        per_prompt = int(np.sum(outcomes[:, 0] == 0))
+        length = outcomes.shape[1] - 1
+        assert fit.enumeration_rows(name, n, 8, causal=False) == 8 * per_prompt * (
+            2**length
+        )
+        assert fit.enumeration_rows(name, n, 8, causal=True) == 8 * per_prompt
+    assert fit.enumeration_rows("latin_square", 4, 8, causal=False) == 301_989_888
+
+
+def test_fit_lists_a_group_too_large_and_fits_the_others(tiny_models, monkeypatch):
+    """A group over the budget is listed with its size; the others are fitted."""
+    from trilemma.models import weights
+
+    model_file = weights.load_model(tiny_models / "denoiser")
+    groups = list(model_file.task_set.groups)
+    sizes = {g: fit.enumeration_rows(*g, 2, causal=False) for g in groups}
+    limit = max(sizes.values()) - 1
+    big = [g for g in groups if sizes[g] > limit]
+    monkeypatch.setattr(fit, "DEFAULT_MAX_STATES", limit)
+    result = fit.fit(model_file, num_prompts=2)
+    assert [(t.task, t.n, t.rows) for t in result.too_large] == [
+        (*g, sizes[g]) for g in big
+    ]
+    assert {(r.task, r.n) for r in result.rows} == set(groups) - set(big)
+    listed = [t._asdict() for t in result.too_large]
+    model = {"model": "m", "kind": "denoiser", "tasks": [], "too_large": listed}
+    assert f"{sizes[big[0]]:,} rows" in fit.table({"models": [model]})
+
+
+def test_train_warns_of_a_group_its_fit_cannot_enumerate():
+    """`trilemma train` warns before training a group `fit` will list as too large.
+
+    The denoiser on the 4x4 Latin square (3 x 10^8 rows) is warned about; the
+    autoregressive model scores only the valid outputs there, and Shuffle n = 3 fits.
+    """
+    from trilemma.cli.train import _unfittable
+
+    lines = _unfittable(
+        [("latin_square", 4), ("shuffle", 3)], ("denoiser", "autoregressive")
+    )
+    assert len(lines) == 1
+    assert "denoiser" in lines[0] and "latin_square n=4" in lines[0]
+    assert "301,989,888" in lines[0]

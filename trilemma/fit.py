@@ -37,7 +37,7 @@ from ._keys import row_index
 from ._units import in_bits
 from .metrics import total_correlation
 from .samplers import SAMPLERS
-from .simulation import simulate
+from .simulation import DEFAULT_MAX_STATES, simulate
 from .simulation._model import _probabilities_kernel, level_probabilities
 
 SPLITS = ("held_in", "held_out")
@@ -151,8 +151,49 @@ def group_fit(task, model, split: str, *, causal: bool = False) -> ModelFit:
     )
 
 
+class TooLarge(NamedTuple):
+    """A trained group whose exact fit is over the enumeration budget.
+
+    Attributes:
+      task, n: the group.
+      rows: what its fit would enumerate (`enumeration_rows`).
+      limit: the budget, `DEFAULT_MAX_STATES`.
+    """
+
+    task: str
+    n: int
+    rows: int
+    limit: int
+
+
+class Fit(NamedTuple):
+    """`fit`'s result: the groups it could fit exactly, and the ones too large."""
+
+    rows: list[ModelFit]
+    too_large: list[TooLarge]
+
+
+def enumeration_rows(name: str, n: int, num_prompts: int, *, causal: bool) -> int:
+    r"""Rows the exact fit of group (`name`, `n`) enumerates on `num_prompts` prompts.
+
+    A denoiser's one-by-one law visits every partial output of every valid output,
+    $P\,K\,2^L$ rows ($K$ valid outputs per prompt, $L$ output positions); an
+    autoregressive model scores the $P\,K$ valid outputs.
+    """
+    from .tasks._pooled import canonical_support
+
+    rows, _ = canonical_support(name, n)[0]
+    count = num_prompts * len(rows)
+    return count if causal else count * 2 ** rows.shape[1]
+
+
 def fit(model_file, *, num_prompts: int = 8, seed: int = 0, progress: bool = False):
-    """`ModelFit`s of a loaded model file on every group it was trained on, both splits.
+    """The `ModelFit`s of a loaded model file on every group it was trained on.
+
+    Both splits of each group; a group whose exact law is over the enumeration
+    budget (`enumeration_rows` > `DEFAULT_MAX_STATES`: the 4x4 Latin square's
+    denoiser fit visits 3 x 10^8 partial outputs) is listed in `too_large`, not
+    fitted, and the others are reported.
 
     Args:
       model_file: a `trilemma.models.weights.ModelFile` (`load_model`,
@@ -160,11 +201,21 @@ def fit(model_file, *, num_prompts: int = 8, seed: int = 0, progress: bool = Fal
       num_prompts: random prompts per group and split.
       seed: seeds the prompts (`TaskSet.evaluation_tasks`).
       progress: a progress bar over groups on stderr.
+
+    Returns:
+      A `Fit`.
     """
     _checks.check_int(num_prompts, "num_prompts", minimum=1)
-    tasks = model_file.task_set.evaluation_tasks(num_prompts=num_prompts, seed=seed)
     causal = bool(model_file.config.causal)
-    items = list(tasks.items())
+    too_large = [
+        TooLarge(name, n, size, DEFAULT_MAX_STATES)
+        for name, n in model_file.task_set.groups
+        if (size := enumeration_rows(name, n, num_prompts, causal=causal))
+        > DEFAULT_MAX_STATES
+    ]
+    skip = {(t.task, t.n) for t in too_large}
+    tasks = model_file.task_set.evaluation_tasks(num_prompts=num_prompts, seed=seed)
+    items = [(group, pair) for group, pair in tasks.items() if group not in skip]
     if progress:
         from tqdm.auto import tqdm
 
@@ -173,7 +224,7 @@ def fit(model_file, *, num_prompts: int = 8, seed: int = 0, progress: bool = Fal
     for _, pair in items:
         for split, task in zip(SPLITS, pair, strict=True):
             rows.append(group_fit(task, model_file.model(task), split, causal=causal))
-    return rows
+    return Fit(rows, too_large)
 
 
 def _prompt_mass(outcomes, p, num_prompts):
@@ -202,14 +253,16 @@ def report(model_files, *, num_prompts: int, seed: int, progress: bool) -> dict:
     _checks.check_int(seed, "seed", minimum=0, maximum=2**31 - 1)
     models = []
     for model_file in model_files:
-        rows = fit(model_file, num_prompts=num_prompts, seed=seed, progress=progress)
+        result = fit(model_file, num_prompts=num_prompts, seed=seed, progress=progress)
         models.append(
             {
                 "model": model_file.name,
                 "kind": "autoregressive" if model_file.config.causal else "denoiser",
                 "tasks": [
-                    {k: _finite(v) for k, v in in_bits(row).items()} for row in rows
+                    {k: _finite(v) for k, v in in_bits(row).items()}
+                    for row in result.rows
                 ],
+                "too_large": [t._asdict() for t in result.too_large],
             }
         )
     return {"num_prompts": num_prompts, "seed": seed, "models": models}
@@ -243,6 +296,11 @@ def table(result: dict) -> str:
                 f"{min(a['recall'], b['recall']):>6.4f}  "
                 f"{'—' if step is None else f'{step:.4f}':>9}  "
                 f"{a['total_correlation_bits']:>7.4f}"
+            )
+        for t in model.get("too_large", []):
+            lines.append(
+                f"{t['task']:<17}{t['n']:>2}  not fitted: its exact law involves "
+                f"{t['rows']:,} rows, over the limit of {t['limit']:,}"
             )
         lines.append("")
     return "\n".join(lines).rstrip()

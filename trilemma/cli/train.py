@@ -122,6 +122,8 @@ def run(args) -> int:
             max_bytes=budget,
         )
     output = check_destination(args.output, "output", folder=True)
+    for line in _unfittable(recipe.groups, kinds):
+        print(f"trilemma: warning: {line}", file=sys.stderr)
     summary = presets.train_models(
         recipe,
         output,
@@ -138,6 +140,24 @@ def run(args) -> int:
                 f"{m['examples_per_second']:,.0f} examples/s  {m['seconds']:.0f} s"
             )
     return 0
+
+
+def _unfittable(groups, kinds) -> list[str]:
+    """Warnings for the groups whose exact fit `trilemma fit` cannot enumerate."""
+    from ..fit import enumeration_rows
+    from ..simulation import DEFAULT_MAX_STATES
+
+    lines = []
+    for kind in kinds:
+        for name, n in groups:
+            rows = enumeration_rows(name, n, 8, causal=kind == "autoregressive")
+            if rows > DEFAULT_MAX_STATES:
+                lines.append(
+                    f"the {kind}'s exact fit on {name} n={n} involves {rows:,} rows "
+                    f"(8 prompts), over the limit of {DEFAULT_MAX_STATES:,}: "
+                    "`trilemma fit` will list it as too large and fit the others"
+                )
+    return lines
 
 
 def _once(values: list, name: str) -> None:
