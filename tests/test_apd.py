@@ -13,6 +13,7 @@ coincide, the sequence-level product of experts of `trilemma.experts`:
 Elsewhere the law is neither p_T nor p* (shown on replace_random).
 """
 
+import itertools
 import math
 from collections import Counter
 
@@ -157,8 +158,13 @@ def test_apd_refuses_what_it_cannot_run():
         apd(weight=1.5, lookahead=2)
     with pytest.raises(ValueError, match="`lookahead`"):
         apd(weight=0.5, lookahead=0)
-    with pytest.raises(ValueError, match="APD"):
-        T.simulate(task, apd(weight=0.5, lookahead=2))
+    with pytest.raises(ValueError, match="ideal dLLM and p\\*'s exact AR verifier"):
+        T.simulate(task, apd(weight=0.5, lookahead=2), model=T.oracle_ar_model(task))
+    other_oracle = T.oracle_model(T.make_task("shuffle", 3, num_prompts=2))
+    with pytest.raises(ValueError, match="ideal dLLM"):
+        T.simulate(task, apd(weight=0.5, lookahead=2), model=other_oracle)
+    with pytest.raises(ValueError, match="`support_only`"):
+        T.simulate(task, apd(weight=0.5, lookahead=2), support_only=True)
 
 
 def test_oracle_ar_logits_are_the_exact_conditionals():
@@ -177,3 +183,85 @@ def test_oracle_ar_logits_are_the_exact_conditionals():
             total = sum(mass.values())
             for v, w in mass.items():
                 assert probs[j, v] == pytest.approx(w / total, abs=1e-12)
+
+
+EXACT = 1e-12
+EXACT_TASKS = [
+    ("shuffle", 3),
+    ("shuffle_distinct", 3),
+    ("replace_random", 3),
+    ("copy", 3),
+    ("latin_square", 3),
+    ("copula", 2),
+    ("markov_chain", 3),
+    ("random_joint", 3),
+]
+
+
+def _simulated_law(sim, prompt: int = 0) -> dict:
+    """`{y: q(y | x = prompt)}` of a `Simulation`'s valid outputs."""
+    outcomes = np.asarray(sim.outputs.outcomes)
+    probs = np.asarray(sim.outputs.probs)
+    rows = outcomes[:, 0] == prompt
+    return {
+        tuple(int(v) for v in o[1:]): float(p)
+        for o, p in zip(outcomes[rows], probs[rows], strict=True)
+    }
+
+
+@pytest.mark.parametrize(("name", "n"), EXACT_TASKS)
+def test_simulate_is_the_exact_law(name, n):
+    """`trilemma.simulate` gives `bruteforce.apd_law` to 1e-12.
+
+    R in {0, 0.5, 1}, M in {1, 2, L}, temperature 1 and 0.5: the valid law, the
+    invalid mass (outputs off the support, possible at R = 1 with M >= 2), E[NFE],
+    E[AR passes] and the entropy over all outputs.
+    """
+    task = T.make_task(name, n)
+    p_star, sizes = bf.apd_target(task, 0)
+    lookaheads = sorted({1, 2, len(sizes)})
+    for weight, lookahead, temperature in itertools.product(
+        (0.0, 0.5, 1.0), lookaheads, (1.0, 0.5)
+    ):
+        settings = {"weight": weight, "lookahead": lookahead}
+        law, nfe, ar_nfe = bf.apd_law(task, 0, **settings, temperature=temperature)
+        sim = T.simulate(task, apd(**settings, temperature=temperature))
+        got = _simulated_law(sim)
+        valid = {y: p for y, p in law.items() if y in p_star}
+        for y in set(got) | set(valid):
+            assert got.get(y, 0.0) == pytest.approx(valid.get(y, 0.0), abs=EXACT)
+        invalid = math.fsum(p for y, p in law.items() if y not in p_star)
+        assert sim.invalid_mass == pytest.approx(invalid, abs=EXACT)
+        assert sim.expected_nfe == pytest.approx(nfe, abs=EXACT)
+        assert sim.expected_ar_nfe == pytest.approx(ar_nfe, abs=EXACT)
+        entropy = -math.fsum(p * math.log(p) for p in law.values())
+        assert sim.output_entropy == pytest.approx(entropy, abs=EXACT)
+
+
+def test_simulate_weighs_each_prompt_by_its_mass():
+    """With several prompts the law is sum_x p(x) apd_law(x), each prompt's own."""
+    task = T.make_task("replace_random", 3, num_prompts=3)
+    sim = T.simulate(task, apd(weight=0.5, lookahead=2))
+    outcomes = np.asarray(task.joint.outcomes)
+    probs = np.asarray(task.joint.probs)
+    nfe = 0.0
+    for prompt in range(3):
+        mass = float(probs[outcomes[:, 0] == prompt].sum())
+        law, prompt_nfe, _ = bf.apd_law(task, prompt, weight=0.5, lookahead=2)
+        got = _simulated_law(sim, prompt)
+        assert set(got) == set(law)
+        for y, p in law.items():
+            assert got[y] == pytest.approx(mass * p, abs=EXACT)
+        nfe += mass * prompt_nfe
+    assert sim.expected_nfe == pytest.approx(nfe, abs=EXACT)
+
+
+def test_greedy_apd_matches_its_exact_law():
+    """Temperature 0 (ties at random): Monte Carlo within 5 SE of `simulate`."""
+    task = T.make_task("shuffle_distinct", 3)
+    sampler = apd(weight=0.5, lookahead=3, temperature=0.0)
+    sim = T.simulate(task, sampler)
+    outputs, nfe, ar_nfe = draw(task, sampler)
+    assert_matches(outputs, _simulated_law(sim))
+    assert_mean(nfe, sim.expected_nfe)
+    assert_mean(ar_nfe, sim.expected_ar_nfe)

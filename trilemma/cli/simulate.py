@@ -114,7 +114,15 @@ def size(task, sampler) -> tuple[int, int]:
 
 
 def check_size(task, sampler) -> None:
-    """Refuse, before starting, a simulation over `MAX_PATTERNS` or `MAX_STATES`."""
+    """Refuse, before starting, a simulation over `MAX_PATTERNS` or `MAX_STATES`.
+
+    APD's states are its accepted prefixes, which `trilemma.simulate` bounds itself
+    and refuses over its `max_states` before any work: nothing to check here.
+    """
+    from ..samplers import Apd
+
+    if isinstance(sampler, Apd):
+        return
     patterns, states = size(task, sampler)
     what = (
         f"exact simulation of {sampler.describe()} on {task.name} "
@@ -194,6 +202,7 @@ def run(args) -> int:
         "params": dict(sampler.params),
         **point,
         "kl_reference_to_sampler_bits": kl if math.isfinite(kl) else None,
+        "expected_ar_nfe": sim.expected_ar_nfe,
         "hallucination_mass": 1.0 - point["precision"],
         "states_visited": sim.states_visited,
         "seconds": seconds,
@@ -210,9 +219,14 @@ def run(args) -> int:
     print(f"task       {task.name} (n = {task.n}, {valid:,} valid outputs)")
     print(f"model      {report['model']}")
     print(f"sampler    {sampler.describe()}")
+    ar = (
+        ""
+        if sim.expected_ar_nfe is None
+        else f"   E[AR passes] = {sim.expected_ar_nfe:.4f}"
+    )
     print(
         f"speed      {point['tokens_per_step']:.4f} tokens per step   "
-        f"E[NFE] = {point['expected_nfe']:.4f}"
+        f"E[NFE] = {point['expected_nfe']:.4f}{ar}"
     )
     print(
         f"fluency    accuracy {point['accuracy']:.4f}   "

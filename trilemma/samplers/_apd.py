@@ -17,11 +17,17 @@ accepted prefix $y_{<t}$, one APD step
    accepted, and at $R = 1$ every draft is.
 
 A step costs one dLLM pass (`nfe`) and, when the window holds two positions or more,
-one AR pass (`ar_nfe`). The output law is none of $p_D$, $p_{AR}$ or the sequence-level
-product of experts (`trilemma.experts.product_of_experts`) in general; it coincides
-with the latter at $R = 1$ with $M \ge L$ (both are the product of the dLLM's
-all-masked marginals) and, for every $R$, when $p^*$ factorises over positions and
-both models are exact (then $p_D = p_{AR} = p^*$ position by position).
+one AR pass (`ar_nfe`). Given the drafts to its left, position $j$'s draft and target
+depend on its own noise $g_j$ only, and both agree on $v$ with probability
+$1/\sum_u \max(\pi_u/\pi_v, q_u/q_v)$ (`agreement`): with the ideal dLLM and $p^*$'s
+exact AR conditionals, `trilemma.simulate` sums these over accepted prefixes for
+APD's exact law, from the same `target` that `accept` draws.
+
+The output law is none of $p_D$, $p_{AR}$ or the sequence-level product of experts
+(`trilemma.experts.product_of_experts`) in general; it coincides with the latter at
+$R = 1$ with $M \ge L$ (both are the product of the dLLM's all-masked marginals)
+and, for every $R$, when $p^*$ factorises over positions and both models are exact
+(then $p_D = p_{AR} = p^*$ position by position).
 
 **The released code differs** (danielmisrael/apd; REFERENCE 5.11): its target is the
 argmax of the mixed logits $R\ell_D + (1-R)\ell_{AR}$, with no noise, and its draft
@@ -105,8 +111,60 @@ class Draft(NamedTuple):
     first: Array  # () the first drafted position t
 
 
-def _log(p):
-    return jnp.where(p > 0, jnp.log(jnp.where(p > 0, p, 1.0)), -jnp.inf)
+def safe_log(p):
+    """`log p`, with -inf where `p` is 0 (NumPy or JAX)."""
+    xp = _blocks.xp_of(p)
+    return xp.where(p > 0, xp.log(xp.where(p > 0, p, 1.0)), -xp.inf)
+
+
+def target(sampler: Apd, log_p_dllm, log_p_ar):
+    r"""Step 4: the law $q_j$ whose Gumbel-argmax is the target $\hat y_j$.
+
+    $q_j \propto (p_{D,j}^R\,p_{AR,j}^{1-R})^{1/\tau}$ with $0^0 = 1$: the softmax of
+    $R\log p_{D,j} + (1-R)\log p_{AR,j}$ ($-\infty$ where either expert rules a
+    token out), tempered by `_blocks.draw_distribution`. NumPy (the exact law) or
+    JAX (`accept`).
+
+    Args:
+      sampler: the `Apd` (its weight and temperature).
+      log_p_dllm: `(..., V)` the dLLM's log-probabilities.
+      log_p_ar: `(..., V)` the AR model's, at the same positions.
+    """
+    xp = _blocks.xp_of(log_p_dllm)
+    r = sampler.weight
+    if r == 1.0:
+        mixed = log_p_dllm
+    elif r == 0.0:
+        mixed = log_p_ar
+    else:
+        both = xp.isfinite(log_p_dllm) & xp.isfinite(log_p_ar)
+        mixed = xp.where(both, r * log_p_dllm + (1.0 - r) * log_p_ar, -xp.inf)
+    weights = xp.exp(mixed - xp.max(mixed, axis=-1, keepdims=True))
+    softmax = weights / xp.sum(weights, axis=-1, keepdims=True)
+    return _blocks.draw_distribution(softmax, sampler.temperature)
+
+
+def agreement(pi, q):
+    r"""$P(\arg\max_u(\log\pi_u + g_u) = \arg\max_u(\log q_u + g_u) = v)$ for each $v$.
+
+    Under one standard Gumbel vector $g$, both argmaxes are $v$ iff
+    $g_u - g_v \le -\log\max(\pi_u/\pi_v, q_u/q_v)$ for every $u$; integrating over
+    $g_v$ gives $1/\sum_u \max(\pi_u/\pi_v, q_u/q_v)$, and 0 where $\pi_v q_v = 0$.
+
+    Args:
+      pi: `(..., V)` the draft's law.
+      q: `(..., V)` the target's law (`target`).
+
+    Returns:
+      `(..., V)`; its sum over $v$ is the probability that draft and target agree.
+    """
+    xp = _blocks.xp_of(pi)
+    both = (pi > 0) & (q > 0)
+    ratio = xp.maximum(
+        pi[..., None, :] / xp.where(both, pi, 1.0)[..., :, None],
+        q[..., None, :] / xp.where(both, q, 1.0)[..., :, None],
+    )
+    return xp.where(both, 1.0 / xp.sum(ratio, axis=-1), 0.0)
 
 
 def draft(sampler: Apd, key, state, logits, *, mask_id: int) -> tuple[Array, Draft]:
@@ -121,9 +179,9 @@ def draft(sampler: Apd, key, state, logits, *, mask_id: int) -> tuple[Array, Dra
     probs = _blocks.token_probabilities(logits, mask_id)
     noise = jax.random.gumbel(key, probs.shape, dtype=probs.dtype)
     pi = _blocks.draw_distribution(probs, sampler.temperature)
-    drafted = jnp.argmax(_log(pi) + noise, axis=-1).astype(tokens.dtype)
+    drafted = jnp.argmax(safe_log(pi) + noise, axis=-1).astype(tokens.dtype)
     sequence = jnp.where(window, drafted, tokens)
-    return sequence, Draft(drafted, window, _log(probs), noise, first)
+    return sequence, Draft(drafted, window, safe_log(probs), noise, first)
 
 
 def accept(sampler: Apd, state, drafted: Draft, ar_logits, *, mask_id: int):
@@ -131,19 +189,10 @@ def accept(sampler: Apd, state, drafted: Draft, ar_logits, *, mask_id: int):
     tokens = state.tokens
     length = tokens.shape[0]
     positions = jnp.arange(length)
-    ar = _log(_blocks.token_probabilities(ar_logits, mask_id))
+    ar = safe_log(_blocks.token_probabilities(ar_logits, mask_id))
     ar = jnp.concatenate([jnp.zeros_like(ar[:1]), ar[:-1]])  # row j predicts j
-    r = sampler.weight
-    if r == 1.0:
-        mixed = drafted.log_probs
-    elif r == 0.0:
-        mixed = ar
-    else:  # -inf where either expert rules a token out
-        both = jnp.isfinite(drafted.log_probs) & jnp.isfinite(ar)
-        mixed = jnp.where(both, r * drafted.log_probs + (1.0 - r) * ar, -jnp.inf)
-    target = jax.nn.softmax(mixed, axis=-1)
-    pi = _blocks.draw_distribution(target, sampler.temperature)
-    verdict = jnp.argmax(_log(pi) + drafted.noise, axis=-1)
+    pi = target(sampler, drafted.log_probs, ar)
+    verdict = jnp.argmax(safe_log(pi) + drafted.noise, axis=-1)
     agree = verdict.astype(tokens.dtype) == drafted.drafted
     after = positions > drafted.first
     keep = jnp.where(after, drafted.window & agree, True)

@@ -52,9 +52,11 @@ from .._keys import merge_rows
 from ..distributions import SparseJoint, outcome_dtype
 from ..layout import task_layout
 from ..models import Model
-from ..samplers import _blocks
+from ..oracle import oracle_logits, oracle_params
+from ..samplers import Apd, _blocks
 from ..samplers._sampler import Sampler
 from ..tasks import Task
+from ._apd import simulate_apd
 from ._result import Simulation
 from ._spread import InvalidSpread
 from ._support import SupportIndex
@@ -131,9 +133,14 @@ def simulate(
     per chunk, children are every token of positive probability, and an output is
     valid iff it is in the support of $p^*$).
 
+    APD (an `Apd`) decodes with a dLLM and an AR verifier: its exact law is computed
+    with the ideal dLLM and $p^*$'s exact AR conditionals (`_apd`), so `model` must
+    be None or the task's `oracle_model`; the result has `expected_ar_nfe`.
+
     Args:
       task: an enumerable task (`trilemma.make_task`).
-      sampler: a `Sampler` (`trilemma.samplers.SAMPLERS[name](**params)`).
+      sampler: a `Sampler` (`trilemma.samplers.SAMPLERS[name](**params)`) or an
+        `Apd`.
       max_branches: refuse (ValueError) a level whose expansion exceeds this many rows.
       entropy_cells: budget of cell writes to spread the invalid part of $q$ on the
         dense output space, for the entropy over all outputs (about 10 ns each);
@@ -145,7 +152,8 @@ def simulate(
         output position per variable, a vocabulary holding every alphabet, one
         prefix per prompt).
       max_states: with a `model` at temperature > 0, refuse (ValueError) before any
-        work when the bound $P (V' + 1)^L$ on the states exceeds this.
+        work when the bound $P (V' + 1)^L$ on the states exceeds this; for APD,
+        when the bound on its prefixes does (`_apd.num_states`).
       support_only: with a `model`, drop every state that can no longer finish
         valid (its mass is invalid): the valid law stays exact, the entropy over all
         outputs becomes None; for samplers with a `fixed_schedule` (see `_model`).
@@ -155,11 +163,15 @@ def simulate(
       A `Simulation`; `.point()` gives the trilemma point.
     """
     _checks.check_instance(task, "task", Task)
-    if getattr(sampler, "name", None) == "apd":
-        raise ValueError(
-            "simulate enumerates the one-model samplers; APD's law (a dLLM and an AR "
-            "verifier) is not enumerated here: draw it with `trilemma sample` (its "
-            "exact special cases are in trilemma.samplers._apd)"
+    if isinstance(sampler, Apd):
+        return _simulate_apd(
+            task,
+            sampler,
+            model=model,
+            max_branches=max_branches,
+            max_states=max_states,
+            support_only=support_only,
+            progress=progress,
         )
     _checks.check_instance(sampler, "sampler", Sampler)
     if model is not None:
@@ -180,6 +192,48 @@ def simulate(
             "it: its off-support states are merged by mask pattern)"
         )
     return _Enumerator(task, sampler, max_branches, entropy_cells).run(progress)
+
+
+def _simulate_apd(
+    task, sampler, *, model, max_branches, max_states, support_only, progress
+):
+    """APD's exact law: with the ideal dLLM and p*'s exact AR verifier only.
+
+    APD decodes with two models; its exact law is computed when both are ideal (the
+    verifier is then p*'s exact AR conditionals), which `model=None` or the task's
+    `oracle_model` selects. Any other model, or `support_only`, is refused.
+    """
+    if model is not None and not _is_oracle_of(model, task):
+        raise ValueError(
+            "APD's exact law is computed with the ideal dLLM and p*'s exact AR "
+            "verifier only (the oracle); got `model` "
+            f"{getattr(model, 'name', type(model).__name__)!r}: sample APD on other "
+            "models with `trilemma sample --sampler apd`"
+        )
+    if support_only:
+        raise ValueError(
+            "`support_only` applies with a trained `model`; APD's exact law with the "
+            "oracle needs no pruning"
+        )
+    return simulate_apd(
+        task,
+        sampler,
+        max_branches=max_branches,
+        max_states=max_states,
+        progress=progress,
+    )
+
+
+def _is_oracle_of(model, task) -> bool:
+    """Whether `model` is `oracle_model(task)`: the oracle's function and tables."""
+    if getattr(model, "logits_fn", None) is not oracle_logits:
+        return False
+    mine, theirs = oracle_params(task), model.params
+    return all(
+        np.shape(theirs[key]) == np.shape(mine[key])
+        and np.array_equal(np.asarray(theirs[key]), np.asarray(mine[key]))
+        for key in ("prefix_of_row", "rows", "weights", "sizes")
+    )
 
 
 class _Enumerator:

@@ -13,6 +13,7 @@ from .._keys import row_index
 from ..distributions import SparseJoint
 from ..metrics import PRDCurve, prd_curve
 from ..point import point_functionals
+from ..samplers import Apd
 from ..samplers._sampler import Sampler
 from ..tasks import Task
 
@@ -31,15 +32,18 @@ class Simulation:
       states_visited: distinct decoding states enumerated.
       output_entropy: $H(q(Y|X))$ over all outputs, valid or not, in nats; None when
         the invalid part was too large to expand (see `simulate`'s `entropy_cells`).
+      expected_ar_nfe: APD's exact expected number of verifier (AR) passes; None
+        for the samplers that decode with one model.
     """
 
     task: Task
-    sampler: Sampler
+    sampler: Sampler | Apd
     outputs: SparseJoint
     invalid_mass: float
     expected_nfe: float
     states_visited: int
     output_entropy: float | None
+    expected_ar_nfe: float | None = None
 
     @property
     def tokens_per_step(self) -> float:

@@ -1,0 +1,219 @@
+r"""APD's exact output law with the ideal dLLM and $p^*$'s exact AR verifier.
+
+APD (`trilemma.samplers.apd`) decodes left to right, so a decoding state is an
+accepted prefix $y_{<t}$ of a prompt. With the ideal models both experts are
+marginals of $p^*$ given revealed tokens (uniform after an impossible prefix, the
+oracle's convention): the dLLM's $p_{D,j} = p^*(y_j \mid x, y_{<t})$ at the window's
+positions $j = t, \dots, t + W - 1$ ($W = \min(M, L - t)$), and the verifier's
+$a_j = p^*(y_j \mid x, y_{<t}, \hat x_t, \dots, \hat x_{j-1})$, the marginal at $j$
+with the drafts to its left revealed. Given the drafts to its left, position $j$'s
+draft and target depend on its own Gumbel noise only, so one step commits the block
+$v_t, \dots, v_{t+k-1}$ with probability
+
+$$\pi_t(v_t) \prod_{t<j<t+k} A_j(v_j) \cdot \Big(1 - \sum_v A_{t+k}(v)\Big),$$
+
+the last factor only when $k < W$, where $\pi_j \propto p_{D,j}^{1/\tau}$ is the draft's
+law, $q_j$ the target's (`_apd.target`) and $A_j(v)$ their Gumbel-coupling agreement
+(`_apd.agreement`). The enumeration goes level by level over the prefix length,
+merging equal prefixes: no Monte Carlo. One step costs one dLLM pass, and one AR pass
+when $W \ge 2$ (as `trilemma.samplers.decode` counts them).
+
+Accepted prefixes stay in the support of $p^*$ when $R < 1$ (an accepted draft needs
+$a_j > 0$) or $M = 1$; at $R = 1$ with $M \ge 2$ the drafts are independent
+marginals and may leave it, and the states off the support are enumerated too, so
+the law of every output, valid or not, is exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _checks
+from .._keys import merge_rows
+from ..distributions import SparseJoint, outcome_dtype
+from ..layout import task_layout
+from ..samplers import Apd, _apd, _blocks
+from ..tasks import Task
+from ._result import Simulation
+from ._support import SupportIndex
+
+REJECT_FLOOR = 1e-13
+"""A rejection probability at most this is rounding (R = 1 accepts every draft): it
+is taken as 0, and the agreements are renormalised so that no mass is lost."""
+
+
+def simulate_apd(
+    task: Task,
+    sampler: Apd,
+    *,
+    max_branches: int,
+    max_states: int,
+    progress: bool = False,
+) -> Simulation:
+    """APD's exact output law, E[NFE] and E[AR passes] with the ideal models.
+
+    Args:
+      task: an enumerable task.
+      sampler: an `Apd`.
+      max_branches: refuse (ValueError) a level whose drafts exceed this many rows.
+      max_states: refuse (ValueError), before any work, when the bound on the
+        prefixes visited (`num_states`) exceeds this.
+      progress: show a progress bar over levels (stderr).
+
+    Returns:
+      A `Simulation` with `expected_ar_nfe` set.
+    """
+    enumerator = _Enumerator(task, sampler, max_branches)
+    _checks.check_work(
+        num_states(enumerator.index, sampler),
+        f"the exact law of {sampler.describe()} on {task.name} (n={task.n})",
+        max_states,
+        unit="decoding states",
+        why="`max_states`; more would not finish in minutes",
+    )
+    return enumerator.run(progress)
+
+
+def num_states(index: SupportIndex, sampler: Apd) -> int:
+    r"""An upper bound on the prefixes (decoding states) APD visits.
+
+    The distinct support prefixes of every length $t < L$ when accepted prefixes stay
+    in the support ($R < 1$ or $M = 1$); else every prefix, $P \sum_{t<L}
+    \prod_{j<t} V_j$ for $P$ prompts of positive mass and alphabets $V_j$.
+    """
+    prompts = int(np.count_nonzero(index.prompt_mass > 0))
+    if sampler.weight == 1.0 and sampler.lookahead > 1:
+        return prompts * sum(
+            math.prod(int(v) for v in index.sizes[:t]) for t in range(index.length)
+        )
+    live = index.weights > 0
+    radix = [index.num_prompts, *(int(v) for v in index.sizes)]
+    total = 0
+    for t in range(index.length):
+        rows = np.column_stack([index.prompt[live], index.support[live, :t]])
+        total += len(merge_rows(rows, np.ones(len(rows)), radix[: t + 1])[0])
+    return total
+
+
+class _Enumerator:
+    def __init__(self, task: Task, sampler: Apd, max_branches: int):
+        self.task, self.sampler, self.max_branches = task, sampler, max_branches
+        self.mask_id = task_layout(task).mask_id
+        self.index = SupportIndex(task.joint, self.mask_id)
+        self.length = self.index.length
+        self.radix = [self.index.num_prompts] + [self.index.vocab + 1] * self.length
+
+    def run(self, progress: bool) -> Simulation:
+        prompt_mass = self.index.prompt_mass
+        prompts = np.nonzero(prompt_mass > 0)[0].astype(np.int64)
+        first = (
+            prompts,
+            np.full((len(prompts), self.length), self.mask_id, np.int64),
+            prompt_mass[prompts],
+        )
+        pending: dict[int, list] = {0: [first]}
+        self.nfe = self.ar_nfe = 0.0
+        self.visited = 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(desc=f"simulate {self.sampler.name}", unit="level", disable=None)
+        while True:
+            t = min(pending)
+            prompt, tokens, mass = self._merge(pending.pop(t))
+            if t == self.length:  # the longest prefixes: nothing else is pending
+                break
+            self.visited += len(mass)
+            for level, child in self._expand(t, prompt, tokens, mass):
+                pending.setdefault(level, []).append(child)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(states=self.visited)
+        if bar is not None:
+            bar.close()
+        return self._result(prompt, tokens, mass)
+
+    def _marginals(self, prompt, tokens) -> np.ndarray:
+        """The oracle's marginals `(S, L, V)` given each state's revealed tokens."""
+        start, rows = self.index.rows(prompt, tokens)
+        return self.index.marginals(np.zeros(len(prompt), bool), start, rows)
+
+    def _expand(self, t: int, prompt, tokens, mass):
+        """`(level, (prompt, tokens, mass))` for the blocks one step commits."""
+        sampler = self.sampler
+        window = min(sampler.lookahead, self.length - t)
+        self.nfe += float(mass.sum())
+        if window >= 2:
+            self.ar_nfe += float(mass.sum())
+        probs = self._marginals(prompt, tokens)
+        pi = _blocks.draw_distribution(probs, sampler.temperature)
+        # the first draft is always accepted
+        src, value = np.nonzero(pi[:, t] > 0)
+        drafts = tokens[src]
+        drafts[:, t] = value
+        weight = mass[src] * pi[src, t, value]
+        self._guard(len(src))
+        for j in range(t + 1, t + window):
+            ar = self._marginals(prompt[src], drafts)[:, j]
+            q = _apd.target(sampler, _apd.safe_log(probs[src, j]), _apd.safe_log(ar))
+            agree = _apd.agreement(pi[src, j], q)
+            reject = 1.0 - agree.sum(axis=1)
+            stop = reject > REJECT_FLOOR
+            agree[~stop] /= agree[~stop].sum(axis=1, keepdims=True)  # keep the mass
+            yield j, (prompt[src[stop]], drafts[stop], weight[stop] * reject[stop])
+            row, value = np.nonzero(agree > 0)
+            src, drafts, weight = src[row], drafts[row], weight[row] * agree[row, value]
+            drafts[:, j] = value
+            self._guard(len(src))
+        yield t + window, (prompt[src], drafts, weight)
+
+    def _merge(self, parts):
+        """Equal (prompt, tokens) states as one, their masses added."""
+        prompt, tokens, mass = (np.concatenate(p) for p in zip(*parts, strict=True))
+        keys = np.column_stack(
+            [prompt, np.where(tokens == self.mask_id, 0, tokens + 1)]
+        )
+        first, mass = merge_rows(keys, mass, self.radix)
+        return prompt[first], tokens[first], mass
+
+    def _guard(self, rows: int) -> None:
+        _checks.check_work(
+            rows,
+            f"one level of the exact law of {self.sampler.describe()} on "
+            f"{self.task.name} (n={self.task.n})",
+            self.max_branches,
+            unit="branches",
+            why="`max_branches`, a memory guard",
+        )
+
+    def _result(self, prompt, tokens, mass) -> Simulation:
+        joint = self.task.joint
+        start, _ = self.index.rows(prompt, tokens)
+        valid = np.diff(start) > 0
+        outcomes = np.column_stack([prompt, tokens])[valid]
+        outputs = SparseJoint(
+            jnp.asarray(outcomes.astype(outcome_dtype(joint.sizes))),
+            jnp.asarray(mass[valid]),
+            joint.sizes,
+            True,
+        )
+        prompt_law = self.index.prompt_mass[self.index.prompt_mass > 0]
+        positive = mass[mass > 0]
+        entropy = float(
+            -np.sum(positive * np.log(positive))
+            + np.sum(prompt_law * np.log(prompt_law))
+        )
+        return Simulation(
+            task=self.task,
+            sampler=self.sampler,
+            outputs=outputs,
+            invalid_mass=float(mass[~valid].sum()),
+            expected_nfe=self.nfe,
+            states_visited=self.visited,
+            output_entropy=entropy,
+            expected_ar_nfe=self.ar_nfe,
+        )
