@@ -75,15 +75,38 @@ class Apd(NamedTuple):
         return f"{self.name}({args})"
 
 
-def apd(*, weight: float, lookahead: int, temperature: float = 1.0) -> Apd:
+DEFAULT_WEIGHT = 0.7
+"""The paper's recommended mixture weight R (see `apd`)."""
+
+DEFAULT_LOOKAHEAD = 100
+"""The paper's recommended masked lookahead M (see `apd`)."""
+
+
+def apd(
+    *,
+    weight: float = DEFAULT_WEIGHT,
+    lookahead: int = DEFAULT_LOOKAHEAD,
+    temperature: float = 1.0,
+) -> Apd:
     """Adaptive Parallel Decoding: a dLLM draft accepted where a small AR model agrees.
 
     Needs an autoregressive model beside the dLLM (`ar_model=`; the CLI's
     `--ar-model`). Decodes left to right.
 
+    The defaults R = 0.7 and M = 100 are the paper's recommended setting: the first
+    of the two (R, W, M) configurations of its Table 2, (0.7, 16, 100) beside
+    (0.6, 32, 200) (arXiv 2506.00413; REFERENCE 7.1), and the defaults of the
+    authors' `demo.py` (danielmisrael/apd at a555561: `--apd_mixture_weight 0.7`,
+    `--max_lookahead 100`). The KV window W only saves compute and has no parameter
+    here. With trilemma's outputs of a few tokens, M = 100 drafts every masked
+    position. The temperature keeps trilemma's 1.0; the paper runs Dream at 0.2
+    with top-p 0.95, which no sampler here has.
+
     Args:
-      weight: R in [0, 1], the target p_D**R * p_AR**(1 - R) (R = 1 accepts all).
-      lookahead: M >= 1, the most masked positions drafted per step.
+      weight: R in [0, 1], the target p_D**R * p_AR**(1 - R) (R = 1 accepts all);
+        default 0.7, the paper's.
+      lookahead: M >= 1, the most masked positions drafted per step; default 100,
+        the paper's.
       temperature: of the draft and the target (0: greedy).
     """
     weight = _checks.check_real(weight, "weight", low=0.0, high=1.0)
