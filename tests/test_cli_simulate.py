@@ -290,7 +290,6 @@ def test_trained_model_file_matches_the_library(tiny_models, capsys):
     [
         (["--n", "5"], "was not trained on shuffle n=5; it knows shuffle n=3"),
         ([], "give `--n`"),
-        (["--n", "3", "--support-only", "--sampler", "eb", "--gamma", "1"], "fixed"),
         (["--n", "3", "--option", "seed=1"], "--option"),
     ],
 )

@@ -1,7 +1,9 @@
 """The exact fit of a model (`trilemma.fit`) and the support-only enumeration it uses.
 
 * support-only enumeration equals the whole tree on the valid outputs, the invalid
-  mass and E[NFE], for the samplers it allows, and refuses the others;
+  mass and E[NFE] for random and left-to-right top-k (the adaptive samplers'
+  support-only laws are in `test_factorised_laws.py`), and the oracle path refuses
+  it;
 * the one-by-one law equals the average over all L! orders of the chain rule, one
   model call per state (a plain recomputation);
 * the oracle fits perfectly: accuracy 1, KL 0, and its one-step KL is C(Y|X), whose
@@ -60,13 +62,9 @@ def test_support_only_equals_the_whole_tree(task_name, n, name, params):
         assert pruned.states_visited < whole.states_visited
 
 
-def test_support_only_refuses_adaptive_samplers_and_the_oracle_path():
+def test_support_only_refuses_the_oracle_path():
+    """Adaptive samplers' support-only laws: `test_factorised_laws.py`."""
     task = T.make_task("shuffle", 3)
-    for name, params in [("confidence_topk", {"k": 1}), ("threshold", {"gamma": 0.5})]:
-        sampler = T.SAMPLERS[name](**params)
-        assert not sampler.fixed_schedule
-        with pytest.raises(ValueError, match="fixed schedule"):
-            T.simulate(task, sampler, model=noisy_model(task), support_only=True)
     sampler = T.SAMPLERS["random_topk"](k=1)
     assert sampler.fixed_schedule and T.SAMPLERS["left_to_right"](k=2).fixed_schedule
     with pytest.raises(ValueError, match="applies with a `model`"):

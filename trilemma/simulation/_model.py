@@ -19,18 +19,28 @@ from and which children a committed set has:
   to `outputs`, or else to `invalid_mass`. Every output is enumerated, so the entropy
   of $q$ over all outputs is exact (no budget, `entropy_cells` is unused).
 
+**Adaptive samplers at a temperature above 0.** When a position's score depends on
+the token it draws (confidence top-k, threshold, factor), the oracle enumerator's
+joint class choices cost about $V^m$ rows per state of $m$ eligible positions. Those
+states go to `_factorised` instead, which enumerates what a step commits, $(S,
+v_S)$, with its probability in closed form (the draws and scores of different
+positions are independent given the state); states whose scores do not depend on
+the drawn token (margin, entropy, uniform, left-to-right, greedy) keep the class
+choice, which is then one row per state and already the same law.
+
 **Support only.** At a temperature above 0 a trained model gives every token some
 probability, and the whole tree has up to $P\,(V'+1)^L$ states. With
 `support_only=True` a child is dropped as soon as its revealed tokens agree with no
 valid output of its prompt (it can only finish invalid); its mass joins
 `invalid_mass`. The valid outputs' law $q$ stays exact, and so do precision,
 recall, accuracy, TV and $D_{KL}(p^*\|q)$; the entropy over all outputs is then
-unknown (None). Only samplers with a `fixed_schedule` (random or left-to-right
-top-k) are allowed: their positions never depend on the drawn tokens, so the tree
-branches only at committed positions, and every trajectory takes the same number of
-steps, so $\mathbb{E}[\mathrm{NFE}]$ stays exact (each level's commit probability,
-the same for all its states). This is how `trilemma.fit` computes a model's exact
-one-by-one law.
+unknown (None). $\mathbb{E}[\mathrm{NFE}]$ stays exact for the top-k samplers
+(random, left-to-right, confidence, margin, entropy: their count schedule never
+reads the model, so every trajectory takes the same steps, and each level adds its
+commit probability, the same for all its states). For the samplers whose count
+reads the scores (threshold, factor, EB, MDLM), the steps that dropped trajectories
+would still take depend on model calls that are never made: `expected_nfe` is then
+NaN. This is how `trilemma.fit` computes a model's exact one-by-one law.
 
 **Budgets.** Before a level is evaluated, the bytes of its forward passes and token
 laws are checked against the memory budget (`_checks.check_memory`), and before the
@@ -57,6 +67,7 @@ from ..models import Model
 from ..samplers import _blocks
 from ..samplers._sampler import Sampler
 from ..tasks import Task
+from . import _factorised
 from ._enumerate import DEFAULT_MAX_STATES, _Branches, _Enumerator, _Laws, _Level
 from ._result import Simulation
 from ._support import SupportIndex
@@ -149,6 +160,10 @@ class _ModelEnumerator(_Enumerator):
             self.vocab + 1
         ] * self.length
         self.partial = None
+        self.factorised = _factorised.has_form(sampler)
+        # support-only drops trajectories: their steps are known only when the
+        # count schedule never reads the model (top-k)
+        self.nfe_exact = not support_only or _fixed_counts(sampler)
         if support_only:
             self.partial = self._partial_outputs(max_states)
         elif sampler.temperature > 0:
@@ -164,17 +179,12 @@ class _ModelEnumerator(_Enumerator):
                 f"{drawable} tokens branching at each of {self.length} positions",
                 max_states,
                 unit="decoding states",
-                why="`max_states`; greedy decoding (temperature 0) branches far less",
+                why="`max_states`; greedy decoding (temperature 0) branches far less, "
+                "and `support_only` enumerates only what can still finish valid",
             )
 
     def _partial_outputs(self, max_states: int) -> np.ndarray:
         """Every `(prompt, tokens)` that agrees with a valid output: R 2^L rows."""
-        if not self.sampler.fixed_schedule:
-            raise ValueError(
-                f"support_only needs a sampler with a fixed schedule (random_topk or "
-                f"left_to_right), whose trajectories all take the same steps; got "
-                f"{self.sampler.describe()}"
-            )
         outcomes = np.asarray(self.task.joint.outcomes).astype(np.int64)
         subsets = _checks.power(2, self.length)
         _checks.check_work(
@@ -192,10 +202,65 @@ class _ModelEnumerator(_Enumerator):
         return np.unique(np.column_stack([prompt, tokens]), axis=0)
 
     def _expand(self, s: _Level):
+        """Children of one level: token-dependent scores factorised, others joint."""
         before = self.nfe
-        yield from super()._expand(s)
-        if self.partial is not None:  # the level's commit probability, per state
+        masked = s.tokens == self.mask_id
+        eligible, block_size = _blocks.eligible_positions(masked, self.sampler.block, 0)
+        probs = self._probs(s)
+        factorised = np.zeros(len(s.mass), bool)
+        if self.factorised:
+            _, table, drawable = _factorised.token_laws(
+                self.sampler, probs, eligible, self.positions
+            )
+            factorised = _factorised.token_dependent(table, drawable)
+        joint = np.nonzero(~factorised)[0]
+        if len(joint):
+            part = s.take(joint)
+            branches, laws, step = self._branch(
+                part, probs[joint], eligible[joint], block_size[joint]
+            )
+            yield from self._children(part, branches, laws, step)
+        rest = np.nonzero(factorised)[0]
+        if len(rest):
+            yield self._commits(
+                s.take(rest), probs[rest], eligible[rest], block_size[rest]
+            )
+        if self.partial is not None and self.nfe_exact:
+            # top-k: every trajectory takes this level's step (commit probability 1)
             self.nfe = before + (self.nfe - before) / float(np.sum(s.mass))
+
+    def _commits(self, s: _Level, probs, eligible, block_size) -> _Level:
+        """The children of states whose scores depend on the drawn token."""
+        keep = None
+        if self.partial is not None:
+
+            def keep(src, committed):
+                tokens = np.where(committed >= 0, committed, s.tokens[src])
+                rows = np.column_stack([s.prompt[src], tokens])
+                return rows_in(rows, self.partial)
+
+        out = _factorised.commits(
+            self.sampler,
+            probs,
+            eligible,
+            block_size,
+            s.step,
+            keep=keep,
+            guard=self._check_children,
+        )
+        src = np.concatenate([out.src, np.nonzero(out.idle > 0)[0]])
+        selected = np.concatenate(
+            [out.selected, np.zeros((len(src) - len(out.src), self.length), bool)]
+        )
+        tokens = np.where(selected[: len(out.src)], out.tokens, s.tokens[out.src])
+        tokens = np.concatenate([tokens, s.tokens[src[len(out.src) :]]])
+        mass = s.mass[src] * np.concatenate([out.prob, out.idle[out.idle > 0]])
+        self.nfe += float(np.sum(s.mass * (1.0 - out.idle)))
+        if self.partial is not None:  # the mass of the dropped children
+            kept = np.bincount(src, weights=mass, minlength=len(s.mass))
+            self.pruned += float(np.clip(s.mass - kept, 0.0, None).sum())
+        step = s.step[src] + int(self.sampler.uses_step)
+        return _Level(tokens, s.prompt[src], step, np.zeros(len(src), bool), mass)
 
     def _probs(self, s: _Level) -> np.ndarray:
         """The model's probabilities `(S, L, V)`, after a memory check."""
@@ -311,7 +376,13 @@ class _ModelEnumerator(_Enumerator):
             sampler=self.sampler,
             outputs=outputs,
             invalid_mass=float(mass[~valid].sum()) + self.pruned,
-            expected_nfe=self.nfe,
+            expected_nfe=self.nfe if self.nfe_exact else float("nan"),
             states_visited=self.visited,
             output_entropy=None if self.partial is not None else entropy,
         )
+
+
+def _fixed_counts(sampler: Sampler) -> bool:
+    """Whether the count schedule never reads the model: LLaDA's top-k schedule."""
+    count = sampler.count
+    return getattr(count, "fn", None) is _blocks.topk_count and not sampler.uses_step
