@@ -160,6 +160,8 @@ def make_step(sampler, logits_fns: tuple, params: tuple, *, mask_id: int) -> Cal
 
     A `Sampler` runs on one model; APD on two, the dLLM and its AR verifier.
     """
+    check_num_models(sampler, logits_fns, "logits_fns")
+    check_num_models(sampler, params, "params")
     if isinstance(sampler, Apd):
         (logits_fn, ar_logits_fn), (model_params, ar_params) = logits_fns, params
         apd_step = _apd.build_step(
@@ -335,6 +337,21 @@ def _models(sampler, model, ar_model) -> tuple:
             f"{theirs.mask_id})"
         )
     return (model, ar_model)
+
+
+def check_num_models(sampler, models, name: str = "models") -> None:
+    """Raise `ValueError` unless `models` has one entry per model `sampler` reads.
+
+    APD reads two, the dLLM and its AR verifier; every other sampler one.
+    """
+    two = isinstance(sampler, Apd)
+    need, what = (2, "a dLLM and its AR verifier") if two else (1, "one model")
+    if not isinstance(models, tuple | list) or len(models) != need:
+        got = len(models) if isinstance(models, tuple | list) else type(models).__name__
+        raise ValueError(
+            f"`{name}` must hold {need} entr{'ies' if need > 1 else 'y'} for sampler "
+            f"{sampler.describe()}, which decodes with {what}; got {got}."
+        )
 
 
 def _check_model(model, name: str) -> None:

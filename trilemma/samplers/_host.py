@@ -29,7 +29,7 @@ import numpy as np
 from ..models import HostModel
 from . import _apd
 from ._apd import Apd
-from ._decode import Decoded, init, step_from_logits
+from ._decode import Decoded, check_num_models, init, step_from_logits
 
 
 def decode_host(sampler, models: tuple, keys, tokens, *, record_steps: bool = False):
@@ -45,6 +45,7 @@ def decode_host(sampler, models: tuple, keys, tokens, *, record_steps: bool = Fa
     Returns:
       `Decoded(tokens, nfe, committed or None, ar_nfe)` as NumPy arrays.
     """
+    check_num_models(sampler, models)
     mask_id = int(models[0].layout.mask_id)
     limit = sampler.max_steps(tokens.shape[1])
     state = jax.vmap(functools.partial(init, mask_id=mask_id))(jnp.asarray(tokens))
