@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from clitools import report, run
 from test_simulation import assert_frequencies_match, task_rows, valid_law
 from test_simulation_model import noisy_model
 
@@ -513,3 +514,43 @@ def test_the_rows_built_are_committed_sets_not_joint_draws(name, params, most):
     )
     assert max(rows) <= most
     assert abs(math.fsum(out.prob) - 1.0) <= 1e-12
+
+
+# --------------------------------------------------------------------------------------
+# The command line
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "nfe"),
+    [
+        ("confidence_topk", {"k": 1}, 3.0),
+        ("threshold", {"gamma": 0.5}, None),
+        ("factor", {"factor": 1.0}, None),
+    ],
+)
+def test_cli_support_only_on_a_trained_model(tiny_models, capsys, name, params, nfe):
+    """`trilemma simulate --model FOLDER --support-only` for the adaptive samplers.
+
+    The valid law is the library's; E[NFE] is reported for top-k and is null (JSON)
+    or "n/a" (text) where the count reads the scores.
+    """
+    from trilemma.models import weights
+
+    folder = tiny_models / "denoiser"
+    flags = [f"--{key}={value}" for key, value in params.items()]
+    argv = ["simulate", "shuffle", "--n", "3", "--model", str(folder)]
+    argv += ["--sampler", name, *flags, "--temperature", "1", "--support-only"]
+    got = report(argv, capsys)
+    loaded = weights.load_model(folder)
+    task = loaded.task_set.evaluation_pair("shuffle", 3, num_prompts=1)[0]
+    sampler = T.make_sampler(name, **params, temperature=1.0)
+    sim = T.simulate(task, sampler, model=loaded.model(task), support_only=True)
+    assert 0 < sim.invalid_mass < 1
+    assert abs(got["precision"] - (1.0 - sim.invalid_mass)) <= 1e-12
+    if nfe is None:
+        assert got["expected_nfe"] is None and got["tokens_per_step"] is None
+    else:
+        assert abs(got["expected_nfe"] - nfe) <= 1e-12
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert ("speed      n/a" in out) == (nfe is None)

@@ -54,7 +54,8 @@ def add_parser(subparsers) -> None:
         "--support-only",
         action="store_true",
         help="with a model: drop trajectories once they cannot finish valid (exact "
-        "valid law; random_topk or left_to_right only; H(q) unknown)",
+        "valid law, any sampler; H(q) unknown, and E[NFE] too when the count reads "
+        "the scores: threshold, factor, eb, mdlm)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run, flags=_common.flags_of(parser))
@@ -193,6 +194,9 @@ def run(args) -> int:
         for key, value in in_bits(sim.point()).items()
     }
     kl = point["kl_reference_to_sampler_bits"]
+    speed_known = math.isfinite(point["expected_nfe"])  # support-only: may be NaN
+    for key in ("expected_nfe", "tokens_per_step"):
+        point[key] = point[key] if speed_known else None
     report = {
         "task": task.name,
         "n": task.n,
@@ -211,11 +215,12 @@ def run(args) -> int:
         print(json.dumps(report))
         return 0
     valid = int(task.joint.support_size)
-    entropy = (
-        "n/a (too many invalid outputs to expand)"
-        if point["entropy_bits"] is None
-        else f"{point['entropy_bits']:.4f} bits"
-    )
+    if point["entropy_bits"] is not None:
+        entropy = f"{point['entropy_bits']:.4f} bits"
+    elif args.support_only:
+        entropy = "n/a (support-only: invalid outputs are not enumerated)"
+    else:
+        entropy = "n/a (too many invalid outputs to expand)"
     print(f"task       {task.name} (n = {task.n}, {valid:,} valid outputs)")
     print(f"model      {report['model']}")
     print(f"sampler    {sampler.describe()}")
@@ -224,10 +229,16 @@ def run(args) -> int:
         if sim.expected_ar_nfe is None
         else f"   E[AR passes] = {sim.expected_ar_nfe:.4f}"
     )
-    print(
-        f"speed      {point['tokens_per_step']:.4f} tokens per step   "
-        f"E[NFE] = {point['expected_nfe']:.4f}{ar}"
-    )
+    if speed_known:
+        print(
+            f"speed      {point['tokens_per_step']:.4f} tokens per step   "
+            f"E[NFE] = {point['expected_nfe']:.4f}{ar}"
+        )
+    else:
+        print(
+            "speed      n/a (support-only: the steps of the dropped trajectories "
+            "depend on the model, and this sampler's count reads the scores)"
+        )
     print(
         f"fluency    accuracy {point['accuracy']:.4f}   "
         f"precision {point['precision']:.4f}   "
