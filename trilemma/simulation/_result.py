@@ -28,7 +28,9 @@ class Simulation:
       outputs: the valid outputs (in the support of $p^*$) with their exact
         probabilities $q$, as a `SparseJoint` over (prompt index, output tokens).
       invalid_mass: $q$'s total mass on invalid outputs.
-      expected_nfe: exact expected number of forward passes.
+      expected_nfe: exact expected number of forward passes; NaN when the
+        enumeration cannot know it (support-only with a count rule that reads
+        the scores: threshold, factor, EB, MDLM; see `_model`).
       states_visited: distinct decoding states enumerated.
       output_entropy: $H(q(Y|X))$ over all outputs, valid or not, in nats; None when
         the invalid part was too large to expand (see `simulate`'s `entropy_cells`).
