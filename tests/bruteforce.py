@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
+from fractions import Fraction
 
 import numpy as np
 
@@ -290,7 +291,8 @@ def count_law(rule, ranked, m, block_size, step):
         return {n: 1.0}
     if kind == "mdlm":
         total = rule["count"][1]
-        rate = 1.0 if step >= total - 1 else 1.0 / (total - step)
+        a = 1.0 - (rule["count"][2] if len(rule["count"]) > 2 else 0.0)
+        rate = 1.0 if step >= total - 1 else a / (total - step * a)
         return {
             k: math.comb(m, k) * rate**k * (1 - rate) ** (m - k)
             for k in range(m + 1)
@@ -299,15 +301,63 @@ def count_law(rule, ranked, m, block_size, step):
     raise ValueError(kind)
 
 
-def extended_count_law(rule, ranked, m, block_size, step):
+def dream_share(total, eps, step) -> Fraction:
+    """Dream's 1 - s/t at step `step` of `total` on linspace(1, eps), exactly."""
+    a = 1 - Fraction(eps)
+    return a / (total - step * a)
+
+
+def dilated_plain(size, base, skip):
+    """DUS's levels of `size` offsets (REFERENCE 5.10), from its definition.
+
+    Strides size // base**(skip + j) while >= 1; an offset belongs to the first
+    stride dividing it; the rest form a last level, merged into the one before
+    when smaller.
+    """
+    if base == 1:
+        return [list(range(size))]
+    strides = []
+    power = base**skip
+    while size // power >= 1:
+        strides.append(size // power)
+        power *= base
+    levels = [[] for _ in range(len(strides) + 1)]
+    for o in range(size):
+        first = next((j for j, st in enumerate(strides) if o % st == 0), len(strides))
+        levels[first].append(o)
+    levels = [lv for lv in levels if lv]
+    if len(levels) >= 2 and len(levels[-1]) < len(levels[-2]):
+        levels[-2:] = [levels[-2] + levels[-1]]
+    return levels
+
+
+def extended_count_law(rule, ranked, m, block_size, step, in_order=()):
     """`count_law`, plus LLaDA's steps schedule and Fast-dLLM's factor quirk.
 
     Extra kinds: ("topk_steps", s): a block of `block_size` masks in min(s,
     block_size) steps, `llada_counts` per step; ("factor_quirk", f): the factor rule,
     except that all m tokens commit when the first failing rank is the last one
-    (REFERENCE 5.5).
+    (REFERENCE 5.5); ("dus",): every position of the lowest level left (its score,
+    minus the level, ties the top); ("dream", N, eps): Dream's floor(m (1 - s/t)),
+    all at the block's last step, in exact rationals; ("eb_sequence", gamma): EB's
+    budget over the eligible scores `in_order` (sequence order).
     """
     kind = rule["count"][0]
+    if kind == "dus":
+        return {sum(1 for s in ranked if _close(s, ranked[0])): 1.0}
+    if kind == "dream":
+        total, eps = rule["count"][1:]
+        i = step % total
+        if i == total - 1:
+            return {m: 1.0}
+        return {math.floor(m * dream_share(total, eps, i)): 1.0}
+    if kind == "eb_sequence":
+        gamma = rule["count"][1]
+        ents = [-s for s in in_order]
+        n = 1
+        while n < m and math.fsum(ents[: n + 1]) - max(ents[: n + 1]) <= gamma + TIE:
+            n += 1
+        return {n: 1.0}
     if kind == "topk_steps":
         counts = llada_counts(block_size, min(rule["count"][1], block_size))
         done, i = block_size - m, 0
@@ -335,7 +385,16 @@ def decoding_law(rows, sizes, rule, marginals=None):
     draw of every eligible position enumerated, each state's law memoised.
     """
     length = len(sizes)
-    stateful = rule["count"][0] == "mdlm"
+    stateful = rule["count"][0] in ("mdlm", "dream")
+    level = {}
+    if isinstance(rule["score"], tuple):  # ("dus", block, base, skip)
+        _, block, base, skip = rule["score"]
+        width = length if block is None else min(block, length)
+        for start in range(0, length, width):
+            size = min(width, length - start)
+            for lv, offsets in enumerate(dilated_plain(size, base, skip)):
+                for o in offsets:
+                    level[start + o] = lv
     memo: dict = {}
     marginals_of = marginals or (lambda state: oracle_marginals(rows, sizes, state))
 
@@ -360,10 +419,16 @@ def decoding_law(rows, sizes, rule, marginals=None):
             p_draw = math.prod(p for _, p in draw)
             tokens = {j: v for j, (v, _) in zip(eligible, draw, strict=True)}
             scores = {
-                j: score_of(rule["score"], marginals[j], j, tokens[j]) for j in eligible
+                j: -float(level[j])
+                if level
+                else score_of(rule["score"], marginals[j], j, tokens[j])
+                for j in eligible
             }
             ranked = sorted(scores.values(), reverse=True)
-            counts = extended_count_law(rule, ranked, len(eligible), block_size, step)
+            in_order = [scores[j] for j in eligible]
+            counts = extended_count_law(
+                rule, ranked, len(eligible), block_size, step, in_order
+            )
             for k, p_k in counts.items():
                 if k == 0:
                     children[(state, step + 1)] += p_draw * p_k

@@ -270,6 +270,7 @@ def test_simulate_size_bounds_the_states_visited(name, task, n):
         "factor": {"factor": 1.0},
         "eb": {"gamma": 0.5},
         "mdlm": {"num_steps": 4},
+        "dus": {"temperature": 1.0},
     }.get(name, {"k": 1, "temperature": 1.0})
     task = T.make_task(task, n)
     for extra in ({}, {"block": 2}):

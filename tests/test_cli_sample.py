@@ -25,6 +25,7 @@ FLAGS = {
     "factor": ["--factor", "1"],
     "eb": ["--gamma", "0.5", "--temperature", "1"],
     "mdlm": ["--num-steps", "3"],
+    "dus": ["--block", "2", "--temperature", "1"],
     "apd": ["--weight", "0.5", "--lookahead", "2"],
 }
 

@@ -120,17 +120,19 @@ def test_text_report_is_in_bits(capsys):
     assert f"KL(p*||q) {math.log2(9 / 4):.4f} bits" in out
 
 
+_TOPK = {"k", "num_steps", "temperature", "block", "eps", "float32"}
 EXPECTED_PARAMETERS = {
-    "random_topk": {"k", "num_steps", "temperature", "block"},
-    "confidence_topk": {"k", "num_steps", "temperature", "block"},
-    "margin_topk": {"k", "num_steps", "temperature", "block"},
-    "entropy_topk": {"k", "num_steps", "temperature", "block"},
-    "left_to_right": {"k", "num_steps", "temperature"},
+    "random_topk": _TOPK,
+    "confidence_topk": _TOPK,
+    "margin_topk": _TOPK,
+    "entropy_topk": _TOPK,
+    "left_to_right": _TOPK - {"block"},
     "threshold": {"gamma", "temperature", "block"},
     "threshold_strict": {"gamma", "temperature", "block"},
     "factor": {"factor", "temperature", "block", "reference_quirk"},
-    "eb": {"gamma", "temperature", "block"},
-    "mdlm": {"num_steps", "temperature"},
+    "eb": {"gamma", "temperature", "block", "sequence_order"},
+    "mdlm": {"num_steps", "temperature", "eps", "float32"},
+    "dus": {"block", "base", "base_skip", "temperature"},
     "apd": {"weight", "lookahead", "temperature"},
 }
 

@@ -37,6 +37,7 @@ ORACLE_CONFIGS = {
     "factor": {"factor": 1.0, "temperature": 1.0},
     "eb": {"gamma": 0.5, "temperature": 1.0},
     "mdlm": {"num_steps": 3},
+    "dus": {"block": 4, "temperature": 1.0},
 }
 """One configuration per sampler, each with a non-degenerate law."""
 
@@ -51,6 +52,7 @@ SHIPPED_CONFIGS = {
     "factor": {"factor": 1.0},
     "eb": {"gamma": 0.3},
     "mdlm": {"num_steps": 3, "temperature": 0.0},
+    "dus": {"block": 2},
 }
 """Configurations whose law on the shipped model `simulate` enumerates exactly."""
 

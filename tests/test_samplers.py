@@ -38,6 +38,7 @@ VALID = {
     "factor": {"factor": 1.0, "reference_quirk": True},
     "eb": {"gamma": 0.5, "temperature": 1.0},
     "mdlm": {"num_steps": 3},
+    "dus": {"block": 4, "temperature": 1.0},
 }
 """Valid parameters for each registered sampler."""
 
@@ -56,11 +57,16 @@ def oracle():
 
 
 def _step_limit(sampler, length):
-    """Steps after which every sampler must be done: L, or MDLM's grid size.
+    """Steps after which every sampler must be done: L, or a time grid's N per block.
 
-    Written from the samplers' definitions, independently of `Sampler.max_steps`.
+    Written from the samplers' definitions, independently of `Sampler.max_steps`:
+    MDLM's grid and Dream's schedule (`eps`) run `num_steps` per block.
     """
-    return dict(sampler.params)["num_steps"] if sampler.name == "mdlm" else length
+    params = dict(sampler.params)
+    if sampler.name != "mdlm" and params.get("eps") is None:
+        return length
+    block = params.get("block") or length
+    return params["num_steps"] * math.ceil(length / block)
 
 
 def _counting(model, traces):
@@ -115,8 +121,8 @@ def test_step_loop_never_changes_committed_tokens(name, oracle):
             assert (new_tokens[new_tokens != mask_id] < mask_id).all()
             assert int(new.step) == int(state.step) + 1
             assert int(new.nfe) == int(state.nfe) + (newly > 0)
-            if name != "mdlm":
-                assert newly >= 1  # only MDLM's binomial may commit nothing
+            if not sampler.uses_step:
+                assert newly >= 1  # only a time grid (MDLM, Dream) may commit none
             state, steps = new, steps + 1
         assert int(state.nfe) <= int(state.step) == steps
         assert int(state.tokens[0]) == 0  # the prompt is untouched

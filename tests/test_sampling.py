@@ -373,6 +373,7 @@ def test_a_numpy_host_model_draws_the_jax_oracles_samples(name):
         "factor": {"factor": 1.0, "temperature": 1.0},
         "eb": {"gamma": 0.5, "temperature": 1.0},
         "mdlm": {"num_steps": 4},
+        "dus": {"block": 2, "temperature": 1.0},
         "apd": {"weight": 0.5, "lookahead": 3},
         "left_to_right": {"k": 2, "temperature": 1.0},
     }.get(name, {"k": 2, "temperature": 1.0})

@@ -101,6 +101,7 @@ _SCORES = {
     "factor": "confidence",
     "eb": "entropy",
     "mdlm": "random",
+    "dus": None,  # a level per position: ("dus", block, base, base_skip)
 }
 
 
@@ -114,15 +115,23 @@ def rule_for(sampler) -> dict:
         kind = "factor_quirk" if params.get("reference_quirk") else "factor"
         count = (kind, params["factor"])
     elif name == "eb":
-        count = ("eb", params["gamma"])
+        kind = "eb_sequence" if params.get("sequence_order") else "eb"
+        count = (kind, params["gamma"])
     elif name == "mdlm":
-        count = ("mdlm", params["num_steps"])
+        count = ("mdlm", params["num_steps"], params.get("eps", 0.0))
+    elif name == "dus":
+        count = ("dus",)
+    elif params.get("eps") is not None:
+        count = ("dream", params["num_steps"], params["eps"])
     elif params.get("k") is not None:
         count = ("topk", params["k"])
     else:
         count = ("topk_steps", params["num_steps"])
+    score = _SCORES[name]
+    if name == "dus":
+        score = ("dus", sampler.block, params["base"], params["base_skip"])
     return {
-        "score": _SCORES[name],
+        "score": score,
         "count": count,
         "temperature": sampler.temperature,
         "block": sampler.block,
@@ -174,8 +183,14 @@ SWEEP = [
     ("factor", {"factor": 1.0}),
     ("factor", {"factor": 1.0, "reference_quirk": True}),
     ("eb", {"gamma": 0.5}),
+    ("eb", {"gamma": 0.5, "sequence_order": True}),
     ("mdlm", {"num_steps": 2}),
     ("mdlm", {"num_steps": 4}),
+    ("mdlm", {"num_steps": 3, "eps": 0.25}),
+    ("confidence_topk", {"num_steps": 2, "eps": 0.0}),
+    ("random_topk", {"num_steps": 4, "eps": 0.001}),
+    ("dus", {}),
+    ("dus", {"base": 3}),
 ]
 """Every registered sampler, with its schedule variants."""
 

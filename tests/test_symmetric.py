@@ -40,6 +40,12 @@ CONFIGS = [
     ("eb", {"gamma": 2.0, "block": 4}),
     ("mdlm", {"num_steps": 2}),
     ("mdlm", {"num_steps": 4, "temperature": 0.0}),
+    ("mdlm", {"num_steps": 3, "eps": 0.001, "float32": True}),
+    ("confidence_topk", {"num_steps": 3, "eps": 0.0, "float32": True}),
+    ("random_topk", {"num_steps": 2, "eps": 0.1, "block": 2}),
+    ("eb", {"gamma": 0.5, "sequence_order": True}),
+    ("dus", {}),
+    ("dus", {"block": 4, "temperature": 1.0}),
 ]
 
 

@@ -23,6 +23,8 @@ from ._decode import decode_batch as decode_batch
 from ._decode import init as init
 from ._decode import make_step as make_step
 from ._decode import step_from_logits as step_from_logits
+from ._dus import dilated_levels as dilated_levels
+from ._dus import dus as dus
 from ._host import decode_host as decode_host
 from ._sampler import Sampler as Sampler
 from ._sampler import confidence_topk as confidence_topk
@@ -48,6 +50,7 @@ SAMPLERS = MappingProxyType(
         "factor": factor,
         "eb": eb,
         "mdlm": mdlm,
+        "dus": dus,
         "apd": apd,
     }
 )

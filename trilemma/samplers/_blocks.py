@@ -4,8 +4,9 @@ r"""Building blocks of parallel decoding samplers, along the three axes they var
   negative entropy, uniform, left-to-right); positions are ranked by score and ties
   are broken uniformly at random;
 * **how many**: a *count* rule giving the distribution of the number $k$ of positions
-  committed this step (a fixed schedule, a threshold, Fast-dLLM's factor rule, the
-  entropy-bounded rule, or the MDLM ancestral binomial), from the ranked scores;
+  committed this step (LLaDA's or Dream's schedule, a threshold, Fast-dLLM's factor
+  rule, the entropy-bounded rule, or the MDLM/Dream ancestral binomial), from the
+  ranked scores;
 * **which token**: the *draw* distribution $\pi_j$ of each position's token (greedy with
   uniform ties, or $\pi_j \propto p_j^{1/\tau}$).
 
@@ -26,6 +27,8 @@ int64 and gives exactly the result of $k = L$.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -201,9 +204,11 @@ def eligible_positions(masked, block: int | None, start):
 
 # --- how many: count rules ------------------------------------------------------------
 # Each takes scores sorted in decreasing order over the eligible positions (padded with
-# -inf), the number m of eligible positions, the size of the current block and the
-# step index, and returns the pmf of the count k over 0..L (k <= m; k >= 1 unless the
-# rule is the MDLM binomial).
+# -inf; or, for a sampler whose `count_order` is "position", every position's score in
+# sequence order with -inf where not eligible), the number m of eligible positions,
+# the size of the current block and the step index, and returns the pmf of the count
+# k over 0..L (k <= m; k >= 1 unless the rule runs on a time grid: MDLM's binomial,
+# Dream's schedule).
 
 
 def _one_hot_count(k, length: int):
@@ -308,34 +313,64 @@ def factor_count(
 def entropy_bounded_count(sorted_scores, num_eligible, block_size, step, *, gamma):
     r"""EB-Sampler: the longest prefix $U$ with $\sum_U H - \max_U H \le \gamma$ (nats).
 
-    Scores are negative entropies, so positions come sorted by increasing entropy and
-    the maximum over a prefix is its last entropy. At least one token is committed.
+    Scores are negative entropies. The prefix runs in the order the scores come in:
+    sorted high to low (lowest entropy first; the sampler's `count_order` "score",
+    the paper's order, where $\max_U H$ is the prefix's last entropy), or in sequence
+    order with $-\infty$ at the positions that are not eligible (`count_order`
+    "position", ParallelBench's order), which the sum skips. At least one token is
+    committed.
     """
     xp = xp_of(sorted_scores)
-    entropy = xp.where(xp.isfinite(sorted_scores), -sorted_scores, 0.0)
-    cost = xp.cumsum(entropy, axis=-1) - entropy
-    ok = (quantize(cost) <= quantize(xp.asarray(gamma, dtype=float))) & xp.isfinite(
-        sorted_scores
-    )
-    count = xp.maximum(
-        xp.sum(xp.cumprod(ok.astype(int), axis=-1), axis=-1),
-        xp.minimum(num_eligible, 1),
-    )
+    finite = xp.isfinite(sorted_scores)
+    entropy = xp.where(finite, -sorted_scores, 0.0)
+    last = entropy.ndim - 1
+    if xp is jnp:
+        running_max = jax.lax.cummax(entropy, axis=last)
+    else:
+        running_max = np.maximum.accumulate(entropy, axis=last)
+    cost = xp.cumsum(entropy, axis=-1) - running_max
+    passed = quantize(cost) <= quantize(xp.asarray(gamma, dtype=float))
+    failed = finite & ~passed
+    before = xp.cumprod((~failed).astype(int), axis=-1).astype(bool)
+    count = xp.maximum(xp.sum(finite & before, axis=-1), xp.minimum(num_eligible, 1))
     return _one_hot_count(count, sorted_scores.shape[-1])
 
 
-def ancestral_count(sorted_scores, num_eligible, block_size, step, *, num_steps):
+def ancestral_count(
+    sorted_scores,
+    num_eligible,
+    block_size,
+    step,
+    *,
+    num_steps,
+    eps=0.0,
+    float32=False,
+):
     r"""MDLM's ancestral step: each mask unmasks with probability $(t-s)/t$.
 
-    On the grid $t_i = 1 - i/N$, step $i$ unmasks each of the $m$ masks independently
-    with probability $1/(N - i)$ (1 at the last step), so $k \sim
-    \mathrm{Binomial}(m, 1/(N-i))$; with a uniform score the committed set is then a
-    uniformly random $k$-subset, which is the same law.
+    On the grid $t_i = 1 - i(1 - \epsilon)/N$ (`torch.linspace(1, eps, N + 1)`),
+    step $i$ unmasks each of the $m$ masks independently with probability $1 -
+    t_{i+1}/t_i = (1-\epsilon)/(N - i(1-\epsilon))$, and every mask at the last step
+    (Dream's `origin`; at $\epsilon = 0$ MDLM's $1/(N - i)$), so $k \sim
+    \mathrm{Binomial}(m, \cdot)$; with a uniform score the committed set is then a
+    uniformly random $k$-subset, which is the same law. `float32` takes the rate as
+    Dream's code computes it in float32 (`dream_coefficients`).
     """
     xp = xp_of(sorted_scores)
     length = sorted_scores.shape[-1]
-    left = float(num_steps) - xp.asarray(step).astype(float)  # exact below 2^53
-    rate = 1.0 / xp.maximum(left, 1.0)
+    if float32:
+        table = xp.asarray(dream_coefficients(num_steps, eps))
+        index = xp.minimum(xp.asarray(step).astype(int), num_steps - 1)
+        rate = table[index].astype(float)
+        rate = xp.where(index >= num_steps - 1, 1.0, rate)
+    else:
+        left = float(num_steps) - xp.asarray(step).astype(float)  # exact below 2^53
+        a = 1.0 - float(eps)
+        if eps == 0:
+            rate = 1.0 / xp.maximum(left, 1.0)
+        else:
+            i = xp.asarray(step).astype(float)
+            rate = xp.where(left <= 1.0, 1.0, a / (float(num_steps) - i * a))
     m = xp.asarray(num_eligible)[..., None].astype(float)
     k = lift(xp.arange(length + 1).astype(float), m.ndim - 1)
     gammaln = jax.scipy.special.gammaln if xp is jnp else scipy.special.gammaln
@@ -348,3 +383,92 @@ def ancestral_count(sorted_scores, num_eligible, block_size, step, *, num_steps)
     pmf = xp.where(k <= m, xp.exp(log_pmf), 0.0)
     pmf = xp.where(r >= 1.0, (k == m).astype(float), pmf)
     return pmf / pmf.sum(axis=-1, keepdims=True)
+
+
+# --- Dream's step schedule ------------------------------------------------------------
+
+
+DREAM_FLOAT32_MAX_STEPS = 2**20
+"""Most steps `float32=True` replays: it tabulates one float32 rate per step."""
+
+
+@functools.lru_cache(maxsize=64)
+def dream_grid_float32(num_steps: int, eps: float) -> np.ndarray:
+    r"""Dream's time grid `torch.linspace(1, eps, N + 1)` as torch makes it, in float32.
+
+    torch's CPU kernel takes $\delta = (\epsilon - 1)/N$ in float32 and writes
+    $1 + \delta i$ for the first half of the points, $\epsilon - \delta (N - i)$ for
+    the rest, each with one rounding (a fused multiply-add); the product of a float32
+    and an integer below $2^{29}$ is exact in float64, so the sum is formed there
+    and rounded once more to float32. Bit for bit torch 2.13's (CPU, AVX-512) for
+    every $N \le 4096$ and $\epsilon \in \{0, 10^{-5}, 10^{-3}, 0.123, 0.5, 0.9\}$
+    tried; on GPUs torch may round some points differently. At $\epsilon = 0$ and
+    $N$ a power of two every point is exact.
+
+    >>> dream_grid_float32(4, 0.0).tolist()
+    [1.0, 0.75, 0.5, 0.25, 0.0]
+    """
+    size = num_steps + 1
+    start, end = np.float32(1.0), np.float32(eps)
+    delta = np.float64(np.float32((end - start) / np.float32(num_steps)))
+    i = np.arange(size, dtype=np.float64)
+    first = (np.float64(start) + delta * i).astype(np.float32)
+    second = (np.float64(end) - delta * (size - 1 - i)).astype(np.float32)
+    grid = np.where(np.arange(size) < size // 2, first, second)
+    grid.setflags(write=False)
+    return grid
+
+
+@functools.lru_cache(maxsize=64)
+def dream_coefficients(num_steps: int, eps: float) -> np.ndarray:
+    r"""Dream's per-step share $1 - s/t$ in float32, as its code computes it.
+
+    `1 - s / t` with $t, s$ consecutive points of `dream_grid_float32`, every
+    operation in float32; the last step's entry is 1 (Dream commits all there).
+    """
+    grid = dream_grid_float32(num_steps, eps)
+    t, s = grid[:-1], grid[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.float32(1.0) - s / t
+    share[-1] = np.float32(1.0)
+    share.setflags(write=False)
+    return share
+
+
+def dream_count(
+    sorted_scores, num_eligible, block_size, step, *, num_steps, eps, float32
+):
+    r"""Dream's schedule: $\lfloor m (1 - t_{i+1}/t_i) \rfloor$, all at the last step.
+
+    Dream's `_sample` (and ParallelBench's `sample_block`) commits, at step $i$ of
+    $N$ on the grid $t_i = 1 - i(1-\epsilon)/N$ (`linspace(1, eps, N + 1)`),
+    `int(m * (1 - s / t))` of the $m$ masks left, and all of them at step $N - 1$.
+    In exact arithmetic this is $\lfloor m (1-\epsilon)/(N - i(1-\epsilon))
+    \rfloor$: at $\epsilon = 0$, $\lfloor m/(N - i) \rfloor$, so a block of $M$ masks
+    gets LLaDA's $M/N$ per step when $N$ divides $M$; a step may commit nothing when
+    $m < N - i$. With semi-autoregressive blocks each block runs the whole grid (its
+    last step empties it), so the step within the block is `step % N`.
+
+    `float32=False` takes the exact value (computed in floating point with a
+    relative guard of 16 ulps, so a product that is an integer in exact arithmetic,
+    such as $28 \cdot \tfrac17$, is not truncated below it; at $\epsilon = 0$ in
+    integers). `float32=True` replays Dream's float32 code (`dream_coefficients`,
+    then `int(float32(m) * share)`): at $M = 32$, $N = 8$, $\epsilon = 0$ the steps
+    commit 4, 3, 4, 4, 4, 4, 4, 5, and at $N = 32$ one step commits nothing.
+    """
+    xp = xp_of(sorted_scores)
+    length = sorted_scores.shape[-1]
+    m = xp.asarray(num_eligible).astype(int)
+    i = xp.asarray(step).astype(int) % num_steps
+    if float32:
+        share = xp.asarray(dream_coefficients(num_steps, eps))[i]
+        k = xp.floor(m.astype(xp.float32) * share).astype(int)
+    elif eps == 0:
+        k = m // xp.maximum(num_steps - i, 1)
+    else:
+        a = 1.0 - float(eps)
+        x = m.astype(float) * a / (float(num_steps) - i.astype(float) * a)
+        guard = 16 * float(xp.finfo(x.dtype).eps)
+        k = xp.floor(x * (1.0 + guard)).astype(int)
+    k = xp.where(i >= num_steps - 1, m, xp.clip(k, 0, m))
+    return _one_hot_count(k, length)

@@ -129,7 +129,9 @@ def step_from_logits(
     # one call for every uniform of the step: tokens, tie priorities, the count
     u = jax.random.uniform(key, (2 * length + 1,), dtype=probs.dtype)
     drawn = _blocks.draw_index(pi, u[:length])
-    table = _blocks.quantize(sampler.score(probs, jnp.arange(length)))
+    # positions as offsets from the window's start (`Sampler.score`)
+    offsets = jnp.arange(length) - state.start
+    table = _blocks.quantize(sampler.score(probs, offsets))
     score = jnp.take_along_axis(table, drawn[:, None], axis=-1)[:, 0]
     score = jnp.where(eligible, score, -jnp.inf)
     # one sort ranks by score, ties by a uniformly random priority
@@ -137,7 +139,7 @@ def step_from_logits(
         (-score, u[length : 2 * length], jnp.arange(length)), num_keys=2
     )
     pmf = sampler.count(
-        -neg_sorted,
+        -neg_sorted if sampler.count_order == "score" else score,
         jnp.sum(eligible).astype(int),
         jnp.asarray(block_size).astype(int),
         state.step.astype(int),

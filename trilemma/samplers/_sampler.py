@@ -42,16 +42,25 @@ class Sampler(NamedTuple):
       name: registry name.
       score: `score(probs (..., L, V), positions (L,)) -> (..., L, V)`: the score of
         committing each token at each position (ranked high to low, ties at random).
-      count: `count(sorted_scores, num_eligible, block_size, step) -> (..., L + 1)`:
-        the pmf of the number of positions committed this step, from the eligible
-        scores sorted high to low (padded with -inf) and already quantised with
-        `_blocks.quantize`, as both decoders do.
+        `positions` are offsets from the start of the generation window (the first
+        masked position; negative in a prompt before it), so a score that reads
+        them (left-to-right, DUS) ranks the same positions whatever the prompt's
+        length.
+      count: `count(scores, num_eligible, block_size, step) -> (..., L + 1)`: the pmf
+        of the number of positions committed this step, from the eligible scores,
+        already quantised with `_blocks.quantize` as both decoders do, in the order
+        `count_order` names.
       temperature: token draw: 0 is greedy with uniform ties, else $p^{1/\tau}$.
       block: semi-autoregressive block length, or None.
-      time_grid: MDLM's number of steps $N$, for a count rule that depends on the
-        step index and may commit nothing; None for rules that commit at least one
+      time_grid: the number of steps $N$ of a count rule that depends on the step
+        index and may commit nothing (MDLM's grid, Dream's schedule; with blocks,
+        each block runs the $N$ steps); None for rules that commit at least one
         token per step.
       params: the factory's arguments, for display.
+      count_order: what `count` reads: `"score"`, the eligible scores sorted high
+        to low and padded with -inf (every rule but one), or `"position"`, every
+        position's score in sequence order with -inf where it is not eligible
+        (EB-Sampler's budget summed in sequence order, ParallelBench's variant).
     """
 
     name: str
@@ -61,10 +70,11 @@ class Sampler(NamedTuple):
     block: int | None
     time_grid: int | None
     params: tuple[tuple[str, object], ...]
+    count_order: str = "score"
 
     @property
     def uses_step(self) -> bool:
-        """Whether `count` depends on the step index (MDLM's time grid)."""
+        """Whether `count` depends on the step index (a time grid: MDLM, Dream)."""
         return self.time_grid is not None
 
     @property
@@ -84,10 +94,14 @@ class Sampler(NamedTuple):
     def max_steps(self, length: int) -> int:
         r"""Steps within which decoding `length` masked positions always finishes.
 
-        Every rule but MDLM's commits at least one token per step ($\le L$ steps);
-        MDLM's last grid step unmasks everything ($\le N$ steps).
+        Every rule without a time grid commits at least one token per step ($\le L$
+        steps); on a time grid the last of a block's $N$ steps unmasks the block
+        ($\le N$ steps per block, $\lceil L/B \rceil$ blocks).
         """
-        return int(length) if self.time_grid is None else self.time_grid
+        if self.time_grid is None:
+            return int(length)
+        blocks = 1 if self.block is None else max(1, -(-int(length) // self.block))
+        return self.time_grid * blocks
 
     def describe(self) -> str:
         """`name(k=2, temperature=0.0)`."""
@@ -95,7 +109,17 @@ class Sampler(NamedTuple):
         return f"{self.name}({args})"
 
 
-def _build(name, score, count, *, temperature, block, time_grid=None, **params):
+def _build(
+    name,
+    score,
+    count,
+    *,
+    temperature,
+    block,
+    time_grid=None,
+    count_order="score",
+    **params,
+):
     temperature = _checks.check_real(
         temperature, "temperature", low=0.0, high_open=True
     )
@@ -110,14 +134,45 @@ def _build(name, score, count, *, temperature, block, time_grid=None, **params):
         block=block,
         time_grid=time_grid,
         params=tuple((key, value) for key, value in shown.items() if value is not None),
+        count_order=count_order,
     )
 
 
-def _schedule(k, num_steps):
+def _dream_grid(num_steps, eps, float32, *, maximum):
+    """Checked `(num_steps, eps, float32)` of a rule on Dream's grid."""
+    eps = _checks.check_real(eps, "eps", low=0.0, high=1.0, high_open=True)
+    float32 = _checks.check_bool(float32, "float32")
+    if float32:
+        maximum = min(maximum, _blocks.DREAM_FLOAT32_MAX_STEPS)
+    steps = _checks.check_int(num_steps, "num_steps", minimum=1, maximum=maximum)
+    return steps, eps, float32
+
+
+DREAM_MAX_STEPS = 2**30
+"""Most steps of Dream's schedule (its step index is taken modulo N in int32)."""
+
+
+def _schedule(k, num_steps, eps=None, float32=False):
+    """`(count rule, time grid)`: LLaDA's schedule, or Dream's when `eps` is set."""
+    if eps is not None:
+        if k is not None:
+            raise ValueError(
+                f"`eps` sets Dream's schedule, which takes `num_steps`, not `k`; got "
+                f"k = {_checks.show(k)}."
+            )
+        if num_steps is None:
+            raise ValueError("`eps` sets Dream's schedule: give `num_steps` too.")
+        steps, eps, float32 = _dream_grid(
+            num_steps, eps, float32, maximum=DREAM_MAX_STEPS
+        )
+        rule = bind(_blocks.dream_count, num_steps=steps, eps=eps, float32=float32)
+        return rule, steps
+    if _checks.check_bool(float32, "float32"):
+        raise ValueError("`float32` replays Dream's schedule: give `eps` too.")
     if _checks.check_exactly_one(k=k, num_steps=num_steps) == "k":
-        return bind(_blocks.topk_count, k=_checks.check_int(k, "k", minimum=1))
+        return bind(_blocks.topk_count, k=_checks.check_int(k, "k", minimum=1)), None
     steps = _checks.check_int(num_steps, "num_steps", minimum=1)
-    return bind(_blocks.topk_count, num_steps=steps)
+    return bind(_blocks.topk_count, num_steps=steps), None
 
 
 def _topk(name, score):
@@ -127,22 +182,38 @@ def _topk(name, score):
         num_steps: int | None = None,
         temperature: float = 0.0,
         block: int | None = None,
+        eps: float | None = None,
+        float32: bool = False,
     ) -> Sampler:
+        count, time_grid = _schedule(k, num_steps, eps, float32)
         return _build(
             name,
             score,
-            _schedule(k, num_steps),
+            count,
             temperature=temperature,
             block=block,
+            time_grid=time_grid,
             k=k,
             num_steps=num_steps,
+            eps=eps,
+            float32=float32 or None,
         )
 
     factory.__name__ = name
     return factory
 
 
-_TOPK_DOC = """{what}, a fixed number per step (LLaDA's schedule).
+_SCHEDULE_ARGS = """eps: Dream's schedule instead of LLaDA's: step i of `num_steps`
+        commits floor(m (1 - t_(i+1)/t_i)) of the m masks left on t = linspace(1,
+        eps, num_steps + 1), and all at the last step (Dream's `_sample`,
+        ParallelBench's `sample_block`; Dream's default eps is 0.001, ParallelBench
+        passes 0); a step may commit nothing. None (default): LLaDA's schedule.
+      float32: with `eps`, replay Dream's float32 arithmetic (torch on a CPU): some
+        steps commit one token fewer and the last more (32 masks in 8 steps at eps
+        = 0: 4,3,4,4,4,4,4,5). Default False: the rule in exact arithmetic."""
+
+_TOPK_DOC = (
+    """{what}, a fixed number per step (LLaDA's schedule, or Dream's).
 
     Args:
       k: tokens per step; a block of M masks takes ceil(M / k) steps, the remainder
@@ -150,7 +221,10 @@ _TOPK_DOC = """{what}, a fixed number per step (LLaDA's schedule).
       num_steps: alternatively, the number of steps (per block when `block` is set).
       temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
       block: semi-autoregressive block length (None: one block).
-    """
+      """
+    + _SCHEDULE_ARGS
+    + "\n    "
+)
 
 random_topk = _topk("random_topk", _blocks.uniform_score)
 random_topk.__doc__ = _TOPK_DOC.format(what="Commit uniformly random masked positions")
@@ -167,7 +241,12 @@ entropy_topk.__doc__ = _TOPK_DOC.format(what="Commit the positions of lowest ent
 
 
 def left_to_right(
-    *, k: int | None = None, num_steps: int | None = None, temperature: float = 0.0
+    *,
+    k: int | None = None,
+    num_steps: int | None = None,
+    temperature: float = 0.0,
+    eps: float | None = None,
+    float32: bool = False,
 ) -> Sampler:
     """Commit the leftmost masked positions, k per step (semi-AR with block = k).
 
@@ -175,15 +254,21 @@ def left_to_right(
       k: tokens per step.
       num_steps: alternatively, the number of steps.
       temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
+      eps: Dream's schedule instead of LLaDA's (see `confidence_topk`).
+      float32: with `eps`, replay Dream's float32 arithmetic (see `confidence_topk`).
     """
+    count, time_grid = _schedule(k, num_steps, eps, float32)
     return _build(
         "left_to_right",
         _blocks.left_to_right_score,
-        _schedule(k, num_steps),
+        count,
         temperature=temperature,
         block=None,
+        time_grid=time_grid,
         k=k,
         num_steps=num_steps,
+        eps=eps,
+        float32=float32 or None,
     )
 
 
@@ -257,15 +342,33 @@ def factor(
     )
 
 
-def eb(*, gamma: float, temperature: float = 0.0, block: int | None = None) -> Sampler:
-    """EB-Sampler: lowest-entropy positions while sum H - max H <= gamma (nats).
+def eb(
+    *,
+    gamma: float,
+    temperature: float = 0.0,
+    block: int | None = None,
+    sequence_order: bool = False,
+) -> Sampler:
+    r"""EB-Sampler: lowest-entropy positions while sum H - max H <= gamma (nats).
+
+    Positions are ranked by entropy (lowest first). The budget $\sum_{i \in U} H_i -
+    \max_{i \in U} H_i \le \gamma$ is summed over the masked positions taken **in
+    entropy order** by default: the paper's rule (Ben-Hamu et al., arXiv 2505.24857,
+    Alg. 1: the largest prefix $U$ of the sorted positions). `sequence_order=True`
+    sums it **in sequence order** instead, ParallelBench's variant (its LLaDA
+    `get_transfer_index`, `eb_sampler_gamma`): $k$ is the length of the longest
+    left-to-right run of eligible positions within the budget, and the $k$
+    lowest-entropy positions are committed. At least one token either way.
 
     Args:
       gamma: entropy budget in nats (>= 0; 0 is about one token per step).
       temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
       block: semi-autoregressive block length (None: one block).
+      sequence_order: sum the budget in sequence order (ParallelBench) rather than
+        in entropy order (the paper; default).
     """
     gamma = _checks.check_real(gamma, "gamma", low=0.0)
+    sequence_order = _checks.check_bool(sequence_order, "sequence_order")
     count = bind(_blocks.entropy_bounded_count, gamma=gamma)
     return _build(
         "eb",
@@ -273,21 +376,42 @@ def eb(*, gamma: float, temperature: float = 0.0, block: int | None = None) -> S
         count,
         temperature=temperature,
         block=block,
+        count_order="position" if sequence_order else "score",
         gamma=gamma,
+        sequence_order=sequence_order or None,
     )
 
 
-def mdlm(*, num_steps: int, temperature: float = 1.0) -> Sampler:
+def mdlm(
+    *,
+    num_steps: int,
+    temperature: float = 1.0,
+    eps: float = 0.0,
+    float32: bool = False,
+) -> Sampler:
     """MDLM ancestral sampling: each mask unmasks with probability (t - s)/t.
 
+    With `eps` > 0 this is Dream's `origin` rule (random positions, each mask
+    unmasked independently with probability 1 - s/t on Dream's grid, all at the last
+    step).
+
     Args:
-      num_steps: N steps on the grid t = 1, 1 - 1/N, ..., 0 (the last unmasks all).
+      num_steps: N steps on the grid t = linspace(1, eps, N + 1) (the last unmasks
+        all).
       temperature: 1 samples the model; 0 is greedy.
+      eps: the grid's last time (0, MDLM's grid 1 - i/N, by default; Dream's
+        default is 0.001).
+      float32: take each step's rate as Dream's float32 code computes it (default
+        False: exact).
     """
-    steps = _checks.check_int(
-        num_steps, "num_steps", minimum=1, maximum=_checks.INT64_MAX
-    )
-    count = bind(_blocks.ancestral_count, num_steps=steps)
+    eps = _checks.check_real(eps, "eps", low=0.0, high=1.0, high_open=True)
+    float32 = _checks.check_bool(float32, "float32")
+    maximum = _blocks.DREAM_FLOAT32_MAX_STEPS if float32 else _checks.INT64_MAX
+    steps = _checks.check_int(num_steps, "num_steps", minimum=1, maximum=maximum)
+    if eps == 0 and not float32:
+        count = bind(_blocks.ancestral_count, num_steps=steps)
+    else:
+        count = bind(_blocks.ancestral_count, num_steps=steps, eps=eps, float32=float32)
     return _build(
         "mdlm",
         _blocks.uniform_score,
@@ -296,4 +420,6 @@ def mdlm(*, num_steps: int, temperature: float = 1.0) -> Sampler:
         block=None,
         time_grid=steps,
         num_steps=steps,
+        eps=eps or None,
+        float32=float32 or None,
     )

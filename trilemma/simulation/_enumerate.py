@@ -348,8 +348,9 @@ class _Enumerator:
         # 2. how many: the count pmf of each row (a step committing nothing is free)
         ranked = -np.sort(-row_scores, axis=1)
         num_eligible = eligible[src].sum(axis=1)
+        read = ranked if sampler.count_order == "score" else row_scores
         pmf = np.asarray(
-            sampler.count(ranked, num_eligible, block_size[src], s.step[src]), float
+            sampler.count(read, num_eligible, block_size[src], s.step[src]), float
         )
         self.nfe += float(np.sum(weight * (1.0 - pmf[:, 0])))
         r, k = np.nonzero(pmf > 0)
