@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 import pathlib
+from collections import Counter
 from fractions import Fraction
 
 import numpy as np
@@ -43,12 +44,15 @@ def _first_gen_args(pattern: str) -> tuple[str, dict]:
         ("confidence_threshold", "t0.7", 0.7),
         ("confidence_threshold", "t1.0", 1.0),
         ("confidence_factor", "f1.9", 1.9),
+        ("dus", "bl8_dus_base2_dus_remasking_threshold0.3", 8),
+        ("dus", "bl1_dus_base2_dus_remasking_threshold0.3", 1),
+        ("dus", "bl32", 32),
     ],
 )
 def test_parse_param_reads_the_folder(method, folder, value):
     parsed = ideal.parse_param(method, folder)
     assert parsed == value
-    assert isinstance(parsed, int) == (ideal.METHODS[method].kind == "topk")
+    assert isinstance(parsed, int) == (ideal.METHODS[method].kind in ("topk", "dus"))
 
 
 @pytest.mark.parametrize(
@@ -65,6 +69,11 @@ def test_parse_param_reads_the_folder(method, folder, value):
         ("nonsense", "k4", "nonsense"),
         ("klass", "conf_threshold0.9", "issue 18"),
         ("wino_dllm", "wino_threshold0.9", "issue 18"),
+        ("dus", "bl0_dus_base2_dus_remasking_threshold0.3", "block length"),
+        ("dus", "k8", "folder_param"),
+        ("dus", "bl8_dus_base0", "dus_base"),
+        ("dus", "bl8_dus_base2_dus_remasking_threshold1.5", "dus_remasking_threshold"),
+        ("dus", "bl8_dus_remasking_threshold0.3_dus_base2", "folder_param"),
     ],
 )
 def test_parse_param_refuses_bad_folders(method, folder, match):
@@ -73,7 +82,7 @@ def test_parse_param_refuses_bad_folders(method, folder, match):
 
 
 def test_every_run_method_is_mapped_or_says_why():
-    """The eleven methods of the published tree; the four missing ones name issue 18."""
+    """The eleven methods of the published tree; three missing ones name issue 18."""
     run_methods = {
         "confidence_factor",
         "confidence_threshold",
@@ -90,7 +99,7 @@ def test_every_run_method_is_mapped_or_says_why():
     assert set(ideal.METHODS) == run_methods
     for name, spec in ideal.METHODS.items():
         assert spec.name == name and spec.source
-        if name in {"klass", "dus", "slowfast", "wino_dllm"}:
+        if name in {"klass", "slowfast", "wino_dllm"}:
             assert spec.sampler is None and "issue 18" in spec.reason
         else:
             assert spec.sampler in SAMPLERS and spec.reason is None
@@ -114,6 +123,12 @@ def test_every_run_method_is_mapped_or_says_why():
             {"alg_factor": 1.0},
             SAMPLERS["factor"](factor=1.0, reference_quirk=True),
         ),
+        (
+            "dus",
+            {"block_length": 8, "dus_base": 2, "dus_remasking_threshold": 0.3},
+            SAMPLERS["dus"](block=8),
+        ),
+        ("dus", {"block_length": 4}, SAMPLERS["dus"](block=4, base=2)),
     ],
 )
 def test_sampler_for_maps_each_method_to_its_rule(method, args, expected):
@@ -173,6 +188,11 @@ def test_sampler_for_k_items_and_temperature():
         ("confidence_threshold", {"alg_threshold": 1.2}, "threshold"),
         ("confidence_factor", {"alg_factor": -1.0}, "factor"),
         ("klass", {"k": 4}, "issue 18"),
+        ("dus", {"block_length": 3, "max_tokens": 32}, "multiple"),
+        ("dus", {"max_tokens": 32}, "block_length"),
+        ("dus", {"block_length": 0}, "block length"),
+        ("dus", {"block_length": 8, "dus_base": 0}, "dus_base"),
+        ("dus", {"block_length": 8, "dus_remasking_threshold": -0.1}, "threshold"),
         ("origin", {"k": 4}, "origin"),
         ("confidence_topk", [("k", 4)], "mapping"),
     ],
@@ -341,6 +361,8 @@ def test_refusals_carry_a_reason():
     assert long_list.accuracy is None and "n = 6" in long_list.reason
     assert ideal.ideal_point("waiting_line_n15/copy", 15, "random", 1).items == 15
     missing = ideal.ideal_curve("copy", 3, "klass")
+    # DUS's schedule gives its NFE too: blocks of 4 and 3 items, 2 + 1 levels
+    assert ideal.ideal_point("shuffle_distinct", 7, "dus", 4).expected_nfe == 3.0
     assert len(missing) == 1 and "issue 18" in missing[0].reason
     tied = ideal.ideal_point("latin_square", 4, "confidence_topk", 4)
     assert tied.accuracy is None and "memory guard" in tied.reason
@@ -395,3 +417,102 @@ def test_latin_square_greedy_threshold_and_sudoku():
 def test_ideal_point_refuses_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         ideal.ideal_point(*args)
+
+
+# --- DUS: the dilated schedule beside ParallelBench's dus runs ---------------------
+
+
+def _dus_levels(size):
+    """The dilated levels of a block, written out by hand (base 2, REFERENCE 5.10)."""
+    return {
+        1: [[0]],
+        2: [[0, 1]],
+        3: [[0, 1, 2]],  # stride 1 reveals all
+        4: [[0, 2], [1, 3]],
+        5: [[0, 1, 2, 3, 4]],  # {0, 2, 4} then {1, 3}: the smaller last is merged
+        6: [[0, 3], [1, 2, 4, 5]],
+    }[size]
+
+
+def _dus_reference(n, block, *, distinct):
+    """(accuracy, NFE) of greedy DUS on Shuffle by brute force over the levels.
+
+    Each level commits its positions at once; the ideal model's greedy draw at a
+    position is uniform over the items its marginal puts the most mass on, given
+    the revealed items (Shuffle's law: uniform on permutations, without the identity
+    when `distinct`).
+    """
+    perms = [
+        p
+        for p in itertools.permutations(range(n))
+        if not distinct or p != tuple(range(n))
+    ]
+    steps = []
+    for start in range(0, n, block):
+        size = min(block, n - start)
+        steps += [[start + o for o in lv] for lv in _dus_levels(size)]
+
+    def law(state, t):
+        if t == len(steps):
+            return {state: 1.0}
+        rows = [
+            p
+            for p in perms
+            if all(s is None or s == v for s, v in zip(state, p, strict=True))
+        ]
+        draws = []
+        for j in steps[t]:
+            if rows:
+                counts = Counter(p[j] for p in rows)
+                top = max(counts.values())
+                best = [v for v, c in counts.items() if c == top]
+            else:  # off the support: uniform marginals
+                best = list(range(n))
+            draws.append([(v, 1.0 / len(best)) for v in best])
+        out = Counter()
+        for combo in itertools.product(*draws):
+            child = list(state)
+            for j, (v, _) in zip(steps[t], combo, strict=True):
+                child[j] = v
+            weight = math.prod(w for _, w in combo)
+            for y, q in law(tuple(child), t + 1).items():
+                out[y] += weight * q
+        return out
+
+    final = law((None,) * n, 0)
+    valid = set(perms) - {tuple(range(n))}  # the grader also rejects the identity
+    return math.fsum(q for y, q in final.items() if y in valid), len(steps)
+
+
+@pytest.mark.parametrize("task", ["shuffle", "shuffle_distinct"])
+@pytest.mark.parametrize(("n", "block"), [(3, 1), (3, 2), (4, 4), (4, 8), (5, 2)])
+def test_dus_ideal_point_equals_brute_force(task, n, block):
+    accuracy, nfe = _dus_reference(n, block, distinct=task == "shuffle_distinct")
+    point = ideal.ideal_point(task, n, "dus", block)
+    assert point.sampler == SAMPLERS["dus"](block=block).describe()
+    assert point.accuracy == pytest.approx(accuracy, abs=TOL)
+    assert point.expected_nfe == pytest.approx(nfe, abs=TOL)
+    assert point.tokens_per_step == pytest.approx(32 / nfe)
+
+
+def test_dus_curve_sweeps_the_block_and_reads_folders():
+    """ParallelBench's grid of blocks; B >= L is one block of the L items."""
+    curve = ideal.ideal_curve("shuffle_distinct", 4, "dus")
+    assert [p.param for p in curve] == [1, 2, 4, 8, 16, 32]
+    assert [p.expected_nfe for p in curve] == pytest.approx([4, 2, 2, 2, 2, 2])
+    assert curve[0].accuracy == pytest.approx(1.0, abs=TOL)  # one by one
+    folder = ideal.ideal_point(
+        "waiting_line_shuffle", 4, "dus", "bl8_dus_base2_dus_remasking_threshold0.3"
+    )
+    assert folder.accuracy == pytest.approx(curve[3].accuracy, abs=TOL)
+    base3 = ideal.ideal_point("copy", 6, "dus", "bl8_dus_base3")
+    assert base3.sampler == SAMPLERS["dus"](block=8, base=3).describe()
+    assert base3.expected_nfe == pytest.approx(2.0)  # 6 // 3 = 2: {0, 2, 4}, rest
+
+
+def test_dus_on_the_latin_square_is_enumerated():
+    """Fixed positions branch on tokens only: the 4x4 square at both temperatures."""
+    for greedy in (True, False):
+        point = ideal.ideal_point("latin_square", 4, "dus", 16, greedy=greedy)
+        assert point.reason is None and point.expected_nfe == pytest.approx(4.0)
+        assert 0 < point.accuracy < 1

@@ -20,7 +20,12 @@ furiosa-ai/ParallelBench, commits as cited):
 - `confidence_factor` (`f1.0`): `factor(factor=..., reference_quirk=True)`, the
   longest prefix with $c_{(n)} \ge 1 - f/(n+1)$, and all $m$ when only rank $m$
   fails;
-- `klass`, `dus`, `slowfast`, `wino_dllm`: none, not in trilemma yet (issue 18).
+- `dus` (`bl8_dus_base2_dus_remasking_threshold0.3`): `dus(block=...)`, the
+  dilated schedule (`trilemma.samplers.dus`): blocks of B positions left to right,
+  within one the offsets {0, B/2}, then the odd multiples of B/4, ..., of 1, one
+  level per forward pass ($\log_2 B$ passes per block); B read as items (as top-k's
+  k); the runs' `dus_remasking_threshold` is read but not modelled (below);
+- `klass`, `slowfast`, `wino_dllm`: none, not in trilemma yet (issue 18).
 
 Sources: the method table `UNMASKING_REGISTRY` and its scorers
 (`parallelbench/models/unmasking_registry.py` @ e084d25, with `left_to_right` and
@@ -29,7 +34,10 @@ Sources: the method table `UNMASKING_REGISTRY` and its scorers
 `get_transfer_index`, `get_transfer_index_dynamic`); Dream's
 (`parallelbench/models/local/dream/dream_model_utils.py` @ e084d25: `sample_block`);
 the harness (`parallelbench/lm_eval_wrappers/dllm_base.py` @ d842db2:
-`_build_generation_config`). What they do:
+`_build_generation_config`); DUS's port
+(`parallelbench/models/local/llada/dus_generate.py` @ 21e6222) and its sweep
+(`docs/supported_combinations.md` @ 21e6222: `block_length` 1..32 with `dus_base=2`,
+`dus_remasking_threshold=0.3`). What they do:
 
 - **One block, greedy.** A top-k run sets `steps = max_tokens / k` and `block_length
   = max_tokens` (`derive_topk`, which refuses a k that does not divide
@@ -49,6 +57,16 @@ the harness (`parallelbench/lm_eval_wrappers/dllm_base.py` @ d842db2:
   $-1$; stop at the first rank below its threshold; `if top_i == 0 or top_i ==
   len - 1: top_i += 1`. So at least one token, and all $m$ when the first failing
   rank is the last one (trilemma's `factor(reference_quirk=True)`).
+- **DUS.** `block_length` is the swept parameter (not `max_tokens`): the canvas
+  decodes in blocks of B tokens, each in its dilated levels, greedy (the port takes
+  the argmax whatever `temperature` says). After every level but a block's last it
+  re-masks each just-committed token whose confidence is below
+  `dus_remasking_threshold`; no later level revisits it, so that position stays a
+  mask token in the output. The ideal model here runs the schedule without that
+  re-masking (a `Sampler` cannot end with masks left): where the ideal model's
+  confidence at a committed position is below 0.3 before a block's last level
+  (Shuffle's first level at n >= 4: 1/n), the runs' rule leaves a mask where this
+  curve commits a token, so the curve is the ideal model under DUS's *schedule*.
 - **Ties.** A real model's logits almost never tie exactly; `torch.topk` and
   `argmax` would break exact ties by index. For the ideal model ties are exact
   (Shuffle's marginals are uniform), and a fixed rule would commit the same item
@@ -107,10 +125,11 @@ and marks the point nearest the run's items per step.
 Waiting Line uses $n = 3..6$; at $n = 7$ one level of Shuffle's top-2 already
 holds $5 \times 10^5$ branches, and the $n = 15$ set is out of reach). The 4x4
 Latin square (576 squares, 16 cells) is enumerable only where ties do not
-multiply the orders: left-to-right (any k and temperature), one step
-($k \ge 16$), and the greedy one-at-a-time or adaptive rules (confidence, margin
-or entropy top-1, threshold, factor; 1-3 s each). The rest (top-k with
-$1 < k < 16$, random order, temperature 1 with any rule but left-to-right)
+multiply the orders: left-to-right and DUS (any parameter and temperature; their
+positions are fixed, 0.01-0.1 s for DUS), one step ($k \ge 16$), and the greedy
+one-at-a-time or adaptive rules (confidence, margin or entropy top-1, threshold,
+factor; 1-3 s each). The rest (top-k with $1 < k < 16$, random order, temperature
+1 with any rule but left-to-right and DUS)
 exceeded a $10^6$-branch level after 1-4 GB of memory when measured, so
 `ideal_point` returns them with a `reason` and no accuracy (a top-k rule keeps
 its NFE, its schedule's length). Sudoku ($C = 0$) is cheap at any number of
@@ -130,7 +149,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import _checks
-from ..samplers import SAMPLERS, Sampler, topk_schedule
+from ..samplers import SAMPLERS, Sampler, dilated_levels, topk_schedule
 from ..simulation import simulate
 from ..tasks import TEXT_FACTS, make_task
 from ._names import trilemma_task_name
@@ -152,6 +171,7 @@ _REGISTRY = "parallelbench/models/unmasking_registry.py@e084d25"
 _SCORERS = "parallelbench/models/confidence_scorers.py@3859b5a"
 _LLADA = "parallelbench/models/local/generate.py@01110cc"
 _DREAM = "parallelbench/models/local/dream/dream_model_utils.py@e084d25"
+_DUS = "parallelbench/models/local/llada/dus_generate.py@21e6222"
 
 
 class Method(NamedTuple):
@@ -159,16 +179,17 @@ class Method(NamedTuple):
 
     Attributes:
       name: ParallelBench's `unmasking` value (and method folder).
-      kind: `"topk"`, `"threshold"`, `"factor"` or `"other"`.
+      kind: `"topk"`, `"threshold"`, `"factor"`, `"dus"` or `"other"`.
       sampler: the key of `trilemma.samplers.SAMPLERS`, or None.
       arg: the generation argument holding the parameter (`k`, `alg_threshold`,
-        `alg_factor`), or None.
-      prefix: how the param folder spells it (`k4`, `t0.7`, `f1.0`), or None.
+        `alg_factor`, `block_length`), or None.
+      prefix: how the param folder spells it (`k4`, `t0.7`, `f1.0`, `bl8_...`), or
+        None.
       setting: the sampler factory's keyword for the parameter (`k`, `gamma`,
-        `factor`), or None.
+        `factor`, `block`), or None.
       fixed: the factory's other settings, `((name, value), ...)`.
-      grid: ParallelBench's sweep of the parameter (its folders); top-k's k is in
-        tokens.
+      grid: ParallelBench's sweep of the parameter (its folders); top-k's k and
+        DUS's block are in tokens.
       rule: the rule as ParallelBench's code applies it.
       source: where the rule was read (`path@commit` in furiosa-ai/ParallelBench).
       reason: why there is no sampler (None when there is one).
@@ -279,8 +300,24 @@ METHODS = MappingProxyType(
             "parallelbench/models/local/llada/klass_generate.py@3859b5a; "
             "parallelbench/models/local/dream/klass_sample.py@e084d25",
         ),
-        "dus": _missing(
-            "dus", "parallelbench/models/local/llada/dus_generate.py@21e6222"
+        "dus": Method(
+            "dus",
+            "dus",
+            "dus",
+            "block_length",
+            "bl",
+            "block",
+            (("base", 2),),
+            _K_GRID,
+            "blocks of block_length tokens left to right, each in dilated levels "
+            "(offsets divisible by B/2, then B/4, ..., 1; a smaller last level "
+            "merged), one level per forward pass, argmax tokens; after each level "
+            "but a block's last, tokens of confidence < dus_remasking_threshold "
+            "(0.3) go back to the mask and stay masked (not modelled: the ideal "
+            "model runs the schedule without re-masking)",
+            f"{_DUS} (dus_generate_llada, _dilated_unmask_levels, "
+            "_merge_last_level); docs/supported_combinations.md@21e6222; "
+            "omerlux/DUS generate.py@abd7723 (generate_scheduled)",
         ),
         "slowfast": _missing(
             "slowfast", "parallelbench/models/local/llada/slowfast_generate.py@b7e488a"
@@ -352,50 +389,99 @@ def _usable(method: str) -> Method:
 
 _FOLDER_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 
+_DUS_FOLDER = re.compile(
+    r"bl(?P<block>\d+)(?:_dus_base(?P<base>\d+))?"
+    r"(?:_dus_remasking_threshold(?P<threshold>\d+(?:\.\d*)?|\.\d+))?"
+)
+"""A DUS param folder: `bl8_dus_base2_dus_remasking_threshold0.3` (the harness
+joins the generation arguments it was given; base and threshold may be absent)."""
+
 
 def parse_param(method: str, folder_param: str) -> int | float:
-    """The parameter of a run from its param folder (`k4`, `t0.7`, `f1.0`).
+    """The parameter of a run from its param folder (`k4`, `t0.7`, `f1.0`, `bl8_...`).
 
     >>> parse_param("confidence_topk", "k4")
     4
     >>> parse_param("confidence_threshold", "t0.7")
     0.7
+    >>> parse_param("dus", "bl8_dus_base2_dus_remasking_threshold0.3")
+    8
 
     Args:
       method: ParallelBench's method (a key of `METHODS` with a sampler).
       folder_param: the param folder of `results/<model>/<method>/<param>/`.
 
     Returns:
-      k (an int, in tokens per step) for the top-k methods, the threshold or the
-      factor (a float) for the others.
+      k (an int, in tokens per step) for the top-k methods, the block length (an
+      int, in tokens) for DUS, the threshold or the factor (a float) for the others.
 
     Raises:
       ValueError: an unknown method, one not in trilemma, or a folder that is not
-        the method's prefix followed by a valid number.
+        the method's prefix followed by a valid number (for DUS: `bl<B>`, then
+        optionally `_dus_base<b>` and `_dus_remasking_threshold<t>`, with B >= 1,
+        b >= 1 and t in [0, 1]).
     """
+    return _parse_folder(method, folder_param)[0]
+
+
+def _parse_folder(method: str, folder_param) -> tuple[int | float, dict]:
+    """`(parameter, the factory's other settings)` read off a param folder."""
     spec = _usable(method)
     text = folder_param if isinstance(folder_param, str) else None
+    if spec.kind == "dus":
+        match = _DUS_FOLDER.fullmatch(text) if text else None
+        if match is None:
+            raise ValueError(
+                f"folder_param of {method}: expected 'bl' followed by the block "
+                "length, then optionally '_dus_base<b>' and "
+                "'_dus_remasking_threshold<t>' (e.g. "
+                f"bl8_dus_base2_dus_remasking_threshold0.3); got {folder_param!r}"
+            )
+        value = _check_param(spec, float(match["block"]), "folder_param")
+        return value, _dus_settings(
+            match["base"] and int(match["base"]),
+            match["threshold"] and float(match["threshold"]),
+            "folder_param",
+        )
     body = text[len(spec.prefix) :] if text and text.startswith(spec.prefix) else None
     if body is None or not _FOLDER_NUMBER.fullmatch(body):
         raise ValueError(
             f"folder_param of {method}: expected {spec.prefix!r} followed by a "
             f"number (e.g. {spec.prefix}{spec.grid[1]}); got {folder_param!r}"
         )
-    return _check_param(spec, float(body), "folder_param")
+    return _check_param(spec, float(body), "folder_param"), {}
+
+
+def _dus_settings(base, threshold, where: str) -> dict:
+    """DUS's `base` (None: the port's default 2), its threshold checked and dropped.
+
+    `dus_remasking_threshold` (None: the port's 0.3) must be in [0, 1]; it is not a
+    setting of trilemma's `dus` (see the module's DUS note).
+    """
+    if threshold is not None:
+        _checks.check_real(
+            threshold, f"{where} `dus_remasking_threshold`", low=0.0, high=1.0
+        )
+    if base is None:
+        return {}
+    base = _checks.check_int(base, f"{where} `dus_base`", minimum=1)
+    return {"base": base}
 
 
 def _check_param(spec: Method, value, name: str) -> int | float:
-    """A parameter checked for its method: k >= 1 whole, gamma in [0, 1], f > 0."""
+    """A parameter checked for its method: k or B >= 1 whole, gamma in [0, 1], f > 0."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         raise ValueError(
             f"{name} of {spec.name}: expected a number; got {type(value).__name__} "
             f"{value!r}"
         )
     value = float(value)
-    if spec.kind == "topk":
+    if spec.kind in ("topk", "dus"):
+        what = "k" if spec.kind == "topk" else "the block length"
         if not (math.isfinite(value) and value >= 1 and value == int(value)):
             raise ValueError(
-                f"{name} of {spec.name}: k must be a whole number >= 1; got {value:g}"
+                f"{name} of {spec.name}: {what} must be a whole number >= 1; got "
+                f"{value:g}"
             )
         return int(value)
     if spec.kind == "threshold":
@@ -419,6 +505,9 @@ def sampler_for(
     ...             {"alg_threshold": 0.7, "unmasking": "confidence_threshold"}
     ...             ).describe()
     'threshold(gamma=0.7, temperature=0.0)'
+    >>> sampler_for("dus", {"block_length": 8, "dus_base": 2,
+    ...                     "dus_remasking_threshold": 0.3}).describe()
+    'dus(base=2, base_skip=1, temperature=0.0, block=8)'
 
     Args:
       method: ParallelBench's method; it must equal the args' `unmasking` if given.
@@ -430,11 +519,16 @@ def sampler_for(
         0.0: greedy; its harness never reads `do_sample`); 0 is greedy with uniform
         ties.
 
+    DUS reads `block_length` (its parameter) and `dus_base`; its
+    `dus_remasking_threshold` is checked (in [0, 1]) but not modelled (the module's
+    DUS note).
+
     Raises:
       ValueError: an unknown method or one not in trilemma, a method that
-        contradicts `unmasking`, a missing or invalid parameter, a k that does not
-        divide `max_tokens` (ParallelBench refuses it too), or arguments trilemma
-        does not model (`alg_temp` > 0, `top_p`/`top_k`, semi-AR `block_length`).
+        contradicts `unmasking`, a missing or invalid parameter, a k or DUS block
+        that does not divide `max_tokens` (ParallelBench refuses it too), or
+        arguments trilemma does not model (`alg_temp` > 0, `top_p`/`top_k`, semi-AR
+        `block_length` outside DUS).
     """
     spec = _usable(method)
     if not isinstance(gen_args, Mapping):
@@ -464,7 +558,14 @@ def sampler_for(
     )
     if spec.kind == "topk" and k_items is not None:
         value = _check_param(spec, k_items, "k_items")
-    return _build(spec, value, temperature)
+    settings = {}
+    if spec.kind == "dus":
+        settings = _dus_settings(
+            gen_args.get("dus_base"),
+            gen_args.get("dus_remasking_threshold"),
+            "gen_args",
+        )
+    return _build(spec, value, temperature, settings)
 
 
 def _check_other_args(spec: Method, gen_args, value, max_tokens) -> None:
@@ -481,7 +582,13 @@ def _check_other_args(spec: Method, gen_args, value, max_tokens) -> None:
                 f"gen_args `{key}`: truncated token draws are not modelled"
             )
     block = gen_args.get("block_length")
-    if block is not None and (max_tokens is None or block != max_tokens):
+    if spec.kind == "dus":
+        if max_tokens is not None and max_tokens % value:
+            raise ValueError(
+                f"gen_args: `max_tokens` ({max_tokens}) is not a multiple of "
+                f"`block_length` ({value}); ParallelBench's DUS refuses it"
+            )
+    elif block is not None and (max_tokens is None or block != max_tokens):
         raise ValueError(
             f"gen_args `block_length` = {block!r}: the runs decode one block of "
             f"`max_tokens` ({max_tokens}); semi-AR blocks in tokens do not map to items"
@@ -500,8 +607,8 @@ def _check_other_args(spec: Method, gen_args, value, max_tokens) -> None:
             )
 
 
-def _build(spec: Method, value, temperature: float) -> Sampler:
-    settings = {spec.setting: value, **dict(spec.fixed)}
+def _build(spec: Method, value, temperature: float, settings=None) -> Sampler:
+    settings = {spec.setting: value, **dict(spec.fixed), **(settings or {})}
     return SAMPLERS[spec.sampler](**settings, temperature=temperature)
 
 
@@ -547,7 +654,8 @@ def _refusal(name: str, n: int, spec: Method, param, temperature: float) -> str 
     if form == "latin_square" and n >= 4:
         cells = n * n
         one_step = spec.kind == "topk" and param >= cells
-        if spec.sampler == "left_to_right" or one_step:
+        # fixed positions: left-to-right and DUS branch on tokens only
+        if spec.sampler in ("left_to_right", "dus") or one_step:
             return None
         tied = (
             spec.sampler == "random_topk"
@@ -560,7 +668,7 @@ def _refusal(name: str, n: int, spec: Method, param, temperature: float) -> str 
                 f"({spec.sampler}, {spec.setting} = {param:g}, temperature "
                 f"{temperature:g}) multiplies tied orders over {cells} cells past "
                 "simulate's memory guard (measured: a level of > 10^6 branches after "
-                "1-4 GB); feasible here: left_to_right, one step (k >= "
+                "1-4 GB); feasible here: left_to_right, DUS, one step (k >= "
                 f"{cells}), and greedy top-1, threshold and factor"
             )
     return None
@@ -583,8 +691,10 @@ def ideal_point(
       method: ParallelBench's method (a key of `METHODS`).
       param: $k_{\text{items}}$ for the top-k methods (items per step; see the
         module's units), $\gamma$ for `confidence_threshold`, $f$ for
-        `confidence_factor`; a param folder string (`"t0.7"`) is read by
-        `parse_param` (for top-k its k is then read as items).
+        `confidence_factor`, the block length $B$ (in items) for `dus`; a param
+        folder string (`"t0.7"`, `"bl8_dus_base2_dus_remasking_threshold0.3"`) is
+        read by `parse_param` (for top-k its k, for DUS its block, is then read as
+        items; a DUS folder's `dus_base` is used too).
       greedy: True for temperature 0 with uniform ties (ParallelBench's runs are
         greedy), False for temperature 1.
 
@@ -600,24 +710,25 @@ def ideal_point(
     spec = method_of(method)
     greedy = _checks.check_bool(greedy, "greedy")
     temperature = 0.0 if greedy else 1.0
+    settings: dict = {}
     if spec.sampler is not None:
         if isinstance(param, str):
-            param = parse_param(method, param)
+            param, settings = _parse_folder(method, param)
         else:
             param = _check_param(spec, param, "param")
     items = output_items(name, n)
     reason = _refusal(name, n, spec, param, temperature)
     if reason is not None:
-        return _skipped(name, n, method, param, temperature, items, reason)
+        return _skipped(name, n, method, param, temperature, items, reason, settings)
     task_ = _task(name, n)
-    sampler = _build(spec, param, temperature)
+    sampler = _build(spec, param, temperature, settings)
     start = time.perf_counter()
     try:
         sim = simulate(task_, sampler, entropy_cells=0, max_branches=MAX_BRANCHES)
     except ValueError as err:  # simulate's memory guard: the only refusal left here
         if "`max_branches`" not in str(err):
             raise
-        return _skipped(name, n, method, param, temperature, items, str(err))
+        return _skipped(name, n, method, param, temperature, items, str(err), settings)
     seconds = time.perf_counter() - start
     nfe = float(sim.expected_nfe)
     canvas = _canvas(name)
@@ -637,11 +748,20 @@ def ideal_point(
     )
 
 
-def _skipped(name, n, method, param, temperature, items, reason) -> IdealPoint:
-    """A point not enumerated; a top-k rule's NFE is its schedule's length anyway."""
+def _skipped(
+    name, n, method, param, temperature, items, reason, settings=None
+) -> IdealPoint:
+    """A point not enumerated; a top-k or DUS rule's NFE is its schedule's length."""
     nfe = None
-    if METHODS[method].kind == "topk":
+    kind = METHODS[method].kind
+    if kind == "topk":
         nfe = float(len(topk_schedule(items, k=param)))
+    elif kind == "dus" and isinstance(param, int):
+        nfe = float(
+            _dus_passes(
+                items, param, **{**dict(METHODS[method].fixed), **(settings or {})}
+            )
+        )
     return IdealPoint(
         task=name,
         n=n,
@@ -661,6 +781,13 @@ def _skipped(name, n, method, param, temperature, items, reason) -> IdealPoint:
 
 def _canvas(name: str) -> int:
     return CANVAS_TOKENS[TEXT_FACTS[name].form]
+
+
+def _dus_passes(items: int, block: int, *, base: int = 2) -> int:
+    """DUS's forward passes over `items` positions in blocks of `block`: its levels."""
+    full, rest = divmod(items, block)
+    sizes = [block] * full + ([rest] if rest else [])
+    return sum(len(dilated_levels(size, base=base)) for size in sizes)
 
 
 def ideal_curve(
