@@ -63,10 +63,15 @@ the harness (`parallelbench/lm_eval_wrappers/dllm_base.py` @ d842db2:
   re-masks each just-committed token whose confidence is below
   `dus_remasking_threshold`; no later level revisits it, so that position stays a
   mask token in the output. The ideal model here runs the schedule without that
-  re-masking (a `Sampler` cannot end with masks left): where the ideal model's
-  confidence at a committed position is below 0.3 before a block's last level
-  (Shuffle's first level at n >= 4: 1/n), the runs' rule leaves a mask where this
-  curve commits a token, so the curve is the ideal model under DUS's *schedule*.
+  re-masking (a `Sampler` cannot end with masks left), so the curve is the ideal
+  model under DUS's *schedule*. Where the ideal model's confidence at a committed
+  position is below 0.3 before a block's last level, the runs' rule would leave a
+  mask instead. By brute force (greedy, threshold 0.3): on Shuffle at n = 4 (B >=
+  4) and n = 6 (B >= 4) every trajectory does, and at n = 5 with B = 4 (with B >=
+  8 a block of 5 is one level, never re-masked), so there the runs' rule gives the
+  ideal model accuracy 0 where this curve gives 0.39, 0.08-0.32 and 0.54; at n = 3,
+  and on Copy, Replace Random and Insert Random at n = 4, no trajectory does and
+  the curve is the runs' rule exactly.
 - **Ties.** A real model's logits almost never tie exactly; `torch.topk` and
   `argmax` would break exact ties by index. For the ideal model ties are exact
   (Shuffle's marginals are uniform), and a fixed rule would commit the same item
