@@ -389,12 +389,13 @@ def _outside_factor(form, rule, laws, src, selected, tokens, m, block_size, step
     law = form.law(rule, ranked, k, m[src], block_size[src], step[src])
     outside = eligible[src] & ~selected
     admits_t = (law.cut > t) | ((law.cut == t) & law.inclusive)
-    factor = np.zeros(rows)
-    tied = np.nonzero((law.weight > 0) & admits_t)[0]
+    factor = np.ones(rows)  # no outside position: nothing to rank below S
+    live = (law.weight > 0) & outside.any(axis=1)
+    tied = np.nonzero(live & admits_t)[0]
     if len(tied):  # every outside score <= t, ties at t ranked after S's
         lt, eq = _below(pi, table, src[tied], t[tied])
         factor[tied] = _tie_sum(lt, eq, outside[tied], a[tied])
-    cut = np.nonzero((law.weight > 0) & ~admits_t)[0]
+    cut = np.nonzero(live & ~admits_t)[0]
     if len(cut):  # every outside score below the cut, itself at most t: no ties
         lt, eq = _below(pi, table, src[cut], law.cut[cut])
         p = np.where(law.inclusive[cut, None], lt + eq, lt)
@@ -407,15 +408,17 @@ def _below(pi, table, src, value):
 
     Computed once per distinct (state, $w$) pair, in chunks.
     """
-    keys = np.column_stack([src.astype(float), value])
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    levels, code = np.unique(value, return_inverse=True)
+    pairs, inverse = np.unique(
+        src.astype(np.int64) * len(levels) + code.reshape(-1), return_inverse=True
+    )
     inverse = inverse.reshape(-1)
-    states, values = unique[:, 0].astype(np.int64), unique[:, 1]
+    states, values = pairs // len(levels), levels[pairs % len(levels)]
     _, length, vocab = pi.shape
-    lt = np.empty((len(unique), length))
-    eq = np.empty((len(unique), length))
+    lt = np.empty((len(pairs), length))
+    eq = np.empty((len(pairs), length))
     chunk = max(1, _CHUNK_CELLS // (length * vocab))
-    for lo in range(0, len(unique), chunk):
+    for lo in range(0, len(pairs), chunk):
         s, w = states[lo : lo + chunk], values[lo : lo + chunk, None, None]
         z, p = table[s], pi[s]
         lt[lo : lo + chunk] = np.sum(np.where(z < w, p, 0.0), axis=-1)
