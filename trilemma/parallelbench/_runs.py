@@ -1306,7 +1306,7 @@ def ideal_curves(
     items per step = that times L / max_tokens).
 
     Left out: points the enumeration refuses (the Latin square under tied rules),
-    methods with no trilemma sampler (`klass`, `dus`, `slowfast`, `wino_dllm`), and
+    methods with no trilemma sampler (`klass`, `slowfast`, `wino_dllm`), and
     Sudoku, whose logged n is the grid size while the ideal model's n is the blanks
     (with C(Y|X) = 0 its accuracy is 1 at every speed).
 
