@@ -61,8 +61,9 @@ The full derivations, and EB's (whose scores never depend on the draw), are in
 
 **Work.** One row per committed $(S, v_S)$ of positive probability (candidate tokens
 are pruned by each rule's floor on committed scores), plus $O(LV)$ per distinct
-$(\text{state}, t)$ for $l, e$ and $O(L^2)$ per row for the polynomial: for top-1
-at $m = 5$, $V = 53$, 265 rows against $53^5 \approx 4 \times 10^8$ joint draws.
+$(\text{state}, t)$ for $l, e$ and $O(L^2)$ per row for the polynomial. At the root
+of Shuffle n = 5 on the shipped denoiser ($m = 5$, 53 drawable tokens) top-1 builds
+260 rows, against 39,135,393 joint class rows (`experiments/bench_factorised.py`).
 """
 
 from __future__ import annotations
@@ -353,6 +354,7 @@ def _subsets(eligible, possible, guard):
     num, length = eligible.shape
     src_parts = [np.zeros(0, np.int64)]
     sel_parts = [np.zeros((0, length), bool)]
+    total = 0
     patterns, inverse = np.unique(eligible, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     for p, pattern in enumerate(patterns):
@@ -363,7 +365,8 @@ def _subsets(eligible, possible, guard):
             if not len(these):
                 continue
             combos = np.array(list(itertools.combinations(where, k)), np.int64)
-            guard(len(these) * len(combos))
+            total += len(these) * len(combos)
+            guard(total)
             masks = np.zeros((len(combos), length), bool)
             masks[np.arange(len(combos))[:, None], combos] = True
             src_parts.append(np.repeat(these, len(combos)))
