@@ -36,9 +36,9 @@ strictly below $t$: no tie is possible, $B = 0$, and $P(W \lhd c) = \prod_O P(Z_
 
 **The rules** (sorted committed scores $z_{(1)} \ge \dots \ge z_{(k)}$):
 
-* top-k (any score; also MDLM's ancestral count): the count pmf does not read the
-  scores, $w = P(K = k)$ and no cut: $P = \prod_S \pi_j(v_j)\, P(K=k) \sum_b
-  [x^b]\prod_O(l_i + e_i x) / \binom{a+b}{a}$;
+* top-k (any score; LLaDA's or Dream's schedule, and MDLM's ancestral count): the
+  count pmf does not read the scores, $w = P(K = k)$ and no cut: $P = \prod_S
+  \pi_j(v_j)\, P(K=k) \sum_b [x^b]\prod_O(l_i + e_i x) / \binom{a+b}{a}$;
 * threshold $\ge \gamma$ ($g$ = quantised $\gamma$): if every $z_j \ge g$, $w = 1$
   and the outside must fail, cut $W < g$: $P = \prod_S \pi_j(v_j) \prod_O P(Z_i <
   g)$; if $k = 1$ and $z_j < g$ (the top-1 rule), $w = 1$ and no cut (every outside
@@ -123,7 +123,7 @@ def _no_floor(k):
 
 
 class _ScoreFree:
-    """Counts that never read the scores (top-k's schedule, MDLM's binomial)."""
+    """Counts that never read the scores (LLaDA's and Dream's schedules, MDLM's)."""
 
     @staticmethod
     def sizes(rule, m, block_size, step, length):
@@ -225,6 +225,7 @@ class _Factor:
 
 _FORMS = {
     _blocks.topk_count: _ScoreFree,
+    _blocks.dream_count: _ScoreFree,
     _blocks.ancestral_count: _ScoreFree,
     _blocks.threshold_count: _Threshold,
     _blocks.factor_count: _Factor,

@@ -34,13 +34,14 @@ probability, and the whole tree has up to $P\,(V'+1)^L$ states. With
 valid output of its prompt (it can only finish invalid); its mass joins
 `invalid_mass`. The valid outputs' law $q$ stays exact, and so do precision,
 recall, accuracy, TV and $D_{KL}(p^*\|q)$; the entropy over all outputs is then
-unknown (None). $\mathbb{E}[\mathrm{NFE}]$ stays exact for the top-k samplers
-(random, left-to-right, confidence, margin, entropy: their count schedule never
-reads the model, so every trajectory takes the same steps, and each level adds its
-commit probability, the same for all its states). For the samplers whose count
-reads the scores (threshold, factor, EB, MDLM), the steps that dropped trajectories
-would still take depend on model calls that are never made: `expected_nfe` is then
-NaN. This is how `trilemma.fit` computes a model's exact one-by-one law.
+unknown (None). This is how `trilemma.fit` computes a model's exact one-by-one law.
+$\mathbb{E}[\mathrm{NFE}]$ stays exact for the top-k samplers (random,
+left-to-right, confidence, margin, entropy; LLaDA's or Dream's schedule) and DUS:
+their counts never read the model, so every trajectory commits the same counts at
+the same steps, and each level adds its commit probability, the same for all its
+states. For threshold, factor and EB, whose counts read the scores, and MDLM, whose
+counts are random, the steps that dropped trajectories would still take are not
+known without the model calls that support-only skips: `expected_nfe` is then NaN.
 
 **Budgets.** Before a level is evaluated, the bytes of its forward passes and token
 laws are checked against the memory budget (`_checks.check_memory`), and before the
@@ -65,6 +66,7 @@ from .._keys import merge_rows, rows_in
 from ..distributions import SparseJoint, outcome_dtype
 from ..models import Model
 from ..samplers import _blocks
+from ..samplers._dus import dus_count
 from ..samplers._sampler import Sampler
 from ..tasks import Task
 from . import _factorised
@@ -382,7 +384,14 @@ class _ModelEnumerator(_Enumerator):
         )
 
 
+_FIXED_COUNTS = (_blocks.topk_count, _blocks.dream_count, dus_count)
+"""Count rules that are functions of the masks left, the block and the step only."""
+
+
 def _fixed_counts(sampler: Sampler) -> bool:
-    """Whether the count schedule never reads the model: LLaDA's top-k schedule."""
-    count = sampler.count
-    return getattr(count, "fn", None) is _blocks.topk_count and not sampler.uses_step
+    """Whether every trajectory commits the same counts at the same steps.
+
+    LLaDA's and Dream's top-k schedules and DUS's levels never read the model (MDLM's
+    binomial does not either, but it is random).
+    """
+    return getattr(sampler.count, "fn", None) in _FIXED_COUNTS
