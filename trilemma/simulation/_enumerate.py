@@ -156,7 +156,8 @@ def simulate(
         when the bound on its prefixes does (`_apd.num_states`).
       support_only: with a `model`, drop every state that can no longer finish
         valid (its mass is invalid): the valid law stays exact, the entropy over all
-        outputs becomes None; for samplers with a `fixed_schedule` (see `_model`).
+        outputs becomes None, and so does E[NFE] (NaN) unless every trajectory
+        commits the same counts (top-k, DUS; see `_model`).
       progress: show a progress bar over levels (stderr).
 
     Returns:
