@@ -33,11 +33,16 @@ from .transformer import TransformerConfig, init_params, transformer_logits_fn
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:
-    """Width, depth and heads of one model (the vocabulary comes from the data)."""
+    """Width, depth and heads of one model (the vocabulary comes from the data).
+
+    `output_heads` of the `heads` keep the outputs' attention off the prompt
+    (`TransformerConfig.output_heads`; 0 in the shipped models).
+    """
 
     width: int
     depth: int
     heads: int
+    output_heads: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +136,7 @@ def model_config(recipe: Preset, kind: str) -> TransformerConfig:
         heads=arch.heads,
         causal=kind == "autoregressive",
         segments=(task_set.pad_id, task_set.sep_id),
+        output_heads=arch.output_heads,
     )
 
 
