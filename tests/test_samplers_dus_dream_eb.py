@@ -507,7 +507,15 @@ def test_monte_carlo_agrees_with_the_exact_law(name, params):
     assert abs(nfe.mean() - sim.expected_nfe) <= 5 * se + 3 * 4 / NUM
 
 
-@pytest.mark.parametrize(("name", "params"), MC_CASES)
+HOST_CASES = [
+    case if case[0] == "dus" else pytest.param(*case, marks=pytest.mark.slow)
+    for case in MC_CASES
+]
+"""DUS's host decoding in the default suite; the count rules' (a second driver
+over rules that `test_samplers` already checks host against jit) under `slow`."""
+
+
+@pytest.mark.parametrize(("name", "params"), HOST_CASES)
 def test_host_decoding_draws_the_jitted_samples(name, params):
     task = T.make_task("shuffle_distinct", 4)
     sampler = T.SAMPLERS[name](**params)
