@@ -26,13 +26,14 @@ past themselves.
 With `output_heads = h > 0` (segments needed) the last $h$ heads of every block are
 *output heads*: in them an output position (after SEP) attends to SEP and the outputs
 only, never to a prompt token (after the first block the prompt reaches it through
-SEP); prompt positions and the other heads see every non-PAD token. On pooled prompts every output is copied from the prompt, and copying is the
-first and largest gain of training ($\log K \to \log n$ nats per token): at peak
+SEP); prompt positions and the other heads see every non-PAD token. On pooled
+prompts every output is copied from the prompt, and copying is the first and
+largest gain of training ($\log K \to \log n$ nats per token): at peak
 learning rate 3e-3 every head of every block locks onto the prompt within a few
 hundred steps (97% of an output's attention), and the rules that need attention
 between outputs, Latin square's row and column exclusion, are then never learned
 (the network stops at the position-blind optimum, 0.825 nats per cell on 3x3, against
-0.276). Output heads cannot be captured that way (`paper_notes.md`, issue 20).
+0.276). Output heads cannot be captured that way (`paper_notes.md` §27).
 
 The blocks' parameters are stacked along a leading depth axis and run with
 `lax.scan`, so compile time does not grow with depth.
