@@ -74,24 +74,12 @@ from .estimators import (
     estimate_point,
     exact_reference,
 )
-from .tasks import TASKS, Task, make_task
+from .tasks import LIST_TASKS, TASKS, Task, make_task
 
 Pattern = Hashable
 """A pattern: a tuple of ints (permutation tasks) or an int (edit tasks)."""
 
-PATTERN_TASKS = (
-    "copy",
-    "sort",
-    "reverse",
-    "shuffle_distinct",
-    "insert_index",
-    "insert_random",
-    "remove_index",
-    "remove_random",
-    "replace_index",
-    "replace_random",
-    "shuffle",
-)
+PATTERN_TASKS = LIST_TASKS
 """The tasks with answer patterns: the ten Waiting Line lists and `shuffle`."""
 
 _PERMUTATION = ("copy", "sort", "reverse", "shuffle", "shuffle_distinct")
