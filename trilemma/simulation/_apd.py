@@ -37,7 +37,7 @@ from ..distributions import SparseJoint, outcome_dtype
 from ..layout import task_layout
 from ..samplers import Apd, _apd, _blocks
 from ..tasks import Task
-from ._result import Simulation
+from ._result import Simulation, conditional_entropy
 from ._support import SupportIndex
 
 REJECT_FLOOR = 1e-13
@@ -201,12 +201,7 @@ class _Enumerator:
             joint.sizes,
             True,
         )
-        prompt_law = self.index.prompt_mass[self.index.prompt_mass > 0]
-        positive = mass[mass > 0]
-        entropy = float(
-            -np.sum(positive * np.log(positive))
-            + np.sum(prompt_law * np.log(prompt_law))
-        )
+        entropy = conditional_entropy(mass, self.index.prompt_mass)
         return Simulation(
             task=self.task,
             sampler=self.sampler,

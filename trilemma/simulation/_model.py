@@ -71,7 +71,7 @@ from ..samplers._sampler import Sampler
 from ..tasks import Task
 from . import _factorised
 from ._enumerate import DEFAULT_MAX_STATES, _Branches, _Enumerator, _Laws, _Level
-from ._result import Simulation
+from ._result import Simulation, conditional_entropy
 from ._support import SupportIndex
 
 CHUNK = 4096
@@ -366,13 +366,7 @@ class _ModelEnumerator(_Enumerator):
             joint.sizes,
             True,
         )
-        prompt_mass = self.index.prompt_mass
-        prompt_law = prompt_mass[prompt_mass > 0]
-        positive = mass[mass > 0]
-        entropy = float(
-            -np.sum(positive * np.log(positive))
-            + np.sum(prompt_law * np.log(prompt_law))
-        )
+        entropy = conditional_entropy(mass, self.index.prompt_mass)
         return Simulation(
             task=self.task,
             sampler=self.sampler,

@@ -201,3 +201,15 @@ def trilemma_point(
         expected_nfe=expected_nfe,
         tokens_per_step=output_length / expected_nfe,
     )
+
+
+def conditional_entropy(mass, prompt_mass) -> float:
+    r"""$H(Y|X) = H(X, Y) - H(X)$ in nats, from joint cell masses and the prompt law.
+
+    Zero masses are allowed in both.
+    """
+    mass = np.asarray(mass, float)
+    prompt_mass = np.asarray(prompt_mass, float)
+    joint = mass[mass > 0]
+    prompts = prompt_mass[prompt_mass > 0]
+    return float(-np.sum(joint * np.log(joint)) + np.sum(prompts * np.log(prompts)))
