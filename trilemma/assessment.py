@@ -480,43 +480,14 @@ def _pooled_patterns(got, keep, task, *, greedy, num_bootstrap, seed) -> dict:
         doc_pattern(got.docs[int(got.prompt_id[j])], got.output_text[j], task=task.name)
         for j in rows
     ]
-    e = pooled_pattern_estimates(
+    return pooled_pattern_estimates(
         task.name,
         task.n,
         patterns,
         num_bootstrap=num_bootstrap,
         seed=seed,
         greedy=greedy,
-    )
-
-    def bits(estimate):
-        return {
-            k: None if v is None else float(to_bits(v))
-            for k, v in estimate.as_dict().items()
-        }
-
-    return {
-        "entropy_bits": bits(e.entropy),
-        "valid_entropy_bits": bits(e.valid_entropy),
-        "reference_entropy_bits": float(to_bits(e.reference_entropy)),
-        "entropy_drop_bound_bits": bits(e.entropy_drop_bound),
-        "recall": e.recall.as_dict(),
-        "tv": e.tv.as_dict(),
-        "invalid": e.invalid.as_dict(),
-        "reference_support": e.reference_support,
-        "valid_patterns_seen": e.num_valid_patterns_seen,
-        "top_patterns": [
-            {
-                "pattern": None
-                if k is None
-                else (list(k) if isinstance(k, tuple) else k),
-                "share": float(v),
-            }
-            for k, v in list(e.law.items())[:5]
-        ],
-        "conclusion": e.conclusion,
-        "message": e.message,
-    }
+    ).as_report()
 
 
 def _report(

@@ -565,6 +565,44 @@ class PooledPatternEstimates(NamedTuple):
     conclusion: str
     message: str
 
+    def as_report(self) -> dict:
+        """JSON-ready, information in bits.
+
+        The estimates with their intervals, the five largest pattern shares, the
+        conclusion and its message.
+        """
+        from ._units import to_bits
+
+        def bits(estimate):
+            return {
+                k: None if v is None else float(to_bits(v))
+                for k, v in estimate.as_dict().items()
+            }
+
+        e = self
+        return {
+            "entropy_bits": bits(e.entropy),
+            "valid_entropy_bits": bits(e.valid_entropy),
+            "reference_entropy_bits": float(to_bits(e.reference_entropy)),
+            "entropy_drop_bound_bits": bits(e.entropy_drop_bound),
+            "recall": e.recall.as_dict(),
+            "tv": e.tv.as_dict(),
+            "invalid": e.invalid.as_dict(),
+            "reference_support": e.reference_support,
+            "valid_patterns_seen": e.num_valid_patterns_seen,
+            "top_patterns": [
+                {
+                    "pattern": None
+                    if k is None
+                    else (list(k) if isinstance(k, tuple) else k),
+                    "share": float(v),
+                }
+                for k, v in list(e.law.items())[:5]
+            ],
+            "conclusion": e.conclusion,
+            "message": e.message,
+        }
+
 
 def pooled_pattern_estimates(
     task_name: str,

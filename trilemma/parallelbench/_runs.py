@@ -48,7 +48,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .._units import to_bits
 from ..estimators import Estimate, clopper_pearson
 from ..metrics import pbx_discrete, pbx_interpolated
 from ..tasks import TEXT_FACTS
@@ -939,25 +938,7 @@ def _pooled_patterns(task: str, n: int, tally: _Tally, *, greedy: bool) -> dict:
     from ..patterns import pooled_pattern_estimates
 
     patterns = [p for p, count in tally.patterns.items() for _ in range(count)]
-    e = pooled_pattern_estimates(task, n, patterns, greedy=greedy)
-    return {
-        "valid_entropy_bits": _bits(e.valid_entropy),
-        "reference_entropy_bits": float(to_bits(e.reference_entropy)),
-        "recall": e.recall.as_dict(),
-        "tv": e.tv.as_dict(),
-        "invalid": e.invalid.as_dict(),
-        "reference_support": e.reference_support,
-        "valid_patterns_seen": e.num_valid_patterns_seen,
-        "conclusion": e.conclusion,
-        "message": e.message,
-    }
-
-
-def _bits(estimate: Estimate) -> dict:
-    return {
-        k: None if v is None else float(to_bits(v))
-        for k, v in estimate.as_dict().items()
-    }
+    return pooled_pattern_estimates(task, n, patterns, greedy=greedy).as_report()
 
 
 def _pooled(f: _File) -> _Tally:
