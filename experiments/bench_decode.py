@@ -32,7 +32,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import trilemma as T  # noqa: E402
-from trilemma.samplers import _blocks  # noqa: E402
+from trilemma.samplers import rules  # noqa: E402
 
 PARAMS = {
     "random_topk": {"k": 2},
@@ -89,13 +89,13 @@ def stages(sampler, model, tokens):
     eligible = tokens == mask_id
 
     def draw(key, p):
-        pi = _blocks.draw_distribution(p, sampler.temperature)
+        pi = rules.draw_distribution(p, sampler.temperature)
         u = jax.random.uniform(key, (length,), dtype=p.dtype)
-        return _blocks.draw_index(pi, u)
+        return rules.draw_index(pi, u)
 
     def draw_before(key, p):
         """The token draw before this decoder: Gumbel-max, one variate per entry."""
-        pi = _blocks.draw_distribution(p, sampler.temperature)
+        pi = rules.draw_distribution(p, sampler.temperature)
         gumbel = jax.random.gumbel(key, pi.shape, dtype=p.dtype)
         log_pi = jnp.where(pi > 0, jnp.log(jnp.where(pi > 0, pi, 1.0)), -jnp.inf)
         return jnp.argmax(log_pi + gumbel, axis=-1)
@@ -103,7 +103,7 @@ def stages(sampler, model, tokens):
     drawn = jax.jit(jax.vmap(draw))(keys, probs)
 
     def score(p, d, e):
-        table = _blocks.quantize(sampler.score(p, jnp.arange(length)))
+        table = rules.quantize(sampler.score(p, jnp.arange(length)))
         s = jnp.take_along_axis(table, d[:, None], axis=-1)[:, 0]
         return jnp.where(e, s, -jnp.inf)
 
@@ -119,7 +119,7 @@ def stages(sampler, model, tokens):
     def count(key, r, e):
         m = jnp.sum(e).astype(int)
         pmf = sampler.count(r, m, m, jnp.zeros((), int))
-        return _blocks.draw_index(pmf, jax.random.uniform(key, (), dtype=r.dtype))
+        return rules.draw_index(pmf, jax.random.uniform(key, (), dtype=r.dtype))
 
     counts = jax.jit(jax.vmap(count))(keys, ranked, eligible)
 

@@ -40,7 +40,7 @@ jax.config.update("jax_enable_x64", True)
 
 import trilemma as T  # noqa: E402
 from trilemma.models import weights  # noqa: E402
-from trilemma.samplers import _blocks  # noqa: E402
+from trilemma.samplers import rules  # noqa: E402
 from trilemma.simulation import _enumerate, _model  # noqa: E402
 
 STEP_GOAL = 100.0
@@ -149,7 +149,7 @@ def step_comparison(task, model, sizes, repeats):
         for m in sizes:
             level = states(task, m, enum.mask_id)
             masked = level.tokens == enum.mask_id
-            eligible, block_size = _blocks.eligible_positions(masked, None, 0)
+            eligible, block_size = rules.eligible_positions(masked, None, 0)
             probs = enum._probs(level)
             args = (enum, level, probs, eligible, block_size)
             fact, t_fact = best_of(lambda a=args: factorised(*a), repeats)
@@ -180,7 +180,7 @@ def step_comparison(task, model, sizes, repeats):
                 }
             else:  # the root: the joint draws do not fit; extrapolate per row
                 classes = [
-                    len(np.unique(_blocks.quantize(row[row > 0]))) for row in probs[0]
+                    len(np.unique(rules.quantize(row[row > 0]))) for row in probs[0]
                 ]
                 joint_rows = len(level.mass) * int(np.prod(classes))
                 known = [per_row[key] for key in per_row if key[0] == name]

@@ -40,7 +40,7 @@ jax.config.update("jax_enable_x64", True)
 
 import trilemma as T  # noqa: E402
 from trilemma.oracle import oracle_logits, oracle_params  # noqa: E402
-from trilemma.samplers import _blocks  # noqa: E402
+from trilemma.samplers import rules  # noqa: E402
 from trilemma.simulation import _model  # noqa: E402
 
 GOAL = 20.0
@@ -126,7 +126,7 @@ def _single(logits_fn, mask_id: int, prefix_length: int):
         @jax.jit
         def forward(params, tokens):
             logits = jnp.asarray(logits_fn(params, tokens))[prefix_length:]
-            return _blocks.token_probabilities(logits, mask_id)
+            return rules.token_probabilities(logits, mask_id)
 
         _SINGLE[key] = forward
     return _SINGLE[key]

@@ -20,12 +20,12 @@ import types
 
 import pytest
 from clitools import console_script, report, run
+from sampler_examples import LEVELS, example
 
 import trilemma as T
 from trilemma import simulation
 from trilemma.cli import simulate as simulate_command
 from trilemma.metrics import _t_step
-from trilemma.samplers import ONE_MODEL
 from trilemma.tasks import _lists
 
 HUGE = str(10**30)
@@ -258,25 +258,18 @@ def test_simulate_refuses_what_cannot_finish(argv, fragment, capsys, monkeypatch
     assert fragment in line and "limit of 1,000,000" in line
 
 
-@pytest.mark.parametrize("name", ONE_MODEL)
+@pytest.mark.parametrize("name", LEVELS)
 @pytest.mark.parametrize(
     ("task", "n"), [("shuffle", 4), ("replace_random", 4), ("copula", None)]
 )
 def test_simulate_size_bounds_the_states_visited(name, task, n):
     """The refusal's bound is an upper bound on what the enumerator really visits."""
-    params = {
-        "threshold": {"gamma": 0.5},
-        "threshold_strict": {"gamma": 0.5},
-        "factor": {"factor": 1.0},
-        "eb": {"gamma": 0.5},
-        "mdlm": {"num_steps": 4},
-        "dus": {"temperature": 1.0},
-    }.get(name, {"k": 1, "temperature": 1.0})
+    params = example(name)
     task = T.make_task(task, n)
     for extra in ({}, {"block": 2}):
         if "block" not in T.SAMPLERS[name].__kwdefaults__ and extra:
             continue
-        sampler = T.SAMPLERS[name](**params, **extra)
+        sampler = T.SAMPLERS[name](**{**params, **extra})
         patterns, states = simulate_command.size(task, sampler)
         visited = T.simulate(task, sampler).states_visited
         assert visited <= states and patterns <= states

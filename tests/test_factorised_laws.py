@@ -38,7 +38,7 @@ from test_simulation import assert_frequencies_match, task_rows, valid_law
 from test_simulation_model import noisy_model
 
 import trilemma as T
-from trilemma.samplers import _blocks
+from trilemma.samplers import rules
 from trilemma.simulation import _factorised, _model
 
 QUANTUM = 2.0**-30
@@ -244,7 +244,7 @@ def test_cut_forms_agree_with_the_count_rules():
     """
     rng = np.random.default_rng(7)
     values = np.array([0.0, 0.2, 0.25, 0.5, 0.6, 0.625, 2 / 3, 0.7, 0.75, 0.9, 1.0])
-    values = _blocks.quantize(values)
+    values = rules.quantize(values)
     samplers = [
         T.SAMPLERS[name](**params, temperature=1.0)
         for name, params in ONE_STEP[:8]

@@ -12,40 +12,23 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from bruteforce import llada_counts
+from sampler_examples import LEVELS, ONE_MODEL, example
 
 import trilemma as T
 from trilemma.samplers import (
-    ONE_MODEL,
     DecodeInfo,
     DecodeState,
     Sampler,
-    build_step,
     init,
+    make_step,
 )
-from trilemma.samplers import _blocks as B
+from trilemma.samplers import rules as B
 
 # --------------------------------------------------------------------------------------
 # Protocol, over every registered sampler
 
-VALID = {
-    "random_topk": {"k": 2, "temperature": 1.0},
-    "confidence_topk": {"k": 2},
-    "margin_topk": {"num_steps": 2, "block": 2},
-    "entropy_topk": {"k": 1, "temperature": 0.5},
-    "left_to_right": {"k": 3},
-    "threshold": {"gamma": 0.5, "temperature": 1.0},
-    "threshold_strict": {"gamma": 0.5},
-    "factor": {"factor": 1.0, "reference_quirk": True},
-    "eb": {"gamma": 0.5, "temperature": 1.0},
-    "mdlm": {"num_steps": 3},
-    "dus": {"block": 4, "temperature": 1.0},
-}
-"""Valid parameters for each registered sampler."""
-
-
-def test_every_sampler_has_valid_parameters():
-    assert set(VALID) == set(ONE_MODEL)
-    assert set(T.SAMPLERS) == {*ONE_MODEL, "apd"}
+VALID = {name: example(name) for name in ONE_MODEL}
+"""Valid parameters for each one-model sampler (the registry's first example)."""
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +70,19 @@ def test_factory_returns_a_sampler_with_init_and_step(name, oracle):
     assert sampler.name == name
     assert sampler.describe().startswith(f"{name}(")
     assert T.make_sampler(name, **VALID[name]).params == sampler.params
-    step = build_step(sampler, model.logits_fn, model.params, mask_id=mask_id)
+    step = make_step(sampler, (model.logits_fn,), (model.params,), mask_id=mask_id)
     assert list(inspect.signature(step).parameters) == ["key", "state"]
     hash(sampler)  # a static argument of the jitted decoder
 
 
-@pytest.mark.parametrize("name", list(VALID))
+@pytest.mark.parametrize("name", LEVELS)
 def test_step_loop_never_changes_committed_tokens(name, oracle):
     """Run `step` by hand under jit: commits are final, NFE <= steps, no mask left."""
     task, model, mask_id, tokens = oracle
     sampler = T.SAMPLERS[name](**VALID[name])
-    step = jax.jit(build_step(sampler, model.logits_fn, model.params, mask_id=mask_id))
+    step = jax.jit(
+        make_step(sampler, (model.logits_fn,), (model.params,), mask_id=mask_id)
+    )
     length = len(task.outputs)
     limit = _step_limit(sampler, length)
     assert sampler.max_steps(length) == limit
@@ -128,7 +113,7 @@ def test_step_loop_never_changes_committed_tokens(name, oracle):
         assert int(state.tokens[0]) == 0  # the prompt is untouched
 
 
-@pytest.mark.parametrize("name", list(VALID))
+@pytest.mark.parametrize("name", LEVELS)
 def test_jitted_decode_traces_once_and_leaves_no_mask(name, oracle):
     task, base, mask_id, tokens = oracle
     traces = []

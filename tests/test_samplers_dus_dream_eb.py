@@ -28,8 +28,8 @@ from test_simulation import (
 
 import trilemma as T
 from trilemma import samples
-from trilemma.samplers import _blocks as B
-from trilemma.samplers import build_step, dilated_levels, init
+from trilemma.samplers import dilated_levels, init, make_step
+from trilemma.samplers import rules as B
 
 TOL = 1e-12
 
@@ -75,7 +75,9 @@ def test_dus_commits_the_levels_in_order_under_a_prompt(block):
     model = T.oracle_model(task)
     mask_id = model.layout.mask_id
     sampler = T.SAMPLERS["dus"](block=block)
-    step = jax.jit(build_step(sampler, model.logits_fn, model.params, mask_id=mask_id))
+    step = jax.jit(
+        make_step(sampler, (model.logits_fn,), (model.params,), mask_id=mask_id)
+    )
     state = init(model.layout.initial_tokens(0), mask_id=mask_id)
     start = int(state.start)
     assert start >= 1

@@ -18,10 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given
+from sampler_examples import LEVELS, example
 
 import trilemma as T
 from trilemma import strategies as tst
-from trilemma.samplers import ONE_MODEL
 from trilemma.tasks import Task
 
 # --------------------------------------------------------------------------------------
@@ -207,8 +207,7 @@ TIED = [
 """Small tasks whose marginals tie a lot (the ideal-model analyses)."""
 
 
-def test_sweep_covers_every_sampler():
-    assert {name for name, _ in SWEEP} == set(ONE_MODEL)
+SWEEP += [(name, example(name, i)) for name in LEVELS for i in (0, 1)]
 
 
 def _configs(name, params):

@@ -25,7 +25,7 @@ import numpy as np
 
 from .layout import task_layout
 from .models import Model
-from .samplers._blocks import xp_of
+from .samplers.rules import xp_of
 
 
 def oracle_marginals(state_of_row, weights, rows, num_states: int, sizes, vocab: int):

@@ -37,15 +37,16 @@ $\mathrm{softmax}(\ell/T^2)$. This module follows the paper.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .. import _checks
 from .._types import Array
-from . import _blocks
+from . import _protocol, rules
 
 
 class Apd(NamedTuple):
@@ -71,8 +72,26 @@ class Apd(NamedTuple):
 
     def describe(self) -> str:
         """`apd(weight=0.5, lookahead=8, temperature=1.0)`."""
-        args = ", ".join(f"{key}={value}" for key, value in self.params)
-        return f"{self.name}({args})"
+        return _protocol.describe(self)
+
+    # -- the sampler protocol (`_protocol`) --------------------------------------------
+
+    num_models = 2
+    remasks = False
+    law = "apd"
+    """Its exact law: `trilemma.simulation._apd`, with the ideal dLLM and verifier."""
+
+    @property
+    def phases(self) -> tuple[Callable, Callable]:
+        """Draft with the dLLM, then verify with the AR model on the draft."""
+        return (
+            functools.partial(_draft_phase, self),
+            functools.partial(_accept_phase, self),
+        )
+
+    def init_extra(self, length: int, vocab_size: int) -> tuple:
+        """No state beyond the tokens: the accepted prefix is in them."""
+        return ()
 
 
 DEFAULT_WEIGHT = 0.7
@@ -136,7 +155,7 @@ class Draft(NamedTuple):
 
 def safe_log(p):
     """`log p`, with -inf where `p` is 0 (NumPy or JAX)."""
-    xp = _blocks.xp_of(p)
+    xp = rules.xp_of(p)
     return xp.where(p > 0, xp.log(xp.where(p > 0, p, 1.0)), -xp.inf)
 
 
@@ -145,7 +164,7 @@ def target(sampler: Apd, log_p_dllm, log_p_ar):
 
     $q_j \propto (p_{D,j}^R\,p_{AR,j}^{1-R})^{1/\tau}$ with $0^0 = 1$: the softmax of
     $R\log p_{D,j} + (1-R)\log p_{AR,j}$ ($-\infty$ where either expert rules a
-    token out), tempered by `_blocks.draw_distribution`. NumPy (the exact law) or
+    token out), tempered by `rules.draw_distribution`. NumPy (the exact law) or
     JAX (`accept`).
 
     Args:
@@ -153,7 +172,7 @@ def target(sampler: Apd, log_p_dllm, log_p_ar):
       log_p_dllm: `(..., V)` the dLLM's log-probabilities.
       log_p_ar: `(..., V)` the AR model's, at the same positions.
     """
-    xp = _blocks.xp_of(log_p_dllm)
+    xp = rules.xp_of(log_p_dllm)
     r = sampler.weight
     if r == 1.0:
         mixed = log_p_dllm
@@ -164,7 +183,7 @@ def target(sampler: Apd, log_p_dllm, log_p_ar):
         mixed = xp.where(both, r * log_p_dllm + (1.0 - r) * log_p_ar, -xp.inf)
     weights = xp.exp(mixed - xp.max(mixed, axis=-1, keepdims=True))
     softmax = weights / xp.sum(weights, axis=-1, keepdims=True)
-    return _blocks.draw_distribution(softmax, sampler.temperature)
+    return rules.draw_distribution(softmax, sampler.temperature)
 
 
 def agreement(pi, q):
@@ -181,7 +200,7 @@ def agreement(pi, q):
     Returns:
       `(..., V)`; its sum over $v$ is the probability that draft and target agree.
     """
-    xp = _blocks.xp_of(pi)
+    xp = rules.xp_of(pi)
     both = (pi > 0) & (q > 0)
     ratio = xp.maximum(
         pi[..., None, :] / xp.where(both, pi, 1.0)[..., :, None],
@@ -199,9 +218,9 @@ def draft(sampler: Apd, key, state, logits, *, mask_id: int) -> tuple[Array, Dra
     first = jnp.argmax(masked)
     lookahead = min(sampler.lookahead, max(length, 1))
     window = masked & (positions >= first) & (positions < first + lookahead)
-    probs = _blocks.token_probabilities(logits, mask_id)
+    probs = rules.token_probabilities(logits, mask_id)
     noise = jax.random.gumbel(key, probs.shape, dtype=probs.dtype)
-    pi = _blocks.draw_distribution(probs, sampler.temperature)
+    pi = rules.draw_distribution(probs, sampler.temperature)
     drafted = jnp.argmax(safe_log(pi) + noise, axis=-1).astype(tokens.dtype)
     sequence = jnp.where(window, drafted, tokens)
     return sequence, Draft(drafted, window, safe_log(probs), noise, first)
@@ -212,7 +231,7 @@ def accept(sampler: Apd, state, drafted: Draft, ar_logits, *, mask_id: int):
     tokens = state.tokens
     length = tokens.shape[0]
     positions = jnp.arange(length)
-    ar = safe_log(_blocks.token_probabilities(ar_logits, mask_id))
+    ar = safe_log(rules.token_probabilities(ar_logits, mask_id))
     ar = jnp.concatenate([jnp.zeros_like(ar[:1]), ar[:-1]])  # row j predicts j
     pi = target(sampler, drafted.log_probs, ar)
     verdict = jnp.argmax(safe_log(pi) + drafted.noise, axis=-1)
@@ -232,22 +251,15 @@ def accept(sampler: Apd, state, drafted: Draft, ar_logits, *, mask_id: int):
     return new_state, committed
 
 
-def build_step(
-    sampler: Apd,
-    logits_fn: Callable,
-    params: Any,
-    ar_logits_fn: Callable,
-    ar_params: Any,
-    *,
-    mask_id: int,
-) -> Callable:
-    """`step(key, state) -> (state, committed)`: one APD step on two JAX models."""
+def _draft_phase(sampler: Apd, key, state, carry, logits, *, mask_id: int):
+    """Phase 1 (the dLLM's logits): the `Draft`, and the sequence the AR model reads."""
+    del carry
+    sequence, drafted = draft(sampler, key, state, logits, mask_id=mask_id)
+    return drafted, sequence
 
-    def step(key, state):
-        sequence, drafted = draft(
-            sampler, key, state, logits_fn(params, state.tokens), mask_id=mask_id
-        )
-        ar_logits = ar_logits_fn(ar_params, sequence)
-        return accept(sampler, state, drafted, ar_logits, mask_id=mask_id)
 
-    return step
+def _accept_phase(sampler: Apd, key, state, drafted, ar_logits, *, mask_id: int):
+    """Phase 2 (the AR model's logits on the draft): the step's result."""
+    del key
+    new_state, committed = accept(sampler, state, drafted, ar_logits, mask_id=mask_id)
+    return (new_state, _protocol.DecodeInfo(committed)), None

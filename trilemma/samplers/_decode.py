@@ -1,16 +1,10 @@
 r"""Monte Carlo decoding: any registered sampler run on any model, compiled once.
 
-`step(key, state) -> (state, info)` draws every masked token from its law $\pi_j$
-(inverse CDF of one uniform per position, in float64 when x64 is on), scores the
-drawn tokens, draws the count $k$ from the sampler's count pmf, ranks eligible
-positions by score with uniformly random tie-breaking priorities (one multi-key sort),
-and commits the first $k$. It calls the same building blocks as the exact enumerator,
-so Monte Carlo frequencies converge to `trilemma.simulate`'s exact law.
-
-`step_from_logits` is that step given the model's logits; `build_step` computes them
-with a JAX model in the same program, and `decode_host` (`_host.py`) with a model
-outside JAX. APD (`_apd.py`) has its own two-model step; `make_step` picks the step
-of any registered sampler.
+`make_step(sampler, logits_fns, params)` is the kernel `step(key, state) -> (state,
+info)` of any sampler on JAX models: the sampler's `phases` in order, each model
+called inside the program (`_protocol.run_phases`). `decode_batch` runs it in a
+`while_loop` until no mask is left, or hands a model that lives outside JAX to the
+host loop (`_host.decode_host`), which calls the same phases.
 
 One module-level jitted kernel decodes a batch: the sampler, the models' `logits_fn`s
 and the mask id are static, the models' `params`, the keys and the tokens are traced.
@@ -25,7 +19,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,152 +27,47 @@ import numpy as np
 from .. import _checks
 from .._types import Array
 from ..models import HostModel, Model
-from . import _apd, _blocks
-from ._apd import Apd
-from ._sampler import Sampler
+from ._host import decode_host
+from ._protocol import (
+    Decoded,
+    DecodeInfo,
+    DecodeState,
+    check_num_models,
+    check_sampler,
+    init,
+    run_phases,
+)
 
 
-class DecodeState(NamedTuple):
-    """Tokens being decoded, the step index, forward passes so far, window start.
-
-    `ar_nfe` counts the passes of a second, autoregressive model (APD's verifier);
-    it stays 0 for the samplers that call one model.
-    """
-
-    tokens: Array
-    step: Array
-    nfe: Array
-    start: Array
-    ar_nfe: Array
-
-
-class DecodeInfo(NamedTuple):
-    """What one step did: the number of positions it committed."""
-
-    committed: Array
-
-
-class Decoded(NamedTuple):
-    """Decoded sequences with their cost.
-
-    Attributes:
-      tokens: `(..., S)` the sequences, no mask left.
-      nfe: `(...,)` forward passes each sample used.
-      committed: `(..., sampler.max_steps(S))` positions committed at each step (0
-        after the last), when asked for with `record_steps=True`; else None.
-      ar_nfe: `(...,)` passes of the autoregressive verifier (APD; 0 otherwise).
-    """
-
-    tokens: Array
-    nfe: Array
-    committed: Array | None = None
-    ar_nfe: Array | None = None
-
-
-def init(tokens, *, mask_id: int) -> DecodeState:
-    """Decoding state for `tokens` (S,), whose masked positions equal `mask_id`.
-
-    The generation window starts at the first masked position (semi-AR blocks count
-    from there).
-    """
-    tokens = jnp.asarray(tokens)
-    masked = tokens == mask_id
-    start = jnp.argmax(masked).astype(int)
-    zero = jnp.zeros((), int)
-    return DecodeState(tokens, zero, zero, start, zero)
-
-
-def build_step(
-    sampler: Sampler, logits_fn: Callable, params: Any, *, mask_id: int
+def make_step(
+    sampler, logits_fns: tuple, params: tuple, *, mask_id: int
 ) -> Callable[[Array, DecodeState], tuple[DecodeState, DecodeInfo]]:
-    """The kernel `step(key, state) -> (state, info)` of `sampler` on a model.
+    """The kernel `step(key, state) -> (state, info)` of `sampler` on JAX models.
 
     Args:
-      sampler: a `Sampler` (see `trilemma.samplers.SAMPLERS`).
-      logits_fn: `logits_fn(params, tokens (S,)) -> logits (S, V)`; the mask token,
-        if it is in the vocabulary, gets probability 0.
-      params: the model's parameters (concrete, or traced inside `jit`).
+      sampler: a registered sampler (`trilemma.samplers.SAMPLERS`).
+      logits_fns: one `logits_fn(params, tokens (S,)) -> logits (S, V)` per model the
+        sampler reads (`sampler.num_models`); the mask token, if it is in the
+        vocabulary, gets probability 0.
+      params: the models' parameters, in the same order (concrete, or traced inside
+        `jit`).
       mask_id: the mask token.
     """
+    check_num_models(sampler, logits_fns, "logits_fns")
+    check_num_models(sampler, params, "params")
+
+    def forward(i, tokens):
+        return logits_fns[i](params[i], tokens)
 
     def step(key, state: DecodeState):
-        logits = logits_fn(params, state.tokens)
-        return step_from_logits(sampler, key, state, logits, mask_id=mask_id)
+        return run_phases(sampler, key, state, forward, mask_id=mask_id)
 
     return step
 
 
-def step_from_logits(
-    sampler: Sampler, key, state: DecodeState, logits, *, mask_id: int
-) -> tuple[DecodeState, DecodeInfo]:
-    """One decoding step of `sampler` from the model's logits `(S, V)` at `state`.
-
-    The pure part of `build_step`'s kernel: the jitted decoder computes the logits
-    in the same program, a host model (`decode_host`) computes them outside and
-    passes them in, and both then draw exactly the same tokens for the same key.
-    """
-    tokens = state.tokens
-    length = tokens.shape[0]
-    masked = tokens == mask_id
-    eligible, block_size = _blocks.eligible_positions(
-        masked, sampler.block, state.start
-    )
-    probs = _blocks.token_probabilities(logits, mask_id)
-    pi = _blocks.draw_distribution(probs, sampler.temperature)
-    # one call for every uniform of the step: tokens, tie priorities, the count
-    u = jax.random.uniform(key, (2 * length + 1,), dtype=probs.dtype)
-    drawn = _blocks.draw_index(pi, u[:length])
-    # positions as offsets from the window's start (`Sampler.score`)
-    offsets = jnp.arange(length) - state.start
-    table = _blocks.quantize(sampler.score(probs, offsets))
-    score = jnp.take_along_axis(table, drawn[:, None], axis=-1)[:, 0]
-    score = jnp.where(eligible, score, -jnp.inf)
-    # one sort ranks by score, ties by a uniformly random priority
-    neg_sorted, _, order = jax.lax.sort(
-        (-score, u[length : 2 * length], jnp.arange(length)), num_keys=2
-    )
-    pmf = sampler.count(
-        -neg_sorted if sampler.count_order == "score" else score,
-        jnp.sum(eligible).astype(int),
-        jnp.asarray(block_size).astype(int),
-        state.step.astype(int),
-    )
-    count = _blocks.draw_index(pmf, u[2 * length])
-    commit = jnp.zeros(length, bool).at[order].set(jnp.arange(length) < count)
-    commit = commit & eligible
-    new_tokens = jnp.where(commit, drawn.astype(tokens.dtype), tokens)
-    committed = jnp.sum(commit).astype(int)
-    new_state = state._replace(
-        tokens=new_tokens,
-        step=state.step + 1,
-        nfe=state.nfe + (committed > 0).astype(int),
-    )
-    return new_state, DecodeInfo(committed)
-
-
-def make_step(sampler, logits_fns: tuple, params: tuple, *, mask_id: int) -> Callable:
-    """`step(key, state) -> (state, info)` of any registered sampler on its models.
-
-    A `Sampler` runs on one model; APD on two, the dLLM and its AR verifier.
-    """
-    check_num_models(sampler, logits_fns, "logits_fns")
-    check_num_models(sampler, params, "params")
-    if isinstance(sampler, Apd):
-        (logits_fn, ar_logits_fn), (model_params, ar_params) = logits_fns, params
-        apd_step = _apd.build_step(
-            sampler, logits_fn, model_params, ar_logits_fn, ar_params, mask_id=mask_id
-        )
-
-        def step(key, state):
-            new, committed = apd_step(key, state)
-            return new, DecodeInfo(committed)
-
-        return step
-    (logits_fn,), (model_params,) = logits_fns, params
-    return build_step(sampler, logits_fn, model_params, mask_id=mask_id)
-
-
-def _decode_one(sampler, logits_fns, params, key, tokens, mask_id, record_steps):
+def _decode_one(
+    sampler, logits_fns, params, key, tokens, mask_id, vocab_size, record_steps
+):
     """Run `step` until no mask is left (at most `sampler.max_steps(S)` steps)."""
     limit = sampler.max_steps(tokens.shape[-1])
     step = make_step(sampler, logits_fns, params, mask_id=mask_id)
@@ -197,15 +85,19 @@ def _decode_one(sampler, logits_fns, params, key, tokens, mask_id, record_steps)
             record = record.at[state.step].set(info.committed)
         return key, new, record
 
-    init_state = init(tokens, mask_id=mask_id)
+    extra = sampler.init_extra(tokens.shape[-1], vocab_size)
+    init_state = init(tokens, mask_id=mask_id, extra=extra)
     _, final, record = jax.lax.while_loop(cond, body, (key, init_state, record))
     return final.tokens, final.nfe, record, final.ar_nfe
 
 
 @functools.partial(
-    jax.jit, static_argnames=("sampler", "logits_fns", "mask_id", "record_steps")
+    jax.jit,
+    static_argnames=("sampler", "logits_fns", "mask_id", "vocab_size", "record_steps"),
 )
-def _decode_kernel(params, keys, tokens, *, sampler, logits_fns, mask_id, record_steps):
+def _decode_kernel(
+    params, keys, tokens, *, sampler, logits_fns, mask_id, vocab_size, record_steps
+):
     """The one compiled batched decoder: `(B,)` keys and `(B, S)` tokens."""
     one = functools.partial(
         _decode_one,
@@ -213,6 +105,7 @@ def _decode_kernel(params, keys, tokens, *, sampler, logits_fns, mask_id, record
         logits_fns,
         params,
         mask_id=mask_id,
+        vocab_size=vocab_size,
         record_steps=record_steps,
     )
     return jax.vmap(one)(keys, tokens)
@@ -277,8 +170,6 @@ def decode_batch(
     record_steps = _checks.check_bool(record_steps, "record_steps")
     keys = _as_keys(key, tokens.shape[0])
     if any(isinstance(m, HostModel) for m in models):
-        from ._host import decode_host
-
         return decode_host(sampler, models, keys, tokens, record_steps=record_steps)
     batch = tokens.shape[0]
     tokens = jnp.asarray(tokens)
@@ -299,6 +190,7 @@ def decode_batch(
         sampler=sampler,
         logits_fns=tuple(m.logits_fn for m in models),
         mask_id=int(model.layout.mask_id),
+        vocab_size=int(model.layout.vocab_size),
         record_steps=record_steps,
     )
     return Decoded(
@@ -310,10 +202,10 @@ def decode_batch(
 
 
 def _models(sampler, model, ar_model) -> tuple:
-    """`(model,)`, or `(model, ar_model)` for APD, checked against each other."""
-    _checks.check_instance(sampler, "sampler", (Sampler, Apd), "a registered sampler")
+    """`(model,)`, or `(model, ar_model)` for a two-model sampler, checked."""
+    check_sampler(sampler)
     _check_model(model, "model")
-    if not isinstance(sampler, Apd):
+    if sampler.num_models == 1:
         if ar_model is not None:
             raise ValueError(
                 f"`ar_model` is APD's verifier; sampler {sampler.describe()} decodes "
@@ -322,8 +214,8 @@ def _models(sampler, model, ar_model) -> tuple:
         return (model,)
     if ar_model is None:
         raise ValueError(
-            "APD needs an autoregressive verifier: pass `ar_model` (the CLI's "
-            "`--ar-model`)"
+            f"{sampler.describe()} needs an autoregressive verifier: pass `ar_model` "
+            "(the CLI's `--ar-model`)"
         )
     _check_model(ar_model, "ar_model")
     mine, theirs = model.layout, ar_model.layout
@@ -339,21 +231,6 @@ def _models(sampler, model, ar_model) -> tuple:
             f"{theirs.mask_id})"
         )
     return (model, ar_model)
-
-
-def check_num_models(sampler, models, name: str = "models") -> None:
-    """Raise `ValueError` unless `models` has one entry per model `sampler` reads.
-
-    APD reads two, the dLLM and its AR verifier; every other sampler one.
-    """
-    two = isinstance(sampler, Apd)
-    need, what = (2, "a dLLM and its AR verifier") if two else (1, "one model")
-    if not isinstance(models, tuple | list) or len(models) != need:
-        got = len(models) if isinstance(models, tuple | list) else type(models).__name__
-        raise ValueError(
-            f"`{name}` must hold {need} entr{'ies' if need > 1 else 'y'} for sampler "
-            f"{sampler.describe()}, which decodes with {what}; got {got}."
-        )
 
 
 def _check_model(model, name: str) -> None:

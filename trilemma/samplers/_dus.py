@@ -42,7 +42,7 @@ import functools
 import numpy as np
 
 from .. import _checks
-from . import _blocks
+from . import rules
 from ._sampler import Sampler, _build, bind
 
 MAX_BASE_SKIP = 62
@@ -131,7 +131,7 @@ def dus_score(probs, positions, *, block, base, base_skip):
     the end of the sequence: block $b$ holds offsets $bB, \dots, bB + B - 1$, and a
     partial last block is scheduled on its own length.
     """
-    xp = _blocks.xp_of(probs)
+    xp = rules.xp_of(probs)
     length = positions.shape[-1]
     largest = _largest(block, length)
     level, _ = _tables(largest, base, base_skip)
@@ -151,7 +151,7 @@ def dus_count(sorted_scores, num_eligible, block_size, step, *, block, base, bas
     current one hold exactly $d$ (they are committed in order), so the count is the
     first cumulative level size above $d$, minus $d$.
     """
-    xp = _blocks.xp_of(sorted_scores)
+    xp = rules.xp_of(sorted_scores)
     length = sorted_scores.shape[-1]
     largest = _largest(block, length)
     _, ends = _tables(largest, base, base_skip)
@@ -162,7 +162,7 @@ def dus_count(sorted_scores, num_eligible, block_size, step, *, block, base, bas
     above = xp.where(row > done[..., None], row, largest + 1)
     count = xp.min(above, axis=-1) - done
     count = xp.clip(count, xp.minimum(m, 1), m)
-    return _blocks._one_hot_count(count, length)
+    return rules._one_hot_count(count, length)
 
 
 def dus(

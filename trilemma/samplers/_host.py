@@ -2,10 +2,10 @@ r"""Decoding a model that lives outside JAX: a host-side loop over steps.
 
 A `HostModel` (a PyTorch LLaDA or Dream on a GPU, a NumPy model) is a callable on
 NumPy arrays. The loop calls it once per step on the whole batch `(B, S)`, checks
-its logits `(B, S, V)`, and hands them to the same jitted step that the all-JAX
-decoder runs (`step_from_logits`, APD's `draft` and `accept`), with the same
-per-row key splits, so for the same keys and the same logits a host model and a JAX
-model draw the same samples.
+its logits `(B, S, V)`, and hands them to the sampler's phases that the all-JAX
+decoder runs (`_protocol.run_phases`), jitted and vmapped, with the same per-row key
+splits, so for the same keys and the same logits a host model and a JAX model draw
+the same samples.
 
 **Why a host loop and not `jax.pure_callback`.** A callback runs the foreign model
 from inside an XLA program: on a GPU its inputs and outputs go device -> host ->
@@ -27,17 +27,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import HostModel
-from . import _apd
-from ._apd import Apd
-from ._decode import Decoded, check_num_models, init, step_from_logits
+from ._protocol import Decoded, check_num_models, init
 
 
 def decode_host(sampler, models: tuple, keys, tokens, *, record_steps: bool = False):
-    """Decode `(B, S)` tokens with a host model (and APD's verifier, host or JAX).
+    """Decode `(B, S)` tokens with host models (and JAX ones), phase by phase.
 
     Args:
-      sampler: a `Sampler`, or `Apd` (then `models` is `(dLLM, verifier)`).
-      models: `(model,)` or `(model, ar_model)`, each a `HostModel` or a `Model`.
+      sampler: a registered sampler (`trilemma.samplers.SAMPLERS`).
+      models: one model per `sampler.num_models`, each a `HostModel` or a `Model`.
       keys: `(B,)` typed keys, one per row.
       tokens: `(B, S)` int32 sequences in the models' layout.
       record_steps: also return each step's committed count.
@@ -46,27 +44,28 @@ def decode_host(sampler, models: tuple, keys, tokens, *, record_steps: bool = Fa
       `Decoded(tokens, nfe, committed or None, ar_nfe)` as NumPy arrays.
     """
     check_num_models(sampler, models)
-    mask_id = int(models[0].layout.mask_id)
-    limit = sampler.max_steps(tokens.shape[1])
-    state = jax.vmap(functools.partial(init, mask_id=mask_id))(jnp.asarray(tokens))
+    layout = models[0].layout
+    mask_id = int(layout.mask_id)
+    length = tokens.shape[1]
+    limit = sampler.max_steps(length)
+    extra = sampler.init_extra(length, int(layout.vocab_size))
+    start = functools.partial(init, mask_id=mask_id, extra=extra)
+    state = jax.vmap(start)(jnp.asarray(tokens))
     record = np.zeros((tokens.shape[0], limit), int)
     for step in range(limit):
         if not bool(jnp.any(state.tokens == mask_id)):
             break
-        logits = _logits(models[0], state.tokens)
-        if isinstance(sampler, Apd):
-            keys, sequences, drafted = _apd_draft(
-                keys, state, logits, sampler=sampler, mask_id=mask_id
+        keys, subs = _split(keys)
+        carry, query = None, state.tokens
+        for i in range(sampler.num_models):
+            logits = _logits(models[i], query)
+            carry, query = _phase(
+                subs, state, carry, logits, sampler=sampler, index=i, mask_id=mask_id
             )
-            ar_logits = _logits(models[1], sequences)
-            state, committed = _apd_accept(
-                state, drafted, ar_logits, sampler=sampler, mask_id=mask_id
-            )
-        else:
-            keys, state, committed = _step(
-                keys, state, logits, sampler=sampler, mask_id=mask_id
-            )
-        record[:, step] = np.asarray(committed)
+        new, info = carry
+        active = _active(state, mask_id)
+        state = _keep_done(active, new, state)
+        record[:, step] = np.asarray(jnp.where(active, info.committed, 0))
     return Decoded(
         np.asarray(state.tokens),
         np.asarray(state.nfe),
@@ -124,26 +123,8 @@ def _split(keys):
     return pairs[:, 0], pairs[:, 1]
 
 
-@functools.partial(jax.jit, static_argnames=("sampler", "mask_id"))
-def _step(keys, state, logits, *, sampler, mask_id):
-    keys, subs = _split(keys)
-    step = functools.partial(step_from_logits, sampler, mask_id=mask_id)
-    new, info = jax.vmap(step)(subs, state, logits)
-    active = _active(state, mask_id)
-    return keys, _keep_done(active, new, state), jnp.where(active, info.committed, 0)
-
-
-@functools.partial(jax.jit, static_argnames=("sampler", "mask_id"))
-def _apd_draft(keys, state, logits, *, sampler, mask_id):
-    keys, subs = _split(keys)
-    draft = functools.partial(_apd.draft, sampler, mask_id=mask_id)
-    sequences, drafted = jax.vmap(draft)(subs, state, logits)
-    return keys, sequences, drafted
-
-
-@functools.partial(jax.jit, static_argnames=("sampler", "mask_id"))
-def _apd_accept(state, drafted, ar_logits, *, sampler, mask_id):
-    accept = functools.partial(_apd.accept, sampler, mask_id=mask_id)
-    new, committed = jax.vmap(accept)(state, drafted, ar_logits)
-    active = _active(state, mask_id)
-    return _keep_done(active, new, state), jnp.where(active, committed, 0)
+@functools.partial(jax.jit, static_argnames=("sampler", "index", "mask_id"))
+def _phase(subs, state, carry, logits, *, sampler, index, mask_id):
+    """Phase `index` of `sampler` on every row (its model's logits `(B, S, V)`)."""
+    phase = functools.partial(sampler.phases[index], mask_id=mask_id)
+    return jax.vmap(phase)(subs, state, carry, logits)

@@ -4,16 +4,20 @@ A sampler is a value: one score (which positions), one count rule (how many), on
 temperature (which token) and an optional semi-autoregressive block length, each
 bound when the sampler is built. `trilemma.simulate` enumerates its exact output law
 with an oracle model, and `trilemma.samplers.decode` runs it by Monte Carlo on any
-`logits_fn`; both call the same building blocks (`_blocks.py`).
+`logits_fn`; both call the same building blocks (`rules.py`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
+
 from .. import _checks
-from . import _blocks
+from . import _protocol, rules
 
 
 class Rule(NamedTuple):
@@ -48,7 +52,7 @@ class Sampler(NamedTuple):
         length.
       count: `count(scores, num_eligible, block_size, step) -> (..., L + 1)`: the pmf
         of the number of positions committed this step, from the eligible scores,
-        already quantised with `_blocks.quantize` as both decoders do, in the order
+        already quantised with `rules.quantize` as both decoders do, in the order
         `count_order` names.
       temperature: token draw: 0 is greedy with uniform ties, else $p^{1/\tau}$.
       block: semi-autoregressive block length, or None.
@@ -86,9 +90,9 @@ class Sampler(NamedTuple):
         takes the same number of forward passes, whatever tokens are drawn.
         """
         return (
-            self.score in (_blocks.uniform_score, _blocks.left_to_right_score)
+            self.score in (rules.uniform_score, rules.left_to_right_score)
             and isinstance(self.count, Rule)
-            and self.count.fn is _blocks.topk_count
+            and self.count.fn is rules.topk_count
         )
 
     def max_steps(self, length: int) -> int:
@@ -105,8 +109,73 @@ class Sampler(NamedTuple):
 
     def describe(self) -> str:
         """`name(k=2, temperature=0.0)`."""
-        args = ", ".join(f"{key}={value}" for key, value in self.params)
-        return f"{self.name}({args})"
+        return _protocol.describe(self)
+
+    # -- the sampler protocol (`_protocol`) --------------------------------------------
+
+    num_models = 1
+    remasks = False
+    law = "levels"
+    """Its exact law: the level enumerator of `trilemma.simulate`."""
+
+    @property
+    def phases(self) -> tuple[Callable, ...]:
+        """One phase: `step_from_logits`."""
+        return (_protocol.single_phase(functools.partial(step_from_logits, self)),)
+
+    def init_extra(self, length: int, vocab_size: int) -> tuple:
+        """No state beyond the tokens and the step index."""
+        return ()
+
+
+def step_from_logits(
+    sampler: Sampler, key, state, logits, *, mask_id: int
+) -> tuple[_protocol.DecodeState, _protocol.DecodeInfo]:
+    r"""One decoding step of `sampler` from the model's logits `(S, V)` at `state`.
+
+    Draws every masked token from its law $\pi_j$ (inverse CDF of one uniform per
+    position, in float64 when x64 is on), scores the drawn tokens, draws the count
+    $k$ from the sampler's count pmf, ranks eligible positions by score with
+    uniformly random tie-breaking priorities (one multi-key sort), and commits the
+    first $k$. It calls the same rules as the exact enumerator, so Monte Carlo
+    frequencies converge to `trilemma.simulate`'s exact law. A step that commits
+    nothing costs no forward pass (its logits are cached).
+    """
+    tokens = state.tokens
+    length = tokens.shape[0]
+    masked = tokens == mask_id
+    eligible, block_size = rules.eligible_positions(masked, sampler.block, state.start)
+    probs = rules.token_probabilities(logits, mask_id)
+    pi = rules.draw_distribution(probs, sampler.temperature)
+    # one call for every uniform of the step: tokens, tie priorities, the count
+    u = jax.random.uniform(key, (2 * length + 1,), dtype=probs.dtype)
+    drawn = rules.draw_index(pi, u[:length])
+    # positions as offsets from the window's start (`Sampler.score`)
+    offsets = jnp.arange(length) - state.start
+    table = rules.quantize(sampler.score(probs, offsets))
+    score = jnp.take_along_axis(table, drawn[:, None], axis=-1)[:, 0]
+    score = jnp.where(eligible, score, -jnp.inf)
+    # one sort ranks by score, ties by a uniformly random priority
+    neg_sorted, _, order = jax.lax.sort(
+        (-score, u[length : 2 * length], jnp.arange(length)), num_keys=2
+    )
+    pmf = sampler.count(
+        -neg_sorted if sampler.count_order == "score" else score,
+        jnp.sum(eligible).astype(int),
+        jnp.asarray(block_size).astype(int),
+        state.step.astype(int),
+    )
+    count = rules.draw_index(pmf, u[2 * length])
+    commit = jnp.zeros(length, bool).at[order].set(jnp.arange(length) < count)
+    commit = commit & eligible
+    new_tokens = jnp.where(commit, drawn.astype(tokens.dtype), tokens)
+    committed = jnp.sum(commit).astype(int)
+    new_state = state._replace(
+        tokens=new_tokens,
+        step=state.step + 1,
+        nfe=state.nfe + (committed > 0).astype(int),
+    )
+    return new_state, _protocol.DecodeInfo(committed)
 
 
 def _build(
@@ -143,7 +212,7 @@ def _dream_grid(num_steps, eps, float32, *, maximum):
     eps = _checks.check_real(eps, "eps", low=0.0, high=1.0, high_open=True)
     float32 = _checks.check_bool(float32, "float32")
     if float32:
-        maximum = min(maximum, _blocks.DREAM_FLOAT32_MAX_STEPS)
+        maximum = min(maximum, rules.DREAM_FLOAT32_MAX_STEPS)
     steps = _checks.check_int(num_steps, "num_steps", minimum=1, maximum=maximum)
     return steps, eps, float32
 
@@ -165,14 +234,14 @@ def _schedule(k, num_steps, eps=None, float32=False):
         steps, eps, float32 = _dream_grid(
             num_steps, eps, float32, maximum=DREAM_MAX_STEPS
         )
-        rule = bind(_blocks.dream_count, num_steps=steps, eps=eps, float32=float32)
+        rule = bind(rules.dream_count, num_steps=steps, eps=eps, float32=float32)
         return rule, steps
     if _checks.check_bool(float32, "float32"):
         raise ValueError("`float32` replays Dream's schedule: give `eps` too.")
     if _checks.check_exactly_one(k=k, num_steps=num_steps) == "k":
-        return bind(_blocks.topk_count, k=_checks.check_int(k, "k", minimum=1)), None
+        return bind(rules.topk_count, k=_checks.check_int(k, "k", minimum=1)), None
     steps = _checks.check_int(num_steps, "num_steps", minimum=1)
-    return bind(_blocks.topk_count, num_steps=steps), None
+    return bind(rules.topk_count, num_steps=steps), None
 
 
 def _topk(name, score):
@@ -226,17 +295,17 @@ _TOPK_DOC = (
     + "\n    "
 )
 
-random_topk = _topk("random_topk", _blocks.uniform_score)
+random_topk = _topk("random_topk", rules.uniform_score)
 random_topk.__doc__ = _TOPK_DOC.format(what="Commit uniformly random masked positions")
-confidence_topk = _topk("confidence_topk", _blocks.confidence_score)
+confidence_topk = _topk("confidence_topk", rules.confidence_score)
 confidence_topk.__doc__ = _TOPK_DOC.format(
     what="Commit the most confident positions (probability of the drawn token)"
 )
-margin_topk = _topk("margin_topk", _blocks.margin_score)
+margin_topk = _topk("margin_topk", rules.margin_score)
 margin_topk.__doc__ = _TOPK_DOC.format(
     what="Commit the positions with the largest margin p1 - p2"
 )
-entropy_topk = _topk("entropy_topk", _blocks.neg_entropy_score)
+entropy_topk = _topk("entropy_topk", rules.neg_entropy_score)
 entropy_topk.__doc__ = _TOPK_DOC.format(what="Commit the positions of lowest entropy")
 
 
@@ -260,7 +329,7 @@ def left_to_right(
     count, time_grid = _schedule(k, num_steps, eps, float32)
     return _build(
         "left_to_right",
-        _blocks.left_to_right_score,
+        rules.left_to_right_score,
         count,
         temperature=temperature,
         block=None,
@@ -277,10 +346,10 @@ def _threshold(name: str, strict: bool, doc: str):
         *, gamma: float, temperature: float = 0.0, block: int | None = None
     ) -> Sampler:
         gamma = _checks.check_real(gamma, "gamma", low=0.0, high=1.0)
-        count = bind(_blocks.threshold_count, gamma=gamma, strict=strict)
+        count = bind(rules.threshold_count, gamma=gamma, strict=strict)
         return _build(
             name,
-            _blocks.confidence_score,
+            rules.confidence_score,
             count,
             temperature=temperature,
             block=block,
@@ -330,10 +399,10 @@ def factor(
     """
     factor = _checks.check_real(factor, "factor", low=0.0, low_open=True)
     reference_quirk = _checks.check_bool(reference_quirk, "reference_quirk")
-    count = bind(_blocks.factor_count, factor=factor, reference_quirk=reference_quirk)
+    count = bind(rules.factor_count, factor=factor, reference_quirk=reference_quirk)
     return _build(
         "factor",
-        _blocks.confidence_score,
+        rules.confidence_score,
         count,
         temperature=temperature,
         block=block,
@@ -369,10 +438,10 @@ def eb(
     """
     gamma = _checks.check_real(gamma, "gamma", low=0.0)
     sequence_order = _checks.check_bool(sequence_order, "sequence_order")
-    count = bind(_blocks.entropy_bounded_count, gamma=gamma)
+    count = bind(rules.entropy_bounded_count, gamma=gamma)
     return _build(
         "eb",
-        _blocks.neg_entropy_score,
+        rules.neg_entropy_score,
         count,
         temperature=temperature,
         block=block,
@@ -406,15 +475,15 @@ def mdlm(
     """
     eps = _checks.check_real(eps, "eps", low=0.0, high=1.0, high_open=True)
     float32 = _checks.check_bool(float32, "float32")
-    maximum = _blocks.DREAM_FLOAT32_MAX_STEPS if float32 else _checks.INT64_MAX
+    maximum = rules.DREAM_FLOAT32_MAX_STEPS if float32 else _checks.INT64_MAX
     steps = _checks.check_int(num_steps, "num_steps", minimum=1, maximum=maximum)
     if eps == 0 and not float32:
-        count = bind(_blocks.ancestral_count, num_steps=steps)
+        count = bind(rules.ancestral_count, num_steps=steps)
     else:
-        count = bind(_blocks.ancestral_count, num_steps=steps, eps=eps, float32=float32)
+        count = bind(rules.ancestral_count, num_steps=steps, eps=eps, float32=float32)
     return _build(
         "mdlm",
-        _blocks.uniform_score,
+        rules.uniform_score,
         count,
         temperature=temperature,
         block=None,

@@ -35,7 +35,7 @@ from .. import _checks
 from .._keys import merge_rows
 from ..distributions import SparseJoint, outcome_dtype
 from ..layout import task_layout
-from ..samplers import Apd, _apd, _blocks
+from ..samplers import Apd, _apd, rules
 from ..tasks import Task
 from ._result import Simulation, conditional_entropy
 from ._support import SupportIndex
@@ -150,7 +150,7 @@ class _Enumerator:
         if window >= 2:
             self.ar_nfe += float(mass.sum())
         probs = self._marginals(prompt, tokens)
-        pi = _blocks.draw_distribution(probs, sampler.temperature)
+        pi = rules.draw_distribution(probs, sampler.temperature)
         # the first draft is always accepted
         src, value = np.nonzero(pi[:, t] > 0)
         drafts = tokens[src]

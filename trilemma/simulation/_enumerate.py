@@ -53,7 +53,7 @@ from ..distributions import SparseJoint, outcome_dtype
 from ..layout import task_layout
 from ..models import Model
 from ..oracle import oracle_logits, oracle_params
-from ..samplers import Apd, _blocks
+from ..samplers import Apd, rules
 from ..samplers._sampler import Sampler
 from ..tasks import Task
 from ._apd import simulate_apd
@@ -306,7 +306,7 @@ class _Enumerator:
     def _expand(self, s: _Level):
         """Children of every state of one level (see the module docstring)."""
         masked = s.tokens == self.mask_id
-        eligible, block_size = _blocks.eligible_positions(masked, self.sampler.block, 0)
+        eligible, block_size = rules.eligible_positions(masked, self.sampler.block, 0)
         probs = self._probs(s)
         branches, laws, step = self._branch(s, probs, eligible, block_size)
         yield from self._children(s, branches, laws, step)
@@ -324,8 +324,8 @@ class _Enumerator:
         and score classes, and the step index of each row's children.
         """
         sampler = self.sampler
-        pi = _blocks.draw_distribution(probs, sampler.temperature)
-        table = _blocks.quantize(sampler.score(probs, self.positions))
+        pi = rules.draw_distribution(probs, sampler.temperature)
+        table = rules.quantize(sampler.score(probs, self.positions))
         scores = np.where((pi > 0) & eligible[..., None], table, np.nan)
         class_id, class_value, class_prob, num_classes = _score_classes(scores, pi)
 

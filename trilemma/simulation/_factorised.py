@@ -75,7 +75,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.special
 
-from ..samplers import _blocks
+from ..samplers import rules
 from ..samplers._sampler import Rule, Sampler
 
 _CHUNK_CELLS = 1 << 22
@@ -151,7 +151,7 @@ class _Threshold:
     @staticmethod
     def _gate(rule):
         settings = dict(rule.settings)
-        g = _blocks.quantize(np.asarray(settings["gamma"], dtype=float))
+        g = rules.quantize(np.asarray(settings["gamma"], dtype=float))
         return float(g), bool(settings["strict"])
 
     @staticmethod
@@ -182,7 +182,7 @@ class _Factor:
     def _theta(rule, length):
         settings = dict(rule.settings)
         n = np.arange(1, length + 2).astype(float)
-        theta = _blocks.quantize(1.0 - settings["factor"] / (n + 1.0))
+        theta = rules.quantize(1.0 - settings["factor"] / (n + 1.0))
         return theta, bool(settings["reference_quirk"])  # theta[n - 1] is theta_n
 
     @classmethod
@@ -224,11 +224,11 @@ class _Factor:
 
 
 _FORMS = {
-    _blocks.topk_count: _ScoreFree,
-    _blocks.dream_count: _ScoreFree,
-    _blocks.ancestral_count: _ScoreFree,
-    _blocks.threshold_count: _Threshold,
-    _blocks.factor_count: _Factor,
+    rules.topk_count: _ScoreFree,
+    rules.dream_count: _ScoreFree,
+    rules.ancestral_count: _ScoreFree,
+    rules.threshold_count: _Threshold,
+    rules.factor_count: _Factor,
 }
 """The count rules whose factorised form is derived (module docstring)."""
 
@@ -248,8 +248,8 @@ def token_laws(sampler: Sampler, probs, eligible, positions):
     `drawable[s, i, v]` is $\pi_i(v) > 0$ at an eligible position; the decoders
     score a drawn token with `table[s, i, v]`.
     """
-    pi = _blocks.draw_distribution(probs, sampler.temperature)
-    table = _blocks.quantize(sampler.score(probs, positions))
+    pi = rules.draw_distribution(probs, sampler.temperature)
+    table = rules.quantize(sampler.score(probs, positions))
     drawable = (pi > 0) & eligible[..., None]
     return pi, table, drawable
 

@@ -65,7 +65,7 @@ from .. import _checks
 from .._keys import merge_rows, rows_in
 from ..distributions import SparseJoint, outcome_dtype
 from ..models import Model
-from ..samplers import _blocks
+from ..samplers import rules
 from ..samplers._dus import dus_count
 from ..samplers._sampler import Sampler
 from ..tasks import Task
@@ -85,7 +85,7 @@ _LEVEL_BYTES_PER_CELL = 8 * 10
 def _probabilities_kernel(params, inputs, *, logits_fn, mask_id, prefix_length):
     """`(B, m + L)` model inputs -> `(B, L, V)` output probabilities (one call)."""
     logits = jax.vmap(lambda tokens: jnp.asarray(logits_fn(params, tokens)))(inputs)
-    return _blocks.token_probabilities(logits[:, prefix_length:], mask_id)
+    return rules.token_probabilities(logits[:, prefix_length:], mask_id)
 
 
 def level_probabilities(model: Model, prompt, tokens, *, chunk: int = CHUNK):
@@ -207,7 +207,7 @@ class _ModelEnumerator(_Enumerator):
         """Children of one level: token-dependent scores factorised, others joint."""
         before = self.nfe
         masked = s.tokens == self.mask_id
-        eligible, block_size = _blocks.eligible_positions(masked, self.sampler.block, 0)
+        eligible, block_size = rules.eligible_positions(masked, self.sampler.block, 0)
         probs = self._probs(s)
         factorised = np.zeros(len(s.mass), bool)
         if self.factorised:
@@ -378,7 +378,7 @@ class _ModelEnumerator(_Enumerator):
         )
 
 
-_FIXED_COUNTS = (_blocks.topk_count, _blocks.dream_count, dus_count)
+_FIXED_COUNTS = (rules.topk_count, rules.dream_count, dus_count)
 """Count rules that are functions of the masks left, the block and the step only."""
 
 

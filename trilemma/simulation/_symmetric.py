@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _checks
-from ..samplers import _blocks
+from ..samplers import rules
 from ..samplers._sampler import Sampler
 
 
@@ -103,10 +103,10 @@ def _count_pmf(sampler: Sampler, positions, m: int, alphabet: int, step: int):
     """
     n = len(positions)
     masked = positions >= n - m
-    eligible, block_size = _blocks.eligible_positions(masked[None], sampler.block, 0)
+    eligible, block_size = rules.eligible_positions(masked[None], sampler.block, 0)
     probs = np.zeros((1, n, n))
     probs[0, masked, :alphabet] = 1.0 / alphabet
-    table = _blocks.quantize(sampler.score(probs, positions))
+    table = rules.quantize(sampler.score(probs, positions))
     # every drawable token of a position has the same score: take token 0's
     score = np.where(eligible[0], table[0, :, 0], -np.inf)
     ranked = -np.sort(-score)[None, :]
