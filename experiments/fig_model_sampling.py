@@ -118,7 +118,7 @@ def compute(
                     samples_per_prompt=SAMPLES_PER_PROMPT,
                     seed=SEED,
                     task=task,
-                    ar_model=ar if sampler_name == "apd" else None,
+                    ar_model=ar if sampler.num_models == 2 else None,
                     model_name=denoiser.name,
                 )
                 points.append({**params, **monte_carlo_point(task, path)})

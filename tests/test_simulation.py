@@ -207,7 +207,15 @@ TIED = [
 """Small tasks whose marginals tie a lot (the ideal-model analyses)."""
 
 
-SWEEP += [(name, example(name, i)) for name in LEVELS for i in (0, 1)]
+SWEEP += [
+    (
+        name,
+        {k: v for k, v in example(name).items() if k not in ("temperature", "block")},
+    )
+    for name in LEVELS
+    if name not in {swept for swept, _ in SWEEP}
+]
+"""A rule-based sampler not listed above joins with its registry example."""
 
 
 def _configs(name, params):

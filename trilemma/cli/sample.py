@@ -112,9 +112,19 @@ def task_and_models(args, sampler):
     from ..models import resolve, weights
     from ..oracle import oracle_ar_model, oracle_model
 
-    is_apd = sampler.name == "apd"
-    if args.ar_model is not None and not is_apd:
-        raise ValueError("`--ar-model` is APD's verifier; use it with --sampler apd")
+    two = sampler.num_models == 2
+    if args.ar_model is not None and not two:
+        from ..samplers import EXAMPLES, SAMPLERS, make_sampler
+
+        verified = [
+            f"--sampler {name}"
+            for name in SAMPLERS
+            if make_sampler(name, **EXAMPLES[name][0]).num_models == 2
+        ]
+        raise ValueError(
+            f"`--ar-model` is a verifier ({', '.join(verified)}); "
+            f"{sampler.describe()} decodes with one model"
+        )
     kind = resolve.spec_kind(args.model)
     hf_flags = {
         "--gen-length": args.gen_length,
@@ -147,7 +157,7 @@ def task_and_models(args, sampler):
     else:
         task, model = simulate.task_and_model(args)
         model = oracle_model(task) if model is None else model
-    if not is_apd:
+    if not two:
         return task, model, None
     spec = args.ar_model or ("oracle" if args.model == "oracle" else "default")
     ar_kind = resolve.spec_kind(spec)

@@ -117,12 +117,10 @@ def size(task, sampler) -> tuple[int, int]:
 def check_size(task, sampler) -> None:
     """Refuse, before starting, a simulation over `MAX_PATTERNS` or `MAX_STATES`.
 
-    APD's states are its accepted prefixes, which `trilemma.simulate` bounds itself
-    and refuses over its `max_states` before any work: nothing to check here.
+    The bound is the level enumerator's (`sampler.law == "levels"`); APD's and a
+    chain's enumerators bound their own states and refuse over `max_states`.
     """
-    from ..samplers import Apd
-
-    if isinstance(sampler, Apd):
+    if sampler.law != "levels":
         return
     patterns, states = size(task, sampler)
     what = (

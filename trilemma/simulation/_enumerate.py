@@ -51,12 +51,9 @@ from .. import _checks
 from .._keys import merge_rows
 from ..distributions import SparseJoint, outcome_dtype
 from ..layout import task_layout
-from ..models import Model
-from ..oracle import oracle_logits, oracle_params
-from ..samplers import Apd, rules
+from ..samplers import rules
 from ..samplers._sampler import Sampler
 from ..tasks import Task
-from ._apd import simulate_apd
 from ._result import Simulation
 from ._spread import InvalidSpread
 from ._support import SupportIndex
@@ -112,129 +109,6 @@ class _Level:
             self.off[pick],
             self.mass[pick],
         )
-
-
-def simulate(
-    task: Task,
-    sampler: Sampler,
-    *,
-    max_branches: int = DEFAULT_MAX_BRANCHES,
-    entropy_cells: int = DEFAULT_ENTROPY_CELLS,
-    model: Model | None = None,
-    max_states: int = DEFAULT_MAX_STATES,
-    support_only: bool = False,
-    progress: bool = False,
-) -> Simulation:
-    r"""The exact output law and expected NFE of `sampler` on `task`.
-
-    With `model=None` the sampler is driven by the ideal model (the oracle of
-    `task`); with a `Model` it is driven by that model's marginals over its whole
-    vocabulary (`_model`: each level's states go through one batched forward call
-    per chunk, children are every token of positive probability, and an output is
-    valid iff it is in the support of $p^*$).
-
-    APD (an `Apd`) decodes with a dLLM and an AR verifier: its exact law is computed
-    with the ideal dLLM and $p^*$'s exact AR conditionals (`_apd`), so `model` must
-    be None or the task's `oracle_model`; the result has `expected_ar_nfe`.
-
-    Args:
-      task: an enumerable task (`trilemma.make_task`).
-      sampler: a `Sampler` (`trilemma.samplers.SAMPLERS[name](**params)`) or an
-        `Apd`.
-      max_branches: refuse (ValueError) a level whose expansion exceeds this many rows.
-      entropy_cells: budget of cell writes to spread the invalid part of $q$ on the
-        dense output space, for the entropy over all outputs (about 10 ns each);
-        past it, or when the output space has more cells than the budget or more
-        bytes than the memory budget, `output_entropy` is None. Everything else is
-        exact regardless; pass 0 to skip it. Unused with a `model`, whose
-        enumeration holds every output, so its entropy is always exact.
-      model: None for the oracle, or a `Model` whose layout fits the task (one
-        output position per variable, a vocabulary holding every alphabet, one
-        prefix per prompt).
-      max_states: with a `model` at temperature > 0, refuse (ValueError) before any
-        work when the bound $P (V' + 1)^L$ on the states exceeds this; for APD,
-        when the bound on its prefixes does (`_apd.num_states`).
-      support_only: with a `model`, drop every state that can no longer finish
-        valid (its mass is invalid): the valid law stays exact, the entropy over all
-        outputs becomes None, and so does E[NFE] (NaN) unless every trajectory
-        commits the same counts (top-k, DUS; see `_model`).
-      progress: show a progress bar over levels (stderr).
-
-    Returns:
-      A `Simulation`; `.point()` gives the trilemma point.
-    """
-    _checks.check_instance(task, "task", Task)
-    if isinstance(sampler, Apd):
-        return _simulate_apd(
-            task,
-            sampler,
-            model=model,
-            max_branches=max_branches,
-            max_states=max_states,
-            support_only=support_only,
-            progress=progress,
-        )
-    _checks.check_instance(sampler, "sampler", Sampler)
-    if model is not None:
-        from ._model import simulate_model
-
-        return simulate_model(
-            task,
-            sampler,
-            model,
-            max_branches=max_branches,
-            max_states=max_states,
-            support_only=support_only,
-            progress=progress,
-        )
-    if support_only:
-        raise ValueError(
-            "support_only applies with a `model` (the oracle path is exact without "
-            "it: its off-support states are merged by mask pattern)"
-        )
-    return _Enumerator(task, sampler, max_branches, entropy_cells).run(progress)
-
-
-def _simulate_apd(
-    task, sampler, *, model, max_branches, max_states, support_only, progress
-):
-    """APD's exact law: with the ideal dLLM and p*'s exact AR verifier only.
-
-    APD decodes with two models; its exact law is computed when both are ideal (the
-    verifier is then p*'s exact AR conditionals), which `model=None` or the task's
-    `oracle_model` selects. Any other model, or `support_only`, is refused.
-    """
-    if model is not None and not _is_oracle_of(model, task):
-        raise ValueError(
-            "APD's exact law is computed with the ideal dLLM and p*'s exact AR "
-            "verifier only (the oracle); got `model` "
-            f"{getattr(model, 'name', type(model).__name__)!r}: sample APD on other "
-            "models with `trilemma sample --sampler apd`"
-        )
-    if support_only:
-        raise ValueError(
-            "`support_only` applies with a trained `model`; APD's exact law with the "
-            "oracle needs no pruning"
-        )
-    return simulate_apd(
-        task,
-        sampler,
-        max_branches=max_branches,
-        max_states=max_states,
-        progress=progress,
-    )
-
-
-def _is_oracle_of(model, task) -> bool:
-    """Whether `model` is `oracle_model(task)`: the oracle's function and tables."""
-    if getattr(model, "logits_fn", None) is not oracle_logits:
-        return False
-    mine, theirs = oracle_params(task), model.params
-    return all(
-        np.shape(theirs[key]) == np.shape(mine[key])
-        and np.array_equal(np.asarray(theirs[key]), np.asarray(mine[key]))
-        for key in ("prefix_of_row", "rows", "weights", "sizes")
-    )
 
 
 class _Enumerator:
