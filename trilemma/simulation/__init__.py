@@ -28,9 +28,9 @@ from ._closed_forms import shuffle_topk_accuracy as shuffle_topk_accuracy
 from ._enumerate import DEFAULT_ENTROPY_CELLS as DEFAULT_ENTROPY_CELLS
 from ._enumerate import DEFAULT_MAX_BRANCHES as DEFAULT_MAX_BRANCHES
 from ._enumerate import DEFAULT_MAX_STATES as DEFAULT_MAX_STATES
-from ._simulate import simulate as simulate
 from ._result import Simulation as Simulation
 from ._result import TrilemmaPoint as TrilemmaPoint
 from ._result import trilemma_point as trilemma_point
+from ._simulate import simulate as simulate
 from ._symmetric import ShuffleSimulation as ShuffleSimulation
 from ._symmetric import simulate_shuffle as simulate_shuffle

@@ -105,9 +105,7 @@ def simulate(
 def _levels(task, sampler, *, max_branches, entropy_cells, model, **rest):
     """A rule-based `Sampler`: the oracle's level enumerator, or a model's."""
     if model is not None:
-        return simulate_model(
-            task, sampler, model, max_branches=max_branches, **rest
-        )
+        return simulate_model(task, sampler, model, max_branches=max_branches, **rest)
     if rest["support_only"]:
         raise ValueError(
             "support_only applies with a `model` (the oracle path is exact without "
@@ -117,7 +115,9 @@ def _levels(task, sampler, *, max_branches, entropy_cells, model, **rest):
     return enumerator.run(rest["progress"])
 
 
-def _apd(task, sampler, *, max_branches, model, max_states, support_only, progress, **_):
+def _apd(
+    task, sampler, *, max_branches, model, max_states, support_only, progress, **_
+):
     """APD's exact law: with the ideal dLLM and p*'s exact AR verifier only."""
     if model is not None and not _is_oracle_of(model, task):
         raise ValueError(
