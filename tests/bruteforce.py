@@ -682,3 +682,152 @@ def product_task():
         num_rows=len(outputs),
     )
     return tasks.Task("product", 3, prompts, joint)
+
+
+# --------------------------------------------------------------------------------------
+# Re-masking samplers (issue 18): ReMDM (ParallelBench's LLaDA port) and RCR (MDPO),
+# one window, with the oracle. Plain recursion over (state, cached confidences, step):
+# every joint draw of every masked position, and ties broken by a uniformly random
+# priority order of the positions (every permutation enumerated), literally as the
+# ports run their steps (re-masking at the start of a re-masking step).
+
+
+def _grid(x: float) -> int:
+    """A confidence on the 2^-30 grid, as an integer key (the tie convention)."""
+    return round(x * 2**30)
+
+
+def _confidence(probs, law, token, temperature):
+    """The drawn token's probability: the model's at T = 0, the tempered law's else."""
+    return _grid(probs[token] if temperature == 0 else law[token])
+
+
+def _joint_draws(marginals, positions, temperature):
+    """`(probability, {position: (token, confidence key)})` for every joint draw."""
+    laws = [token_law(marginals[j], temperature) for j in positions]
+    for combo in itertools.product(*(law.items() for law in laws)):
+        prob = math.prod(p for _, p in combo)
+        draw = {
+            j: (v, _confidence(marginals[j], law, v, temperature))
+            for j, law, (v, _) in zip(positions, laws, combo, strict=True)
+        }
+        yield prob, draw
+
+
+def _first_by(keys: dict, count: int):
+    """`(probability, chosen)`: the `count` smallest keys, ties by a random order."""
+    positions = sorted(keys)
+    orders = list(itertools.permutations(positions))
+    for order in orders:
+        priority = {j: i for i, j in enumerate(order)}
+        ranked = sorted(positions, key=lambda j: (keys[j], priority[j]))
+        yield 1.0 / len(orders), frozenset(ranked[:count])
+
+
+def _merge(into: dict, law: dict, weight: float) -> None:
+    for y, p in law.items():
+        into[y] = into.get(y, 0.0) + weight * p
+
+
+def remdm_law(rows, sizes, *, num_steps, remask_number, remask_steps, temperature):
+    """`({y: q(y)}, E[NFE])` of ReMDM on one window (`trilemma.samplers.remdm`).
+
+    The port's step list: `t = min(max(min(7L // 8, L - 1), 1), N)` normal steps,
+    then `remask_steps` re-masking steps, then the other normal steps; a re-masking
+    step first re-masks the `remask_number` committed tokens of lowest cached
+    confidence, then commits as many. A step costs a pass when it commits a token.
+    """
+    length = len(sizes)
+    normal = length if num_steps is None else min(num_steps, length)
+    first = min(max(min(7 * length // 8, length - 1), 1), normal)
+    counts = llada_counts(length, normal)
+    schedule = [(c, False) for c in counts[:first]]
+    schedule += [(remask_number, True)] * remask_steps
+    schedule += [(c, False) for c in counts[first:]]
+
+    memo: dict = {}
+
+    def run(state, cache, s):
+        if (state, cache, s) in memo:
+            return memo[state, cache, s]
+        if s == len(schedule):
+            assert None not in state
+            return {state: 1.0}, 0.0
+        count, remasking = schedule[s]
+        key = (state, cache, s)
+        state, cache = list(state), dict(cache)
+        outcomes = [(1.0, state, cache)]
+        if remasking:
+            number = min(remask_number, len(cache))
+            outcomes = []
+            for p, chosen in _first_by(cache, number):
+                again = [None if j in chosen else v for j, v in enumerate(state)]
+                kept = {j: c for j, c in cache.items() if j not in chosen}
+                outcomes.append((p, again, kept))
+        law, nfe = {}, 0.0
+        for p_remask, before, kept in outcomes:
+            masked = [j for j, v in enumerate(before) if v is None]
+            take = min(count, len(masked))
+            marginals = oracle_marginals(rows, sizes, before)
+            for p_draw, draw in _joint_draws(marginals, masked, temperature):
+                keys = {j: -c for j, (_, c) in draw.items()}
+                for p_tie, chosen in _first_by(keys, take):
+                    after = list(before)
+                    new_cache = dict(kept)
+                    for j in chosen:
+                        after[j] = draw[j][0]
+                        new_cache[j] = draw[j][1]
+                    weight = p_remask * p_draw * p_tie
+                    sub, sub_nfe = run(
+                        tuple(after), tuple(sorted(new_cache.items())), s + 1
+                    )
+                    _merge(law, sub, weight)
+                    nfe += weight * (sub_nfe + (1.0 if take > 0 else 0.0))
+        memo[key] = law, nfe
+        return law, nfe
+
+    return run((None,) * length, (), 0)
+
+
+def rcr_law(rows, sizes, *, num_steps, temperature):
+    """`({y: q(y)}, E[NFE])` of RCR on one window (`trilemma.samplers.rcr`).
+
+    Step i draws every masked position, then (but at the last step) re-masks the
+    `L - C_i` positions of lowest running confidence, C_i = L - floor(L * clip(1 -
+    (i + 1)/N, 1e-6, 1)) in floats. Decoding stops when no mask is left.
+    """
+    length = len(sizes)
+    kept = [
+        length - math.floor(length * min(max(1.0 - (i + 1) / num_steps, 1e-6), 1.0))
+        for i in range(num_steps)
+    ]
+
+    memo: dict = {}
+
+    def run(state, running, i):
+        if (state, running, i) in memo:
+            return memo[state, running, i]
+        if None not in state:
+            return {state: 1.0}, 0.0
+        assert i < num_steps
+        masked = [j for j, v in enumerate(state) if v is None]
+        marginals = oracle_marginals(rows, sizes, list(state))
+        law, nfe = {}, 0.0
+        for p_draw, draw in _joint_draws(marginals, masked, temperature):
+            full = list(state)
+            confidence = dict(running)
+            for j, (v, c) in draw.items():
+                full[j] = v
+                confidence[j] = c
+            drop = 0 if i == num_steps - 1 else length - kept[i]
+            for p_tie, chosen in _first_by(confidence, drop):
+                after = [None if j in chosen else v for j, v in enumerate(full)]
+                left = {j: c for j, c in confidence.items() if j not in chosen}
+                sub, sub_nfe = run(tuple(after), tuple(sorted(left.items())), i + 1)
+                weight = p_draw * p_tie
+                _merge(law, sub, weight)
+                nfe += weight * (sub_nfe + 1.0)
+        memo[state, running, i] = law, nfe
+        return law, nfe
+
+    return run((None,) * length, (), 0)

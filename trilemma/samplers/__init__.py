@@ -28,6 +28,10 @@ from ._protocol import DecodeInfo as DecodeInfo
 from ._protocol import DecodeState as DecodeState
 from ._protocol import DecodingSampler as DecodingSampler
 from ._protocol import init as init
+from ._rcr import Rcr as Rcr
+from ._rcr import rcr as rcr
+from ._remdm import Remdm as Remdm
+from ._remdm import remdm as remdm
 from ._sampler import Sampler as Sampler
 from ._sampler import confidence_topk as confidence_topk
 from ._sampler import eb as eb
@@ -56,6 +60,8 @@ SAMPLERS = MappingProxyType(
         "mdlm": mdlm,
         "dus": dus,
         "apd": apd,
+        "remdm": remdm,
+        "rcr": rcr,
     }
 )
 """Read-only registry: sampler name -> factory (keyword-only parameters)."""
@@ -74,6 +80,8 @@ EXAMPLES = MappingProxyType(
         "mdlm": ({"num_steps": 3}, {"num_steps": 3, "temperature": 0.0}),
         "dus": ({"block": 4, "temperature": 1.0}, {"block": 2}),
         "apd": ({"weight": 0.5, "lookahead": 2}, {"temperature": 0.0}),
+        "remdm": ({"num_steps": 2, "temperature": 1.0}, {"remask_steps": 2}),
+        "rcr": ({"num_steps": 2, "temperature": 1.0}, {"num_steps": 3}),
     }
 )
 """Example settings of every registered sampler, next to its factory: the first at

@@ -1,0 +1,259 @@
+r"""Exact laws of samplers that re-mask: absorption laws of finite Markov chains.
+
+A sampler that may turn committed tokens back into masks (`sampler.remasks`, with
+`sampler.law == "chain"`: ReMDM, RCR) can revisit a decoding state, so its output
+law is not a sum over a tree of trajectories. It is the absorption law of a Markov
+chain whose states are (prompt, tokens, the sampler's exact state) and whose
+absorbing states are the finished outputs (no mask left). `simulate_chain`
+
+1. explores the states reachable from the all-masked outputs of every prompt
+   (breadth first, one batched call of the marginals component per chunk of new
+   states: `OracleMarginals` for the ideal model, `ModelMarginals` for a `Model`);
+2. collects each state's transitions from the sampler's exact step: the transient
+   block $Q$ (state to state), the absorbing block $R$ (state to output) and the
+   expected forward passes $c$ of one step;
+3. solves $(I - Q)^\top y = \pi_0$ (sparse LU, `scipy.sparse.linalg.spsolve`), with
+   $\pi_0$ the prompt law on the start states: $y$ is the expected number of visits
+   to each transient state, so the output law is $R^\top y$ and
+   $\mathbb{E}[\mathrm{NFE}] = c^\top y$ (the same system). An acyclic chain (a
+   sampler whose state holds a step counter) gives a triangular system, which the
+   same solver handles.
+
+**Refusals.** Exploring more than `max_states` transient states is refused with a
+one-line `ValueError` naming the bound, before the state over the bound is stored.
+A chain in which some reachable state cannot reach a finished output (a closed
+class of transient states: decoding would never stop) is refused too; otherwise
+$I - Q$ is invertible and every trajectory finishes with probability 1.
+
+**The exact-step interface** every chain sampler implements (beside the Monte Carlo
+protocol of `trilemma.samplers._protocol`):
+
+* `sampler.exact_init(length) -> extra`: the sampler's exact state before the
+  first step, hashable (tuples of Python numbers), for an output of `length`
+  positions;
+* `sampler.exact_step(probs, tokens, extra, *, mask_id) -> list of (prob,
+  new_tokens, new_extra, nfe_cost)`: every outcome of one step from a state whose
+  output tokens are `tokens` `(L,)` (NumPy integers, `mask_id` where masked; the
+  prompt is not among them) and whose marginals are `probs` `(L, V)` (NumPy
+  float64, from the marginals component), with probabilities summing to 1, the new
+  tokens `(L,)`, the new exact state (hashable) and the forward passes the step
+  costs (0 or 1). Outcomes with the same tokens and state may be listed once or
+  several times (their probabilities add).
+
+A state with no mask left is absorbing: the sampler's state is dropped there, and
+the output is valid iff the component says it is in the support of $p^*$.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
+
+from .. import _checks
+from ..distributions import SparseJoint, outcome_dtype
+from ..models import Model
+from ..tasks import Task
+from ._marginals import ModelMarginals, OracleMarginals
+from ._result import Simulation, conditional_entropy
+
+DEFAULT_MAX_STATES = 10**6
+"""Refuse a chain with more transient states than this (minutes of Python work)."""
+
+CHUNK = 4096
+"""New states whose marginals are computed in one call of the component."""
+
+
+def simulate_chain(
+    task: Task,
+    sampler,
+    *,
+    model: Model | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    progress: bool = False,
+) -> Simulation:
+    r"""The exact output law and E[NFE] of a chain sampler (see the module).
+
+    Args:
+      task: an enumerable task (`trilemma.make_task`).
+      sampler: a sampler whose `law` is `"chain"` (ReMDM, RCR): it implements
+        `exact_init` and `exact_step`.
+      model: None for the ideal model (the oracle's marginals), or a `Model` whose
+        layout fits the task.
+      max_states: refuse (ValueError) a chain with more transient states.
+      progress: show a progress bar over explored states (stderr).
+
+    Returns:
+      A `Simulation`: valid outputs with their exact probabilities, the invalid
+      mass, E[NFE], the transient states explored and $H(q(Y|X))$ over all outputs.
+    """
+    _checks.check_instance(task, "task", Task)
+    if getattr(sampler, "law", None) != "chain" or not hasattr(sampler, "exact_step"):
+        name = getattr(sampler, "describe", lambda: type(sampler).__name__)()
+        raise ValueError(
+            f"`sampler` must have an exact step (law 'chain'); {name} has law "
+            f"{getattr(sampler, 'law', None)!r}: use `trilemma.simulate`."
+        )
+    max_states = _checks.check_int(max_states, "max_states", minimum=1)
+    marginals = OracleMarginals(task) if model is None else ModelMarginals(task, model)
+    chain = _Chain(task, sampler, marginals, max_states)
+    chain.explore(progress)
+    return chain.solve()
+
+
+class _Chain:
+    """The reachable states, their transitions, and the absorption law."""
+
+    def __init__(self, task, sampler, marginals, max_states: int):
+        self.task, self.sampler, self.marginals = task, sampler, marginals
+        self.max_states = max_states
+        self.length = marginals.length
+        self.mask_id = marginals.mask_id
+        self.index: dict = {}  # (prompt, tokens bytes, extra) -> state id
+        self.prompt: list[int] = []
+        self.tokens: list[np.ndarray] = []
+        self.extra: list = []
+        self.outputs: dict = {}  # (prompt, tokens bytes) -> output id
+        self.output_rows: list[tuple[int, np.ndarray]] = []
+        self.q: list[tuple[int, int, float]] = []
+        self.r: list[tuple[int, int, float]] = []
+        self.cost: list[float] = []
+
+    def _state(self, prompt: int, tokens: np.ndarray, extra) -> int:
+        key = (prompt, tokens.tobytes(), extra)
+        found = self.index.get(key)
+        if found is not None:
+            return found
+        if len(self.prompt) >= self.max_states:
+            raise ValueError(
+                f"the exact chain of {self.sampler.describe()} on {self.task.name} "
+                f"(n={self.task.n}) has more than "
+                f"{_checks.format_count(self.max_states)} transient decoding states "
+                "(`max_states`); choose a smaller size."
+            )
+        self.index[key] = len(self.prompt)
+        self.prompt.append(prompt)
+        self.tokens.append(tokens)
+        self.extra.append(extra)
+        self.cost.append(0.0)
+        return len(self.prompt) - 1
+
+    def _output(self, prompt: int, tokens: np.ndarray) -> int:
+        key = (prompt, tokens.tobytes())
+        found = self.outputs.get(key)
+        if found is None:
+            found = self.outputs[key] = len(self.output_rows)
+            self.output_rows.append((prompt, tokens))
+        return found
+
+    def explore(self, progress: bool) -> None:
+        """Breadth-first search from the start states, collecting transitions."""
+        first = np.full(self.length, self.mask_id, np.int64)
+        init = self.sampler.exact_init(self.length)
+        self.starts = [
+            (self._state(int(p), first.copy(), init), float(mass))
+            for p, mass in enumerate(self.marginals.prompt_mass)
+            if mass > 0
+        ]
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(desc=f"chain {self.sampler.name}", unit="state", disable=None)
+        done = 0
+        while done < len(self.prompt):
+            batch = range(done, min(done + CHUNK, len(self.prompt)))
+            probs = self.marginals.probs(
+                np.asarray([self.prompt[i] for i in batch]),
+                np.stack([self.tokens[i] for i in batch]),
+            )
+            for row, i in enumerate(batch):
+                self._expand(i, probs[row])
+            done = batch.stop
+            if bar is not None:
+                bar.total = len(self.prompt)
+                bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+
+    def _expand(self, i: int, probs) -> None:
+        prompt = self.prompt[i]
+        steps = self.sampler.exact_step(
+            probs, self.tokens[i].copy(), self.extra[i], mask_id=self.mask_id
+        )
+        for weight, tokens, extra, cost in steps:
+            if weight <= 0:
+                continue
+            tokens = np.asarray(tokens, np.int64)
+            self.cost[i] += weight * cost
+            if np.any(tokens == self.mask_id):
+                self.q.append((i, self._state(prompt, tokens, extra), weight))
+            else:
+                self.r.append((i, self._output(prompt, tokens), weight))
+
+    def _check_terminates(self, num: int) -> None:
+        """Refuse when some state cannot reach a finished output (a closed class)."""
+        reaches = np.zeros(num, bool)
+        if self.r:
+            reaches[np.unique([i for i, _, _ in self.r])] = True
+        if self.q:
+            src, dst, _ = (np.asarray(c) for c in zip(*self.q, strict=True))
+            back = scipy.sparse.csr_matrix(
+                (np.ones(len(src)), (dst.astype(int), src.astype(int))), (num, num)
+            )
+            frontier = np.nonzero(reaches)[0]
+            while len(frontier):
+                parents = np.unique(back[frontier].indices)
+                frontier = parents[~reaches[parents]]
+                reaches[frontier] = True
+        stuck = int(np.sum(~reaches))
+        if stuck:
+            raise ValueError(
+                f"the exact chain of {self.sampler.describe()} on {self.task.name} "
+                f"(n={self.task.n}) may not terminate: {stuck} reachable decoding "
+                "states never reach a finished output (a closed class of transient "
+                "states)."
+            )
+
+    def solve(self) -> Simulation:
+        num = len(self.prompt)
+        self._check_terminates(num)
+        if self.q:
+            src, dst, w = zip(*self.q, strict=True)
+            q = scipy.sparse.coo_matrix((w, (src, dst)), (num, num)).tocsc()
+        else:
+            q = scipy.sparse.csc_matrix((num, num))
+        start = np.zeros(num)
+        for i, mass in self.starts:
+            start[i] += mass
+        system = (scipy.sparse.identity(num, format="csc") - q).T.tocsc()
+        visits = np.atleast_1d(scipy.sparse.linalg.spsolve(system, start))
+        src, out, w = zip(*self.r, strict=True)
+        r = scipy.sparse.coo_matrix((w, (src, out)), (num, len(self.output_rows)))
+        mass = np.asarray(r.T.tocsr() @ visits).ravel()
+        nfe = float(np.dot(np.asarray(self.cost), visits))
+        return self._result(mass, nfe, num)
+
+    def _result(self, mass, nfe: float, num: int) -> Simulation:
+        joint = self.task.joint
+        prompt = np.asarray([p for p, _ in self.output_rows], np.int64)
+        tokens = np.stack([t for _, t in self.output_rows])
+        valid = self.marginals.valid(prompt, tokens)
+        outcomes = np.concatenate([prompt[valid, None], tokens[valid]], axis=1)
+        outputs = SparseJoint(
+            jnp.asarray(outcomes.astype(outcome_dtype(joint.sizes))),
+            jnp.asarray(mass[valid]),
+            joint.sizes,
+            True,
+        )
+        entropy = conditional_entropy(mass, self.marginals.prompt_mass)
+        return Simulation(
+            task=self.task,
+            sampler=self.sampler,
+            outputs=outputs,
+            invalid_mass=float(np.sum(mass[~valid])),
+            expected_nfe=nfe,
+            states_visited=num,
+            output_entropy=entropy,
+        )
