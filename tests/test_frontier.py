@@ -693,6 +693,22 @@ def test_draw_reading_samplers_can_beat_the_bound():
     assert kl < bound - 0.1
 
 
+def test_randomised_partitions_can_beat_the_bound():
+    """Randomised partitions (chosen independently of the tokens) can beat L*_T.
+
+    Such a decoder is a mixture of fixed-partition decoders, and KL(p*||.) is convex
+    in q: the mixture can go below L*_T = L^adapt_T. Random top-k at k = 2,
+    temperature 1, on random_joint(n=4, vocab=2, zeros=0, seed=4): two steps on every
+    path, exact KL 0.095456 bits < L*_2 = 0.096175 bits.
+    """
+    task = T.make_task("random_joint", 4, vocab=2, zeros=0.0, seed=4)
+    sim = T.simulate(task, SAMPLERS["random_topk"](k=2, temperature=1.0))
+    kl = sim.point().kl_reference_to_sampler
+    static = float(T.optimal_t_step_bound(task.joint, 2, given=task.given).bound)
+    np.testing.assert_allclose(F.adaptive_t_step_bounds(task).bounds[1], static)
+    assert kl < static - 1e-4
+
+
 # --------------------------------------------------------------------------------------
 # Bad input
 
