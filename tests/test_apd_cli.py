@@ -10,6 +10,7 @@ only), so no input reaches APD there.
 
 import json
 import math
+from pathlib import Path
 
 import bruteforce as bf
 import numpy as np
@@ -104,7 +105,10 @@ def test_samplers_lists_apds_defaults(capsys):
 
 
 BAD = {
-    "a trained dLLM": (["simulate", *ISSUE, "--model", "default"], "ideal dLLM"),
+    "a verifier with the ideal dLLM": (
+        ["simulate", *ISSUE, "--ar-model", "default"],
+        "trained `--model`",
+    ),
     "support only": (["simulate", *ISSUE, "--support-only"], "`--support-only`"),
     "over the state budget": (
         ["simulate", "shuffle", "--n", "9", "--sampler", "apd", "--weight", "1"],
@@ -121,21 +125,23 @@ def test_simulate_apd_refusals_are_one_line(case, capsys):
     assert fragment in one_line_error([*argv, "--json"], capsys)
 
 
+DENOISER_FOLDER = Path(T.__file__).parent / "models" / "default" / "denoiser"
+
 WRONG_NUMBER_OF_MODELS = {
     "simulate, a verifier for a one-model sampler": (
         ["simulate", "shuffle", "--n", "3", "--sampler", "random_topk", "--k", "1"],
         ["--ar-model", "oracle"],
-        "unrecognized arguments",
+        "decodes with one model",
     ),
     "sample, a verifier for a one-model sampler": (
         ["sample", "--task", "shuffle", "--n", "3", "--sampler", "random_topk"],
         ["--k", "1", "--ar-model", "oracle", "--samples-per-prompt", "2"],
         "--sampler apd",
     ),
-    "simulate, APD with one trained model": (
+    "simulate, a denoiser as APD's verifier": (
         ["simulate", "shuffle", "--n", "3", "--sampler", "apd"],
-        ["--model", "default"],
-        "p*'s exact AR verifier",
+        ["--model", "default", "--ar-model", str(DENOISER_FOLDER)],
+        "is a denoiser",
     ),
 }
 

@@ -109,8 +109,8 @@ def add_parser(subparsers) -> None:
 
 def task_and_models(args, sampler):
     """The task, the dLLM and (for APD) its verifier that the flags name."""
-    from ..models import resolve, weights
-    from ..oracle import oracle_ar_model, oracle_model
+    from ..models import resolve
+    from ..oracle import oracle_model
 
     two = sampler.num_models == 2
     if args.ar_model is not None and not two:
@@ -160,22 +160,7 @@ def task_and_models(args, sampler):
     if not two:
         return task, model, None
     spec = args.ar_model or ("oracle" if args.model == "oracle" else "default")
-    ar_kind = resolve.spec_kind(spec)
-    if ar_kind == "oracle":
-        return task, model, oracle_ar_model(task)
-    if ar_kind == "factory":
-        return task, model, resolve.factory_model(spec, task)
-    if ar_kind == "hf":
-        raise ValueError(
-            "`--ar-model`: APD's verifier is a causal model, not an hf: dLLM"
-        )
-    ar_file = weights.resolve_model(spec, "autoregressive")
-    if not ar_file.config.causal:
-        raise ValueError(
-            f"`--ar-model` {spec} is a denoiser; APD verifies with a "
-            "causal (autoregressive) model"
-        )
-    return task, model, ar_file.model(task)
+    return task, model, simulate.verifier(spec, task)
 
 
 def run(args) -> int:

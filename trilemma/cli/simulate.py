@@ -46,6 +46,11 @@ def add_parser(subparsers) -> None:
         "trained model decodes --num-prompts random prompts of its pool",
     )
     parser.add_argument(
+        "--ar-model",
+        help="with a trained --model and a two-model sampler (apd): its causal "
+        "verifier, default (the shipped AR model; the default) or a model folder",
+    )
+    parser.add_argument(
         "--held-out",
         action="store_true",
         help="with a trained model: prompts whose item sets it never saw",
@@ -170,12 +175,48 @@ def task_and_model(args):
     return task, model_file.model(task)
 
 
+def verifier(spec: str, task):
+    """The causal verifier `--ar-model` names: oracle, factory, default or a folder."""
+    from ..models import resolve, weights
+    from ..oracle import oracle_ar_model
+
+    kind = resolve.spec_kind(spec)
+    if kind == "oracle":
+        return oracle_ar_model(task)
+    if kind == "factory":
+        return resolve.factory_model(spec, task)
+    if kind == "hf":
+        raise ValueError(
+            "`--ar-model`: APD's verifier is a causal model, not an hf: dLLM"
+        )
+    ar_file = weights.resolve_model(spec, "autoregressive")
+    if not ar_file.config.causal:
+        raise ValueError(
+            f"`--ar-model` {spec} is a denoiser; APD verifies with a causal "
+            "(autoregressive) model"
+        )
+    return ar_file.model(task)
+
+
 def run(args) -> int:
     """Simulate and print the report (text, or one JSON object with `--json`)."""
     from ..simulation import simulate
 
     sampler = make_sampler(args)  # cheap: its flags are checked before the task
+    if args.ar_model is not None and sampler.num_models == 1:
+        raise ValueError(
+            f"`--ar-model` is a verifier; {sampler.describe()} decodes with one model"
+        )
     task, model = task_and_model(args)
+    trained = model is not None and args.model != "oracle"
+    if args.ar_model is not None and not trained:
+        raise ValueError(
+            "`--ar-model` goes with a trained `--model`; the ideal dLLM's verifier is "
+            "p*'s exact AR conditionals"
+        )
+    ar_model = None
+    if trained and sampler.num_models == 2:
+        ar_model = verifier(args.ar_model or "default", task)
     if model is None:
         check_size(task, sampler)
     start = time.perf_counter()
@@ -183,6 +224,7 @@ def run(args) -> int:
         task,
         sampler,
         model=model,
+        ar_model=ar_model,
         support_only=args.support_only,
         progress=not args.json,
     )
@@ -205,6 +247,7 @@ def run(args) -> int:
         **point,
         "kl_reference_to_sampler_bits": kl if math.isfinite(kl) else None,
         "expected_ar_nfe": sim.expected_ar_nfe,
+        "nfe_tolerance": sim.nfe_tolerance,
         "hallucination_mass": 1.0 - point["precision"],
         "states_visited": sim.states_visited,
         "seconds": seconds,
@@ -227,10 +270,11 @@ def run(args) -> int:
         if sim.expected_ar_nfe is None
         else f"   E[AR passes] = {sim.expected_ar_nfe:.4f}"
     )
+    within = f" (± {sim.nfe_tolerance:.1e})" if sim.nfe_tolerance else ""
     if speed_known:
         print(
             f"speed      {point['tokens_per_step']:.4f} tokens per step   "
-            f"E[NFE] = {point['expected_nfe']:.4f}{ar}"
+            f"E[NFE] = {point['expected_nfe']:.4f}{ar}{within}"
         )
     else:
         print(

@@ -34,9 +34,9 @@ import numpy as np
 from .. import _checks
 from .._keys import merge_rows
 from ..distributions import SparseJoint, outcome_dtype
-from ..layout import task_layout
 from ..samplers import Apd, _apd, rules
 from ..tasks import Task
+from ._marginals import ModelMarginals, OracleMarginals
 from ._result import Simulation, conditional_entropy
 from ._support import SupportIndex
 
@@ -51,9 +51,12 @@ def simulate_apd(
     *,
     max_branches: int,
     max_states: int,
+    model=None,
+    ar_model=None,
+    floor: float = 0.0,
     progress: bool = False,
 ) -> Simulation:
-    """APD's exact output law, E[NFE] and E[AR passes] with the ideal models.
+    """APD's exact output law, E[NFE] and E[AR passes].
 
     Args:
       task: an enumerable task.
@@ -61,15 +64,31 @@ def simulate_apd(
       max_branches: refuse (ValueError) a level whose drafts exceed this many rows.
       max_states: refuse (ValueError), before any work, when the bound on the
         prefixes visited (`num_states`) exceeds this.
+      model: the dLLM (a trained `Model`), or None for the ideal one.
+      ar_model: its causal verifier (a trained `Model`), or None for $p^*$'s exact
+        AR conditionals; given exactly when `model` is.
+      floor: drop rows off the support of mass under this (see `_Enumerator`).
       progress: show a progress bar over levels (stderr).
 
     Returns:
       A `Simulation` with `expected_ar_nfe` set.
     """
-    enumerator = _Enumerator(task, sampler, max_branches)
+    if model is None:
+        dllm = verifier = OracleMarginals(task)
+    else:
+        dllm = ModelMarginals(task, model)
+        verifier = ModelMarginals(task, ar_model, predicts_next=True)
+        if verifier.mask_id != dllm.mask_id or verifier.vocab != dllm.vocab:
+            raise ValueError(
+                "`ar_model` must read the dLLM's token layout (vocabulary and mask "
+                f"id {dllm.vocab}, {dllm.mask_id}); got {verifier.vocab}, "
+                f"{verifier.mask_id}"
+            )
+    enumerator = _Enumerator(task, sampler, dllm, verifier, max_branches, floor)
     _checks.check_work(
-        num_states(enumerator.index, sampler),
-        f"the exact law of {sampler.describe()} on {task.name} (n={task.n})",
+        num_states(enumerator.index, sampler, dllm.vocab if model else None, floor),
+        f"the exact law of {sampler.describe()} on {task.name} (n={task.n})"
+        + ("" if model is None else f" with model '{model.name}'"),
         max_states,
         unit="decoding states",
         why="`max_states`; more would not finish in minutes",
@@ -77,18 +96,34 @@ def simulate_apd(
     return enumerator.run(progress)
 
 
-def num_states(index: SupportIndex, sampler: Apd) -> int:
+def num_states(
+    index: SupportIndex, sampler: Apd, vocab: int | None = None, floor: float = 0.0
+) -> int:
     r"""An upper bound on the prefixes (decoding states) APD visits.
 
-    The distinct support prefixes of every length $t < L$ when accepted prefixes stay
-    in the support ($R < 1$ or $M = 1$); else every prefix, $P \sum_{t<L}
-    \prod_{j<t} V_j$ for $P$ prompts of positive mass and alphabets $V_j$.
+    With the ideal models: the distinct support prefixes of every length $t < L$
+    when accepted prefixes stay in the support ($R < 1$ or $M = 1$); else every
+    prefix, $P \sum_{t<L} \prod_{j<t} V_j$ for $P$ prompts of positive mass and
+    alphabets $V_j$. With a trained model (`vocab` tokens): every prefix,
+    $P \sum_{t<L} V^t$, unless `floor` keeps at most $1/\text{floor}$ rows off the
+    support per level beside the support prefixes.
     """
     prompts = int(np.count_nonzero(index.prompt_mass > 0))
+    if vocab is not None:
+        every = prompts * sum(_checks.power(vocab, t) for t in range(index.length))
+        if floor <= 0:
+            return min(every, _checks.SIZE_LIMIT)
+        heavy = index.length * int(math.ceil(1.0 / floor))
+        return min(every, _support_prefixes(index) + heavy)
     if sampler.weight == 1.0 and sampler.lookahead > 1:
         return prompts * sum(
             math.prod(int(v) for v in index.sizes[:t]) for t in range(index.length)
         )
+    return _support_prefixes(index)
+
+
+def _support_prefixes(index: SupportIndex) -> int:
+    """The distinct (prompt, prefix) of the support rows, over lengths $t < L$."""
     live = index.weights > 0
     radix = [index.num_prompts, *(int(v) for v in index.sizes)]
     total = 0
@@ -99,12 +134,22 @@ def num_states(index: SupportIndex, sampler: Apd) -> int:
 
 
 class _Enumerator:
-    def __init__(self, task: Task, sampler: Apd, max_branches: int):
+    """APD's level enumerator, its experts' marginals from two components.
+
+    `dllm` gives $p_{D,j}$ and `verifier` $a_j$ (`_marginals`: the oracle for both,
+    or a trained denoiser and a causal model read one row to the left). With
+    `floor` > 0, a row whose prefix agrees with no valid output (it can only finish
+    invalid) and whose mass is below `floor` is dropped into the invalid mass; the
+    steps it would still take are bounded, so E[NFE] is exact to `nfe_tolerance`.
+    """
+
+    def __init__(self, task: Task, sampler: Apd, dllm, verifier, max_branches, floor):
         self.task, self.sampler, self.max_branches = task, sampler, max_branches
-        self.mask_id = task_layout(task).mask_id
-        self.index = SupportIndex(task.joint, self.mask_id)
+        self.dllm, self.verifier, self.floor = dllm, verifier, floor
+        self.mask_id = dllm.mask_id
+        self.index = dllm.index
         self.length = self.index.length
-        self.radix = [self.index.num_prompts] + [self.index.vocab + 1] * self.length
+        self.radix = [self.index.num_prompts] + [dllm.vocab + 1] * self.length
 
     def run(self, progress: bool) -> Simulation:
         prompt_mass = self.index.prompt_mass
@@ -116,6 +161,8 @@ class _Enumerator:
         )
         pending: dict[int, list] = {0: [first]}
         self.nfe = self.ar_nfe = 0.0
+        self.dropped = 0.0  # mass of the rows dropped off the support
+        self.steps_left = np.zeros(2)  # their remaining steps: (at least, at most)
         self.visited = 0
         bar = None
         if progress:
@@ -129,7 +176,7 @@ class _Enumerator:
                 break
             self.visited += len(mass)
             for level, child in self._expand(t, prompt, tokens, mass):
-                pending.setdefault(level, []).append(child)
+                pending.setdefault(level, []).append(self._drop(level, *child))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(states=self.visited)
@@ -137,10 +184,20 @@ class _Enumerator:
             bar.close()
         return self._result(prompt, tokens, mass)
 
-    def _marginals(self, prompt, tokens) -> np.ndarray:
-        """The oracle's marginals `(S, L, V)` given each state's revealed tokens."""
-        start, rows = self.index.rows(prompt, tokens)
-        return self.index.marginals(np.zeros(len(prompt), bool), start, rows)
+    def _drop(self, level: int, prompt, tokens, mass):
+        """Drop the rows off the support with mass under the floor (see the class)."""
+        if self.floor <= 0 or not len(mass):
+            return prompt, tokens, mass
+        light = mass < self.floor
+        if light.any():
+            light[light] = ~self.dllm.agrees(prompt[light], tokens[light])
+        w = float(mass[light].sum())
+        self.dropped += w
+        # each later step commits at least one token: 1 to `left` more steps
+        left = self.length - level
+        self.steps_left += w * np.array([float(left > 0), float(left)])
+        keep = ~light
+        return prompt[keep], tokens[keep], mass[keep]
 
     def _expand(self, t: int, prompt, tokens, mass):
         """`(level, (prompt, tokens, mass))` for the blocks one step commits."""
@@ -149,7 +206,7 @@ class _Enumerator:
         self.nfe += float(mass.sum())
         if window >= 2:
             self.ar_nfe += float(mass.sum())
-        probs = self._marginals(prompt, tokens)
+        probs = self.dllm.probs(prompt, tokens)
         pi = rules.draw_distribution(probs, sampler.temperature)
         # the first draft is always accepted
         src, value = np.nonzero(pi[:, t] > 0)
@@ -158,7 +215,7 @@ class _Enumerator:
         weight = mass[src] * pi[src, t, value]
         self._guard(len(src))
         for j in range(t + 1, t + window):
-            ar = self._marginals(prompt[src], drafts)[:, j]
+            ar = self.verifier.probs(prompt[src], drafts)[:, j]
             q = _apd.target(sampler, _apd.safe_log(probs[src, j]), _apd.safe_log(ar))
             agree = _apd.agreement(pi[src, j], q)
             reject = 1.0 - agree.sum(axis=1)
@@ -192,8 +249,7 @@ class _Enumerator:
 
     def _result(self, prompt, tokens, mass) -> Simulation:
         joint = self.task.joint
-        start, _ = self.index.rows(prompt, tokens)
-        valid = np.diff(start) > 0
+        valid = self.dllm.valid(prompt, tokens)
         outcomes = np.column_stack([prompt, tokens])[valid]
         outputs = SparseJoint(
             jnp.asarray(outcomes.astype(outcome_dtype(joint.sizes))),
@@ -201,14 +257,20 @@ class _Enumerator:
             joint.sizes,
             True,
         )
-        entropy = conditional_entropy(mass, self.index.prompt_mass)
+        # E[NFE] and E[AR passes] within half the dropped rows' range of steps (the
+        # verifier runs on 0 to all of them)
+        low, high = self.steps_left
+        exact = self.dropped == 0.0
         return Simulation(
             task=self.task,
             sampler=self.sampler,
             outputs=outputs,
-            invalid_mass=float(mass[~valid].sum()),
-            expected_nfe=self.nfe,
+            invalid_mass=float(mass[~valid].sum()) + self.dropped,
+            expected_nfe=self.nfe + (low + high) / 2,
             states_visited=self.visited,
-            output_entropy=entropy,
-            expected_ar_nfe=self.ar_nfe,
+            output_entropy=(
+                conditional_entropy(mass, self.index.prompt_mass) if exact else None
+            ),
+            expected_ar_nfe=self.ar_nfe + high / 2,
+            nfe_tolerance=high / 2,
         )

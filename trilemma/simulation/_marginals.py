@@ -62,8 +62,12 @@ class OracleMarginals:
         return self.index.marginals(np.zeros(len(prompt), bool), start, rows)
 
     def valid(self, prompt, tokens) -> np.ndarray:
-        """`(S,)` whether each finished output is in the support of $p^*(\\cdot|x)$."""
+        r"""`(S,)` whether each finished output is in the support of $p^*(\cdot|x)$."""
         return _in_support(self.index, prompt, tokens, self.length)
+
+    def agrees(self, prompt, tokens) -> np.ndarray:
+        """`(S,)` whether each state's revealed tokens agree with a valid output."""
+        return _agrees(self.index, prompt, tokens, self.length)
 
 
 class ModelMarginals:
@@ -72,18 +76,21 @@ class ModelMarginals:
     Attributes:
       task: the task (its support decides validity).
       model: the model; its layout must fit the task.
+      predicts_next: a causal (AR) model: output $j$'s law is its row $j - 1$'s
+        prediction given the tokens to the left (`level_probabilities`).
       length: output positions $L$.
       vocab: the model's vocabulary size $V$.
       mask_id: the model layout's mask token.
       prompt_mass: `(P,)` the prompt law.
     """
 
-    def __init__(self, task: Task, model: Model):
+    def __init__(self, task: Task, model: Model, *, predicts_next: bool = False):
         _checks.check_instance(task, "task", Task)
         _checks.check_instance(model, "model", Model, "a trilemma Model")
         sizes = [int(k) for k in task.joint.sizes]
         _checks.check_layout_fits(model.layout, sizes[1:], sizes[0])
         self.task, self.model = task, model
+        self.predicts_next = _checks.check_bool(predicts_next, "predicts_next")
         self.mask_id = int(model.layout.mask_id)
         self.index = SupportIndex(task.joint, self.mask_id)
         self.length = self.index.length
@@ -93,12 +100,18 @@ class ModelMarginals:
     def probs(self, prompt, tokens) -> np.ndarray:
         """`(S, L, V)` the model's output probabilities (mask token at 0), float64."""
         prompt, tokens = _states(prompt, tokens, self.length)
-        out = level_probabilities(self.model, prompt, tokens)
+        out = level_probabilities(
+            self.model, prompt, tokens, predicts_next=self.predicts_next
+        )
         return np.asarray(out, np.float64)
 
     def valid(self, prompt, tokens) -> np.ndarray:
-        """`(S,)` whether each finished output is in the support of $p^*(\\cdot|x)$."""
+        r"""`(S,)` whether each finished output is in the support of $p^*(\cdot|x)$."""
         return _in_support(self.index, prompt, tokens, self.length)
+
+    def agrees(self, prompt, tokens) -> np.ndarray:
+        """`(S,)` whether each state's revealed tokens agree with a valid output."""
+        return _agrees(self.index, prompt, tokens, self.length)
 
 
 def _states(prompt, tokens, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +125,20 @@ def _in_support(index: SupportIndex, prompt, tokens, length: int) -> np.ndarray:
     prompt, tokens = _states(prompt, tokens, length)
     if np.any(tokens == index.mask_id):
         raise ValueError("`valid` takes finished outputs; got a masked position.")
+    return _agrees(index, prompt, tokens, length)
+
+
+def _agrees(index: SupportIndex, prompt, tokens, length: int) -> np.ndarray:
+    """Whether each state's revealed tokens agree with a valid output (masks agree).
+
+    A valid output is a support row of positive weight.
+    """
+    prompt, tokens = _states(prompt, tokens, length)
     # tokens outside an alphabet match no support row (their key would alias)
-    inside = np.all((tokens >= 0) & (tokens < index.sizes[None, :]), axis=1)
+    revealed = tokens != index.mask_id
+    inside = np.all(
+        ~revealed | ((tokens >= 0) & (tokens < index.sizes[None, :])), axis=1
+    )
     out = np.zeros(len(prompt), bool)
     live = np.nonzero(inside)[0]
     if len(live):

@@ -81,14 +81,21 @@ _LEVEL_BYTES_PER_CELL = 8 * 10
 """Bytes per (state, position, token) cell of a level: probabilities, logits, laws."""
 
 
-@functools.partial(jax.jit, static_argnames=("logits_fn", "mask_id", "prefix_length"))
-def _probabilities_kernel(params, inputs, *, logits_fn, mask_id, prefix_length):
+@functools.partial(
+    jax.jit, static_argnames=("logits_fn", "mask_id", "prefix_length", "first_row")
+)
+def _probabilities_kernel(
+    params, inputs, *, logits_fn, mask_id, prefix_length, first_row
+):
     """`(B, m + L)` model inputs -> `(B, L, V)` output probabilities (one call)."""
     logits = jax.vmap(lambda tokens: jnp.asarray(logits_fn(params, tokens)))(inputs)
-    return rules.token_probabilities(logits[:, prefix_length:], mask_id)
+    length = inputs.shape[1] - prefix_length
+    return rules.token_probabilities(logits[:, first_row : first_row + length], mask_id)
 
 
-def level_probabilities(model: Model, prompt, tokens, *, chunk: int = CHUNK):
+def level_probabilities(
+    model: Model, prompt, tokens, *, chunk: int = CHUNK, predicts_next: bool = False
+):
     """Output probabilities `(S, L, V)` of many states, in jitted vmapped chunks.
 
     Args:
@@ -97,17 +104,25 @@ def level_probabilities(model: Model, prompt, tokens, *, chunk: int = CHUNK):
       tokens: `(S, L)` output tokens, `model.layout.mask_id` where masked.
       chunk: states per call; a shorter last call is padded to a power of two, so
         a whole enumeration compiles a handful of shapes.
+      predicts_next: a causal (AR) model, whose row $i$ predicts token $i + 1$:
+        output $j$'s law is read from the row before it, given the tokens to its
+        left (as APD's verifier reads it).
 
     Returns:
       NumPy float64 probabilities (float32 precision where x64 is off).
     """
     layout = model.layout
+    if predicts_next and layout.prefix_length < 1:
+        raise ValueError(
+            f"model {model.name!r} has no prefix row to predict the first output from"
+        )
     inputs = np.concatenate([layout.prefixes[prompt], tokens], axis=1)
     inputs = inputs.astype(np.int32)
     static = {
         "logits_fn": model.logits_fn,
         "mask_id": int(layout.mask_id),
         "prefix_length": layout.prefix_length,
+        "first_row": layout.prefix_length - int(bool(predicts_next)),
     }
     parts = []
     for lo in range(0, len(inputs), chunk):

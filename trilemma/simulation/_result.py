@@ -36,6 +36,9 @@ class Simulation:
         the invalid part was too large to expand (see `simulate`'s `entropy_cells`).
       expected_ar_nfe: APD's exact expected number of verifier (AR) passes; None
         for the samplers that decode with one model.
+      nfe_tolerance: `expected_nfe` (and `expected_ar_nfe`) are exact to within
+        this; 0 when exact (APD on trained models drops light rows off the support,
+        whose remaining steps are known only to a range).
     """
 
     task: Task
@@ -46,6 +49,7 @@ class Simulation:
     states_visited: int
     output_entropy: float | None
     expected_ar_nfe: float | None = None
+    nfe_tolerance: float = 0.0
 
     @property
     def tokens_per_step(self) -> float:

@@ -39,6 +39,7 @@ def simulate(
     max_branches: int = DEFAULT_MAX_BRANCHES,
     entropy_cells: int = DEFAULT_ENTROPY_CELLS,
     model: Model | None = None,
+    ar_model: Model | None = None,
     max_states: int = DEFAULT_MAX_STATES,
     support_only: bool = False,
     progress: bool = False,
@@ -51,9 +52,9 @@ def simulate(
     children are every token of positive probability, and an output is valid iff it
     is in the support of $p^*$).
 
-    APD decodes with a dLLM and an AR verifier: its exact law is computed with the
-    ideal dLLM and $p^*$'s exact AR conditionals, so `model` must be None or the
-    task's `oracle_model`; the result has `expected_ar_nfe`.
+    APD decodes with a dLLM and an AR verifier: the ideal dLLM and $p^*$'s exact AR
+    conditionals (`model` None or the task's `oracle_model`), or a trained `model`
+    with its trained `ar_model`; the result has `expected_ar_nfe`.
 
     Args:
       task: an enumerable task (`trilemma.make_task`).
@@ -69,6 +70,8 @@ def simulate(
       model: None for the oracle, or a `Model` whose layout fits the task (one
         output position per variable, a vocabulary holding every alphabet, one
         prefix per prompt).
+      ar_model: the causal verifier of a two-model sampler (APD) with a trained
+        `model`, in the same layout; None otherwise.
       max_states: with a `model` at temperature > 0, refuse (ValueError) before any
         work when the bound $P (V' + 1)^L$ on the states exceeds this; for APD,
         when the bound on its prefixes does; for a chain, when the states it
@@ -76,7 +79,9 @@ def simulate(
       support_only: with a `model`, drop every state that can no longer finish
         valid (its mass is invalid): the valid law stays exact, the entropy over all
         outputs becomes None, and so does E[NFE] (NaN) unless every trajectory
-        commits the same counts (top-k, DUS; see `_model`).
+        commits the same counts (top-k, DUS; see `_model`). APD keeps the states
+        off the support heavier than `APD_FLOOR`, so its E[NFE] is exact to the
+        result's `nfe_tolerance`.
       progress: show a progress bar over levels (stderr).
 
     Returns:
@@ -84,6 +89,11 @@ def simulate(
     """
     _checks.check_instance(task, "task", Task)
     check_sampler(sampler)
+    if ar_model is not None and sampler.num_models == 1:
+        raise ValueError(
+            f"`ar_model` is a verifier; sampler {sampler.describe()} decodes with one "
+            "model"
+        )
     law = sampler.law
     if law not in LAWS:
         raise ValueError(
@@ -96,13 +106,14 @@ def simulate(
         max_branches=max_branches,
         entropy_cells=entropy_cells,
         model=model,
+        ar_model=ar_model,
         max_states=max_states,
         support_only=_checks.check_bool(support_only, "support_only"),
         progress=progress,
     )
 
 
-def _levels(task, sampler, *, max_branches, entropy_cells, model, **rest):
+def _levels(task, sampler, *, max_branches, entropy_cells, model, ar_model, **rest):
     """A rule-based `Sampler`: the oracle's level enumerator, or a model's."""
     if model is not None:
         return simulate_model(task, sampler, model, max_branches=max_branches, **rest)
@@ -115,29 +126,38 @@ def _levels(task, sampler, *, max_branches, entropy_cells, model, **rest):
     return enumerator.run(rest["progress"])
 
 
-def _apd(
-    task, sampler, *, max_branches, model, max_states, support_only, progress, **_
-):
-    """APD's exact law: with the ideal dLLM and p*'s exact AR verifier only."""
-    if model is not None and not _is_oracle_of(model, task):
+def _apd(task, sampler, *, model, ar_model, support_only, **rest):
+    """APD's exact law: the ideal dLLM and verifier, or a trained pair."""
+    del rest["entropy_cells"]
+    if model is not None and _is_oracle_of(model, task):
+        model = None
+    if model is None:
+        if ar_model is not None:
+            raise ValueError(
+                "`ar_model`: APD's exact law with the ideal dLLM uses p*'s exact AR "
+                "verifier; give a trained `model` with a trained `ar_model`"
+            )
+        if support_only:
+            raise ValueError(
+                "`support_only` applies with a trained `model`; APD's exact law with "
+                "the oracle needs no pruning"
+            )
+        return simulate_apd(task, sampler, **rest)
+    if ar_model is None:
         raise ValueError(
-            "APD's exact law is computed with the ideal dLLM and p*'s exact AR "
-            "verifier only (the oracle); got `model` "
-            f"{getattr(model, 'name', type(model).__name__)!r}: sample APD on other "
-            "models with `trilemma sample --sampler apd`"
+            f"APD's exact law with model {model.name!r} needs its verifier: pass "
+            "`ar_model` (the CLI's `--ar-model`)"
         )
-    if support_only:
-        raise ValueError(
-            "`support_only` applies with a trained `model`; APD's exact law with the "
-            "oracle needs no pruning"
-        )
+    floor = APD_FLOOR if support_only else 0.0
     return simulate_apd(
-        task,
-        sampler,
-        max_branches=max_branches,
-        max_states=max_states,
-        progress=progress,
+        task, sampler, model=model, ar_model=ar_model, floor=floor, **rest
     )
+
+
+APD_FLOOR = 1e-7
+"""With `support_only`, APD on trained models drops the rows off the support lighter
+than this (their outputs are invalid; the steps they would still take bound the
+error of E[NFE], `Simulation.nfe_tolerance`)."""
 
 
 def _chain(task, sampler, *, model, max_states, support_only, progress, **_):
