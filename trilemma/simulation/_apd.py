@@ -184,23 +184,34 @@ class _Enumerator:
             bar.close()
         return self._result(prompt, tokens, mass)
 
-    def _drop(self, level: int, prompt, tokens, mass):
-        """Drop the rows off the support with mass under the floor (see the class)."""
-        if self.floor <= 0 or not len(mass):
-            return prompt, tokens, mass
+    def _light(self, prompt, tokens, mass, low: int, high: int) -> np.ndarray:
+        """The rows to drop: off the support, mass under the floor (see the class).
+
+        Their mass joins the invalid mass, and their remaining steps, `low` to
+        `high` each, the range of E[NFE].
+        """
         light = mass < self.floor
         if light.any():
             light[light] = ~self.dllm.agrees(prompt[light], tokens[light])
         w = float(mass[light].sum())
         self.dropped += w
-        # each later step commits at least one token: 1 to `left` more steps
+        self.steps_left += w * np.array([float(low), float(high)])
+        return light
+
+    def _drop(self, level: int, prompt, tokens, mass):
+        """A step's end: drop light rows off the support, 1 to `left` steps each."""
+        if self.floor <= 0 or not len(mass):
+            return prompt, tokens, mass
         left = self.length - level
-        self.steps_left += w * np.array([float(left > 0), float(left)])
-        keep = ~light
+        keep = ~self._light(prompt, tokens, mass, int(left > 0), left)
         return prompt[keep], tokens[keep], mass[keep]
 
     def _expand(self, t: int, prompt, tokens, mass):
-        """`(level, (prompt, tokens, mass))` for the blocks one step commits."""
+        """`(level, (prompt, tokens, mass))` for the blocks one step commits.
+
+        With a floor, a draft row that leaves the support light is dropped as soon
+        as it is drawn (its step may go on: 0 to the masks left more steps).
+        """
         sampler = self.sampler
         window = min(sampler.lookahead, self.length - t)
         self.nfe += float(mass.sum())
@@ -215,6 +226,9 @@ class _Enumerator:
         weight = mass[src] * pi[src, t, value]
         self._guard(len(src))
         for j in range(t + 1, t + window):
+            if self.floor > 0:
+                keep = ~self._light(prompt[src], drafts, weight, 0, self.length - j)
+                src, drafts, weight = src[keep], drafts[keep], weight[keep]
             ar = self.verifier.probs(prompt[src], drafts)[:, j]
             q = _apd.target(sampler, _apd.safe_log(probs[src, j]), _apd.safe_log(ar))
             agree = _apd.agreement(pi[src, j], q)
