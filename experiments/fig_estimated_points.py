@@ -18,13 +18,12 @@ the exact value where the library can compute it:
 Exact values (`Simulation.point()`, in bits):
 
 * ideal model: `simulate(task, sampler)`, the whole law;
-* shipped denoiser, random top-k: `simulate(..., model=..., support_only=True)`,
+* shipped denoiser, every setting: `simulate(..., model=..., support_only=True)`,
   exact on the valid outputs (precision, recall, valid entropy, speed; not the
-  entropy over all outputs, which the JSON then leaves null);
-* shipped denoiser, confidence top-k at k = L and APD at R = 1 with M = L: one step
-  from the all-masked marginals, so the same law as random top-k at k = L
-  (`trilemma.samplers._apd`); the other confidence top-k and APD settings are
-  adaptive and have no exact enumeration: estimated only.
+  entropy over all outputs, which the JSON then leaves null). Confidence top-k at
+  temperature 1 enumerates what each step commits (`_factorised`); APD reads its
+  trained verifier too (`ar_model`) and drops light trajectories off the support,
+  so its E[NFE] is exact to the stated tolerance (about 1e-4).
 
 Sample files: the shipped denoiser's are `fig_model_sampling`'s (in
 `build/samples/`, written by the step before this one in `make reproduce`); what is
@@ -201,49 +200,29 @@ def _exact_point(sim) -> dict:
     }
 
 
-def exact_points(which: str, task, model, settings) -> list[dict | None]:
-    """The exact metrics of each `(sampler name, params)`, or None where unknown."""
+def exact_points(which: str, task, model, ar_model, settings) -> list[dict]:
+    """The exact metrics of each `(sampler name, params)` (`trilemma.simulate`)."""
     import trilemma as T
 
-    length = len(task.outputs)
-    one_step = None  # the law of every one-step decoder, from random top-k at k = L
     out = []
     for sampler_name, params in settings:
+        sampler = T.SAMPLERS[sampler_name](**params)
         if which == "ideal":
-            sampler = T.SAMPLERS[sampler_name](**params)
-            out.append(
-                {**_exact_point(T.simulate(task, sampler)), "source": "simulate"}
-            )
-            continue
-        single = params.get("temperature", 1.0) == 1.0 and (
-            (
-                sampler_name in ("random_topk", "confidence_topk")
-                and params["k"] >= length
-            )
-            or (
-                sampler_name == "apd"
-                and params["weight"] == 1.0
-                and params["lookahead"] >= length
-            )
-        )
-        if single:
-            if one_step is None:
-                sim = T.simulate(
-                    task,
-                    T.SAMPLERS["random_topk"](k=length, temperature=1.0),
-                    model=model,
-                    support_only=True,
-                )
-                one_step = _exact_point(sim)
-            source = "product of the all-masked marginals (one step)"
-            out.append({**one_step, "source": source})
-        elif sampler_name == "random_topk":
-            sampler = T.SAMPLERS[sampler_name](**params)
-            sim = T.simulate(task, sampler, model=model, support_only=True)
-            source = "simulate, support only"
-            out.append({**_exact_point(sim), "source": source})
+            sim = T.simulate(task, sampler)
+            source = "simulate"
         else:
-            out.append(None)
+            two = sampler.num_models == 2
+            sim = T.simulate(
+                task,
+                sampler,
+                model=model,
+                ar_model=ar_model if two else None,
+                support_only=True,
+            )
+            source = "simulate, support only"
+            if sim.nfe_tolerance:
+                source += f" (E[NFE] within {sim.nfe_tolerance:.0e})"
+        out.append({**_exact_point(sim), "source": source})
     return out
 
 
@@ -305,7 +284,8 @@ def compute(
             reports = estimate(paths, name, n, progress)
             if progress:
                 progress(f"exact {which} {name} n={n}")
-            exact = exact_points(which, task, model, [(s, p) for s, p, _ in settings])
+            pairs = [(s, p) for s, p, _ in settings]
+            exact = exact_points(which, task, model, ar, pairs)
             reference = reports[0]["reference_entropy_bits"]["estimate"]
             points = [
                 _point(s, p, i, r, e)
