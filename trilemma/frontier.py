@@ -118,6 +118,7 @@ class StateSpace:
 
     def __init__(self, task: Task, max_states: int = DEFAULT_MAX_STATES):
         _checks.check_instance(task, "task", Task)
+        max_states = _checks.check_int(max_states, "max_states", minimum=1)
         joint = task.joint
         outcomes = np.asarray(joint.outcomes).astype(np.int64)
         probs = np.asarray(joint.probs, np.float64)
@@ -291,7 +292,10 @@ class DrawTable:
         temperature: float,
         max_entries: int = DEFAULT_MAX_ENTRIES,
     ):
-        temperature = _checks.check_real(temperature, "temperature", low=0)
+        temperature = _checks.check_real(
+            temperature, "temperature", low=0, high=math.inf, high_open=True
+        )
+        max_entries = _checks.check_int(max_entries, "max_entries", minimum=1)
         self.space, self.temperature = space, float(temperature)
         length = space.length
         bits = 1 << np.arange(length)
@@ -454,6 +458,37 @@ class Policy:
             return (mask >> np.arange(space.length)) & 1 == 1
         raise AssertionError("state not in the table")
 
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """The whole policy as flat arrays, for wrapping it as a sampler.
+
+        One row per (state, joint draw of its free positions). Keys: `prompt`
+        `(R,)`; `tokens` `(R, L)` the state (-1 masked); `draws` `(R, L)` the drawn
+        tokens at the free positions (-1 elsewhere: revealed and
+        deterministic positions, whose draw is forced); `probability` `(R,)` the
+        draw's probability given the state; `committed` `(R, L)` booleans. For the
+        fixed class `committed` does not depend on the draw.
+        """
+        space = self.table.space
+        parts: dict[str, list] = {k: [] for k in ("prompt", "tokens", "draws")}
+        parts |= {"probability": [], "committed": []}
+        bits = 1 << np.arange(space.length)
+        for g, group in enumerate(self.table.groups):
+            local = np.repeat(np.arange(len(group.states)), np.diff(group.row_start))
+            pick = (
+                self.choice[g][local]
+                if self.policy_class == "fixed"
+                else (self.choice[g])
+            )
+            draws = np.full((len(local), space.length), -1, np.int64)
+            draws[:, group.free] = group.draws
+            mask = self.table.committed_bits(group, pick)
+            parts["prompt"].append(space.prompt[group.row_state])
+            parts["tokens"].append(space.tokens[group.row_state])
+            parts["draws"].append(draws)
+            parts["probability"].append(group.prob)
+            parts["committed"].append((mask[:, None] & bits[None, :]) != 0)
+        return {k: np.concatenate(v) for k, v in parts.items()}
+
     def law(self) -> PolicyLaw:
         """The exact output law and expected NFE of this policy (forward pass)."""
         return _forward(self)
@@ -502,7 +537,7 @@ def solve(
       policy_class: `"adaptive"` (the set read the draws) or `"fixed"` (the set is
         chosen from the state before drawing).
     """
-    lam = _checks.check_real(lam, "lam", low=0)
+    lam = _checks.check_real(lam, "lam", low=0, high=math.inf, high_open=True)
     _checks.check_one_of(policy_class, "policy_class", ("adaptive", "fixed"))
     space = table.space
     size = space.num_states
