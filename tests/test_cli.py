@@ -214,3 +214,26 @@ def test_console_script_exit_status():
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("trilemma: error: ")
     assert "6,227,020,800" in lines[0] and "bytes" in lines[0]
+
+
+@pytest.mark.parametrize("name", list(T.SAMPLERS))
+def test_samplers_example_flags_build_the_registry_example(name, capsys):
+    """`trilemma samplers`' example flags build the registry's example sampler.
+
+    `simulate` parses them into `make_sampler(name, **EXAMPLES[name][0])`.
+    """
+    from trilemma.cli import build_parser
+    from trilemma.cli import simulate as simulate_command
+    from trilemma.cli.samplers import example_flags
+    from trilemma.samplers import EXAMPLES
+
+    code, out, _ = run(["samplers"], capsys)
+    assert code == 0
+    flags = example_flags(EXAMPLES[name][0])
+    assert f"example: --sampler {name} {' '.join(flags)}".rstrip() in out
+    args = build_parser().parse_args(["simulate", "copy", "--sampler", name, *flags])
+    built = simulate_command.make_sampler(args)
+    assert built == T.make_sampler(name, **EXAMPLES[name][0])
+    rows = {r["name"]: r for r in json.loads(run(["samplers", "--json"], capsys)[1])}
+    assert rows[name]["models"] == built.num_models
+    assert rows[name]["exact_law"] == built.law
