@@ -178,13 +178,15 @@ def test_dp_matches_brute_force(name, n, options, temperature):
                 )
                 got = policy.expected_reward - lam * policy.expected_nfe
                 np.testing.assert_allclose(got, v, **EXACT)
-                law = policy.law()
-                np.testing.assert_allclose(
-                    law.expected_nfe, policy.expected_nfe, **EXACT
-                )
-                chosen = law.accuracy if reward == "accuracy" else law.precision
-                np.testing.assert_allclose(chosen, policy.expected_reward, **EXACT)
-                np.testing.assert_allclose(law.q_rows.sum() + law.invalid, 1.0, **EXACT)
+                for ties in ("uniform", "first"):
+                    law = policy.law(ties)
+                    np.testing.assert_allclose(
+                        law.expected_nfe, policy.expected_nfe, **EXACT
+                    )
+                    chosen = law.accuracy if reward == "accuracy" else law.precision
+                    np.testing.assert_allclose(chosen, policy.expected_reward, **EXACT)
+                    total = law.q_rows.sum() + law.invalid
+                    np.testing.assert_allclose(total, 1.0, **EXACT)
 
 
 @pytest.mark.slow
@@ -396,7 +398,7 @@ def test_policy_as_data_and_monte_carlo():
     fr = F.frontier(task, temperature=1.0, reward="precision")
     policy = fr.vertices[1].policy
     space = policy.table.space
-    exact = policy.law()
+    exact = policy.law("first")
     rng = np.random.default_rng(0)
     counts = np.zeros(len(exact.q_rows))
     invalid, steps, draws = 0, 0, 4000
@@ -684,6 +686,20 @@ def _optimal_law(rows, sizes, bound, steps, marginals):
 
     walk((None,) * length, 1.0, steps)
     return law
+
+
+def test_uniform_ties_keep_the_symmetry():
+    """Spreading ties uniformly keeps Replace Random's symmetry.
+
+    At n = 3 the accuracy-1 vertex (E[NFE] = 14/9) then outputs p* exactly
+    (KL = 0), while the lowest-index tie break leans on some positions.
+    """
+    task = T.make_task("replace_random", 3)
+    top = F.frontier(task, temperature=1.0).vertices[-1].policy
+    uniform, first = top.law("uniform"), top.law("first")
+    np.testing.assert_allclose(uniform.q_rows, np.full(3, 1 / 3), **EXACT)
+    assert np.abs(first.q_rows - 1 / 3).max() > 0.01
+    np.testing.assert_allclose(first.accuracy, uniform.accuracy, **EXACT)
 
 
 def test_draw_reading_samplers_can_beat_the_bound():

@@ -489,9 +489,19 @@ class Policy:
             parts["committed"].append((mask[:, None] & bits[None, :]) != 0)
         return {k: np.concatenate(v) for k, v in parts.items()}
 
-    def law(self) -> PolicyLaw:
-        """The exact output law and expected NFE of this policy (forward pass)."""
-        return _forward(self)
+    def law(self, ties: Literal["uniform", "first"] = "uniform") -> PolicyLaw:
+        """The exact output law and expected NFE of this policy (forward pass).
+
+        Args:
+          ties: `"uniform"` spreads each decision uniformly over the sets tied for
+            optimal (same value and steps within `TIE`): a randomised optimal
+            policy with the same E[NFE] and reward whose law keeps the task's
+            symmetries (ParallelBench's random tie breaking); `"first"` follows
+            `choice` (the lowest tied subset index), the deterministic policy that
+            `committed` and `as_arrays` describe.
+        """
+        _checks.check_one_of(ties, "ties", ("uniform", "first"))
+        return _forward(self, ties)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -591,6 +601,14 @@ def solve(
     )
 
 
+def _ties(values, steps) -> np.ndarray:
+    """Per row: the columns tied with the best (value within `TIE`, then steps)."""
+    best = values.max(axis=1, keepdims=True)
+    near = values >= best - TIE
+    fewest = np.min(np.where(near, steps, np.inf), axis=1, keepdims=True)
+    return near & (steps <= fewest + TIE)
+
+
 def _argbest(values, steps) -> np.ndarray:
     """Per row: the column of largest value, ties (within `TIE`) to fewer steps."""
     best = values.max(axis=1, keepdims=True)
@@ -598,10 +616,15 @@ def _argbest(values, steps) -> np.ndarray:
     return np.argmin(np.where(near, steps, np.inf), axis=1)
 
 
-def _forward(policy: Policy) -> PolicyLaw:
+def _forward(policy: Policy, ties: str) -> PolicyLaw:
     table = policy.table
     space = table.space
     size = space.num_states
+    value = np.concatenate([policy.value, [-np.inf, 0.0, -np.inf]])
+    steps = np.concatenate([policy.steps, [0.0, 0.0, 0.0]])
+    fixed = policy.policy_class == "fixed"
+    if fixed:
+        value[size], steps[size] = -policy.lam, 1.0
     mass = np.zeros(size)
     roots = space.roots
     mass[roots] = space.prompt_mass[space.prompt[roots]]
@@ -609,17 +632,33 @@ def _forward(policy: Policy) -> PolicyLaw:
     for g, group in reversed(list(enumerate(table.groups))):  # fewest revealed first
         m = mass[group.states]
         nfe += float(m.sum())
-        pick = policy.choice[g]
         local = np.repeat(np.arange(len(group.states)), np.diff(group.row_start))
-        if policy.policy_class == "fixed":
-            pick = pick[local]
-        child = group.children[np.arange(len(local)), pick]
-        flow = m[local] * group.prob
+        rows = np.arange(len(local))
+        if ties == "first":
+            pick = policy.choice[g][local] if fixed else policy.choice[g]
+            tied = np.zeros(group.children.shape, bool)
+            tied[rows, pick] = True
+        else:
+            index = np.where(
+                group.children >= 0, group.children, size - 1 - group.children
+            )
+            cv, cs = value[index], steps[index]
+            if fixed:
+                w = group.prob[:, None]
+                starts = group.row_start[:-1]
+                cv = np.add.reduceat(w * cv, starts, axis=0)
+                cv = np.where(np.isnan(cv), -np.inf, cv)
+                cs = np.add.reduceat(w * cs, starts, axis=0)
+            tied = _ties(cv, cs)
+            if fixed:
+                tied = tied[local]
+        r, c = np.nonzero(tied)
+        flow = (m[local] * group.prob)[r] / tied.sum(axis=1)[r]
+        child = group.children[r, c]
         ok = child >= 0
         np.add.at(mass, child[ok], flow[ok])
-        lost = float(flow[~ok].sum())
-        invalid += lost
-        if policy.policy_class == "fixed":  # off-support partial commits: one step
+        invalid += float(flow[~ok].sum())
+        if fixed:  # off-support partial commits: one more step
             nfe += float(flow[child == _EXCLUDED].sum())
     done = space.row_state[(1 << space.length) - 1]
     q_rows = mass[done]
