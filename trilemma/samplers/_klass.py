@@ -249,6 +249,12 @@ def klass(
 # -- the rule, written once for NumPy (exact) and JAX (Monte Carlo) -----------------
 
 
+@functools.lru_cache(maxsize=256)
+def on_grid(value: float) -> float:
+    """A threshold on the rules' comparison grid (`rules.quantize`), as a float."""
+    return float(rules.quantize(np.float64(value)))
+
+
 def kl_rows(p, q):
     r"""The codes' smoothed KL of each row of `p` from the same row of `q`.
 
@@ -267,8 +273,7 @@ def stability(sampler: Klass, probs, previous, runs, age):
     and the block has run that many passes (`age` >= H - 1 before this one).
     """
     xp = rules.xp_of(probs)
-    kappa = rules.quantize(xp.asarray(sampler.kl_threshold, dtype=float))
-    below = kl_rows(probs, previous) < kappa
+    below = kl_rows(probs, previous) < on_grid(sampler.kl_threshold)
     runs = xp.where(below, xp.minimum(runs + 1, sampler.history), 0)
     stable = (runs >= sampler.history) & (age >= sampler.history - 1)
     return runs, stable
@@ -276,8 +281,7 @@ def stability(sampler: Klass, probs, previous, runs, age):
 
 def passes(sampler: Klass, conf):
     """Whether each quantised confidence passes tau (> or >=)."""
-    xp = rules.xp_of(conf)
-    tau = rules.quantize(xp.asarray(sampler.confidence, dtype=float))
+    tau = on_grid(sampler.confidence)
     return conf > tau if sampler.strict else conf >= tau
 
 
@@ -355,7 +359,7 @@ def _exact_step(sampler: Klass, probs, tokens, extra, *, mask_id: int) -> list:
     masked = tokens == mask_id
     if not masked.any():
         return [(1.0, tokens, sampler.exact_init(length), 0)]
-    eligible, block_size = rules.eligible_positions(masked, sampler.block, 0)
+    positions, count = _layout(sampler, masked.tobytes(), length)
     prev = (
         np.zeros_like(probs)
         if previous is None
@@ -363,31 +367,38 @@ def _exact_step(sampler: Klass, probs, tokens, extra, *, mask_id: int) -> list:
     )
     runs = np.zeros(length, int) if not runs else np.asarray(runs)
     runs, stable = stability(sampler, probs, prev, runs, age)
-    pi = rules.draw_distribution(probs, sampler.temperature)
-    conf = rules.quantize(probs)
-    ok = passes(sampler, conf)
-    positions = np.flatnonzero(eligible).tolist()
+    tau = on_grid(sampler.confidence)
+
+    def ready(level):
+        return level > tau if sampler.strict else level >= tau
 
     draws: list[tuple[float, dict]] = []  # (probability, {position: token})
-    # ready positions: each position draws a ready token or not (None)
-    options, rest = [], []
+    levels, options = [], []
     for j in positions:
-        is_ready = (pi[j] > 0) & ok[j] & bool(stable[j])
-        ready = [(v, float(pi[j, v])) for v in np.flatnonzero(is_ready).tolist()]
-        not_ready = np.where(is_ready, 0.0, pi[j])
-        options.append([(None, math.fsum(not_ready.tolist())), *ready])
-        rest.append(_level_draws.token_levels(not_ready, conf[j]))
-    for combo in _product(options):
-        if all(v is None for v, _ in combo):
+        every = _level_draws.token_levels(probs[j], sampler.temperature)
+        if not stable[j]:
+            levels.append(every)
+            options.append([(None, 1.0)])
             continue
-        p = math.prod(w for _, w in combo)
-        if p > 0:
-            chosen = {j: v for j, (v, _) in zip(positions, combo, strict=True)}
-            draws.append((p, {j: v for j, v in chosen.items() if v is not None}))
+        levels.append({lv: m for lv, m in every.items() if not ready(lv)})
+        options.append(
+            [(None, math.fsum(mass for mass, _ in levels[-1].values()))]
+            + [pair for lv, (_, pairs) in every.items() if ready(lv) for pair in pairs]
+        )
+    if any(len(o) > 1 for o in options):
+        # each position draws a ready token, or a token that is not (None)
+        for combo in _product(options):
+            picked = {
+                j: v
+                for j, (v, _) in zip(positions, combo, strict=True)
+                if v is not None
+            }
+            p = math.prod(w for _, w in combo)
+            if picked and p > 0:
+                draws.append((p, picked))
     # no position ready: LLaDA's top-k by confidence among the non-ready draws
-    count = int(fallback_count(sampler, np.asarray(len(positions)), block_size, length))
-    levels_of = dict(zip(positions, rest, strict=True))
-    for p_levels, chosen in _level_draws.joint_levels(rest, "KLASS's exact step"):
+    levels_of = dict(zip(positions, levels, strict=True))
+    for p_levels, chosen in _level_draws.joint_levels(levels, "KLASS's exact step"):
         if p_levels == 0:
             continue
         by_position = dict(zip(positions, chosen, strict=True))
@@ -403,7 +414,7 @@ def _exact_step(sampler: Klass, probs, tokens, extra, *, mask_id: int) -> list:
         key = tuple(sorted(picked))
         if key not in states:
             states[key] = _exact_state(
-                sampler, probs, masked, eligible, key, runs, age, length
+                sampler, probs, masked, positions, key, runs, age
             )
         new_tokens = tokens.copy()
         new_tokens[list(picked)] = list(picked.values())
@@ -411,16 +422,34 @@ def _exact_step(sampler: Klass, probs, tokens, extra, *, mask_id: int) -> list:
     return out
 
 
-def _exact_state(sampler, probs, masked, eligible, committed, runs, age, length):
-    """The hashable state after committing `committed`: `(age, runs, previous)`."""
+@functools.lru_cache(maxsize=2**14)
+def _layout(sampler: Klass, masked: bytes, length: int) -> tuple[list[int], int]:
+    """`(eligible positions, fallback count)` of a mask pattern (cached)."""
+    masked = np.frombuffer(masked, dtype=bool)
+    eligible, block_size = rules.eligible_positions(masked, sampler.block, 0)
+    count = fallback_count(sampler, np.asarray(int(eligible.sum())), block_size, length)
+    return np.flatnonzero(eligible).tolist(), int(count)
+
+
+def _exact_state(sampler, probs, masked, positions, committed, runs, age):
+    """The hashable state after committing `committed`: `(age, runs, previous)`.
+
+    `after_step` in plain Python (this runs once per outcome of every state): a
+    step that empties its block starts the next at age 0, and with
+    `reset_history` clears the history.
+    """
     masked_after = masked.copy()
     masked_after[list(committed)] = False
     if not masked_after.any():
-        return sampler.exact_init(length)
-    previous, age = after_step(sampler, probs, masked_after, eligible, age)
-    rows = np.where(masked_after[:, None], previous, 0.0)
-    kept = tuple(int(r) for r in np.where(masked_after, runs, 0))
-    return (int(age), kept, rows.tobytes() if rows.any() else None)
+        return sampler.exact_init(masked.shape[0])
+    done = len(committed) == len(positions)  # the block's masks were all eligible
+    if done and sampler.reset_history:
+        previous = None
+    else:
+        previous = np.where(masked_after[:, None], probs, 0.0).tobytes()
+    age = 0 if done else min(age + 1, sampler.history - 1)
+    kept = tuple(np.where(masked_after, runs, 0).tolist())
+    return (age, kept, previous)
 
 
 def _product(options):

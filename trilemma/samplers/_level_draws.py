@@ -16,28 +16,39 @@ does with one random priority per position.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
 import numpy as np
 
 from .. import _checks
+from . import rules
 
 MAX_JOINT_LEVELS = 2_000_000
 """Most joint confidence levels one exact step enumerates (a step at temperature > 0
 on a wide window can have more; at temperature 0 there is one)."""
 
 
-def token_levels(pi_row, conf_row) -> dict[float, tuple[float, tuple]]:
+def token_levels(row, temperature: float) -> dict[float, tuple[float, tuple]]:
     r"""`{level: (mass, ((token, pi), ...))}` of one position, levels high to low.
 
-    Args:
-      pi_row: `(V,)` the draw law $\pi_j$.
-      conf_row: `(V,)` the quantised confidence of each token.
+    The draw law $\pi_j$ of the model's probabilities `row` `(V,)` at `temperature`
+    (`rules.draw_distribution`), its tokens grouped by their quantised confidence
+    (`rules.quantize`). Cached on the row's bytes: many states share a row.
     """
+    row = np.ascontiguousarray(row, dtype=float)
+    return _token_levels(row.tobytes(), float(temperature))
+
+
+@functools.lru_cache(maxsize=2**16)
+def _token_levels(row: bytes, temperature: float) -> dict:
+    probs = np.frombuffer(row, dtype=float)
+    pi = rules.draw_distribution(probs[None], temperature)[0]
+    conf = rules.quantize(probs)
     out: dict[float, list] = {}
-    for v in np.flatnonzero(pi_row > 0).tolist():
-        out.setdefault(float(conf_row[v]), []).append((v, float(pi_row[v])))
+    for v in np.flatnonzero(pi > 0).tolist():
+        out.setdefault(float(conf[v]), []).append((v, float(pi[v])))
     return {
         level: (math.fsum(p for _, p in tokens), tuple(tokens))
         for level, tokens in sorted(out.items(), reverse=True)

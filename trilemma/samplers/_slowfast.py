@@ -83,6 +83,7 @@ import numpy as np
 from .. import _checks
 from .._types import Array
 from . import _level_draws, _protocol, rules
+from ._klass import on_grid
 
 MAX_WINDOW = 1024
 """Largest `stability_window` (the state keeps that many estimates)."""
@@ -308,14 +309,12 @@ def scope(sampler: SlowFast, extra, geo: Geometry, masked):
 
 def high(sampler: SlowFast, conf):
     """Whether each quantised confidence reaches h."""
-    xp = rules.xp_of(conf)
-    return conf >= rules.quantize(xp.asarray(sampler.high_confidence, dtype=float))
+    return conf >= on_grid(sampler.high_confidence)
 
 
 def reaches_cycle(sampler: SlowFast, conf):
     """Whether each quantised confidence reaches c (the span estimate)."""
-    xp = rules.xp_of(conf)
-    return conf >= rules.quantize(xp.asarray(sampler.cycle_confidence, dtype=float))
+    return conf >= on_grid(sampler.cycle_confidence)
 
 
 def advance(sampler: SlowFast, extra, geo: Geometry, masked, above, masked_after):
@@ -420,24 +419,15 @@ def _exact_step(sampler: SlowFast, probs, tokens, extra, *, mask_id: int) -> lis
     masked = tokens == mask_id
     if not masked.any():
         return [(1.0, tokens, sampler.exact_init(length), 0)]
-    state = _as_arrays(sampler, extra)
-    geo = geometry(sampler, masked, 0)
-    inside = scope(sampler, state, geo, masked)
-    slow = state.explored < sampler.exploration_steps
-    estimating = bool(slow & ~state.determined)
-    seen = masked & geo.in_block & (geo.offsets >= state.start)
-    relevant = np.flatnonzero(inside | (seen if estimating else False)).tolist()
-
-    pi = rules.draw_distribution(probs, sampler.temperature)
-    conf = rules.quantize(probs)
-    levels = [_level_draws.token_levels(pi[j], conf[j]) for j in relevant]
+    pattern = masked.tobytes()
+    relevant, in_scope, seen = _plan(sampler, pattern, extra)
+    levels = [
+        _level_draws.token_levels(probs[j], sampler.temperature) for j in relevant
+    ]
     levels_of = dict(zip(relevant, levels, strict=True))
-    h = float(rules.quantize(np.asarray(sampler.high_confidence, dtype=float)))
-    c = float(rules.quantize(np.asarray(sampler.cycle_confidence, dtype=float)))
-    in_scope = [j for j in relevant if inside[j]]
+    h, c = on_grid(sampler.high_confidence), on_grid(sampler.cycle_confidence)
 
     outcomes: dict = {}
-    states: dict = {}
     for p_levels, chosen in _level_draws.joint_levels(levels, "SlowFast's exact step"):
         if p_levels == 0:
             continue
@@ -448,15 +438,9 @@ def _exact_step(sampler: SlowFast, probs, tokens, extra, *, mask_id: int) -> lis
         else:
             scope_levels = [by_position[j] for j in in_scope]
             choices = _level_draws.top_k(in_scope, scope_levels, 1)
-        above = tuple(j for j in relevant if by_position[j] >= c and seen[j])
-        far = above[-1] if above else -1
+        far = max((j for j in seen if by_position[j] >= c), default=-1)
         for p_set, committed in choices:
-            key = (committed, far)
-            if key not in states:
-                states[key] = _exact_state(
-                    sampler, state, geo, masked, above, committed, length
-                )
-            new_extra, cost = states[key]
+            new_extra, cost = _next(sampler, pattern, extra, far, committed)
             for p_tok, picked in _level_draws.token_choices(
                 committed, by_position, levels_of
             ):
@@ -469,6 +453,22 @@ def _exact_step(sampler: SlowFast, probs, tokens, extra, *, mask_id: int) -> lis
                 else:
                     outcomes[out_key] = [p, new_tokens, new_extra, cost]
     return [tuple(row) for row in outcomes.values()]
+
+
+@functools.lru_cache(maxsize=2**16)
+def _plan(sampler: SlowFast, pattern: bytes, extra) -> tuple[list, list, list]:
+    """`(positions whose draw matters, the commit scope, the estimate's positions)`.
+
+    Cached: they depend on the mask pattern and the state only.
+    """
+    masked = np.frombuffer(pattern, dtype=bool)
+    state = _as_arrays(sampler, extra)
+    geo = geometry(sampler, masked, 0)
+    inside = scope(sampler, state, geo, masked)
+    estimating = bool((state.explored < sampler.exploration_steps) & ~state.determined)
+    seen = masked & geo.in_block & (geo.offsets >= state.start) & estimating
+    relevant = np.flatnonzero(inside | seen).tolist()
+    return relevant, np.flatnonzero(inside).tolist(), np.flatnonzero(seen).tolist()
 
 
 def _as_arrays(sampler: SlowFast, extra) -> SlowFastExtra:
@@ -488,22 +488,33 @@ def _as_arrays(sampler: SlowFast, extra) -> SlowFastExtra:
     )
 
 
-def _exact_state(sampler, state, geo, masked, above, committed, length):
-    """`(hashable state, forward passes)` after committing `committed`."""
+@functools.lru_cache(maxsize=2**18)
+def _next(sampler: SlowFast, pattern: bytes, extra, far: int, committed: tuple):
+    """`(hashable state, forward passes)` after committing `committed` (cached).
+
+    `far` is the farthest position whose drawn token reaches c (-1: none): all the
+    span estimate reads of the draws.
+    """
+    masked = np.frombuffer(pattern, dtype=bool)
+    length = masked.shape[0]
     masked_after = masked.copy()
     masked_after[list(committed)] = False
     reach = np.zeros(length, bool)
-    reach[list(above)] = True
+    if far >= 0:
+        reach[far] = True
+    state = _as_arrays(sampler, extra)
+    geo = geometry(sampler, masked, 0)
     new, wasted = advance(sampler, state, geo, masked, reach, masked_after)
     cost = 1 + (int(wasted) if sampler.wasted_passes else 0)
     if not masked_after.any():
         return sampler.exact_init(length), cost
     count = int(new.count)
     kept = tuple(int(e) for e in new.estimates[len(new.estimates) - count :])
-    return (
+    state = (
         int(new.start),
         int(new.end),
         int(new.explored),
         kept if count else (),
         bool(new.determined),
-    ), cost
+    )
+    return state, cost
