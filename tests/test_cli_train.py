@@ -26,6 +26,27 @@ def test_short_run_writes_a_loadable_model_and_resumes(tmp_path, capsys):
     assert json.loads(stdout)["models"][0]["steps_run"] == 0
 
 
+def test_weighted_preset_records_and_resumes_its_group_weights(tmp_path, capsys):
+    """`quick` draws groups by excess loss: the weights are in the provenance."""
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "quick", "--task", "copy", "--task", "reverse"]
+    argv += ["--n", "3", "--steps", "4", "--batch-size", "8"]
+    argv += ["--only", "autoregressive", "-o", str(out), "--json"]
+    code, stdout, err = run(argv, capsys)
+    assert code == 0, err
+    record = weights.load_model(out / "autoregressive").record["provenance"]
+    weighting = record["group_weighting"]
+    assert weighting["rule"]["refresh_every"] == 100
+    assert weighting["refreshes"] == 0  # 4 steps: still uniform
+    assert weighting["final_weights"] == [0.5, 0.5]
+    assert weighting["ideal_loss"] == [0.0, 0.0]
+    code, stdout, err = run(argv, capsys)
+    assert code == 0, err
+    assert json.loads(stdout)["models"][0]["steps_run"] == 0
+    again = weights.load_model(out / "autoregressive").record["provenance"]
+    assert again["group_weighting"] == weighting
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [

@@ -21,7 +21,10 @@ def add_parser(subparsers) -> None:
         "again with the same output folder resumes from them.",
     )
     parser.add_argument(
-        "--preset", default="default", help="training recipe: default or tiny"
+        "--preset",
+        default="default",
+        help="training recipe: default (the shipped models, about an hour), quick "
+        "(a smoke run on the n = 3 groups) or tiny (tests)",
     )
     parser.add_argument(
         "--task",

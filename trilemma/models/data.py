@@ -257,17 +257,23 @@ def task_set_sampler(task_set: TaskSet):
     $i$ uniform on the group's $I_g$ indices, the output row uniform on the $R_{g,i}$
     rows of the canonical support (every pooled task's $p^*(\cdot|x)$ is uniform on
     its support; checked when the tables are built), so
-    $p(g, i, y) = rac{1}{G}rac{1}{I_g}p^*(y \mid i)$. The items are a uniformly
+    $p(g, i, y) = \frac{1}{G}\frac{1}{I_g}p^*(y \mid i)$. The items are a uniformly
     random injective map into the pool (a partial Fisher-Yates shuffle), redrawn for
     the rows whose set is held out until none is (rejection: uniform on the held-in
     item tuples). The sequence is the group's template with item slots filled in.
     Jittable, the tables closed over.
 
+    `draw(key, batch, group_logits)` draws the group by `group_logits` (a traced
+    `(G,)` array of unnormalised log-probabilities: changing them does not
+    recompile) instead of uniformly; the rest of the law is the same given $g$.
+    `draw.with_groups(key, batch, group_logits=None)` also returns the `(batch,)`
+    group of each row (its index in `task_set.groups`).
+
     Args:
       task_set: the groups and vocabulary.
 
     Returns:
-      `draw(key, batch)`; `batch` is static under `jit`.
+      `draw(key, batch, group_logits=None)`; `batch` is static under `jit`.
     """
     _checks.check_instance(task_set, "task_set", TaskSet)
     size, pool = task_set.sequence_length, task_set.pool_size
@@ -330,9 +336,14 @@ def task_set_sampler(task_set: TaskSet):
         mask = jnp.sum(jnp.where(used, bits, jnp.zeros_like(bits)), axis=1)
         return _pooled.held_out_mask(mask.astype(jnp.uint32), jnp)
 
-    def draw(key, batch: int):
+    def draw_with_groups(key, batch: int, group_logits=None):
         key_g, key_i, key_r, key_items = jax.random.split(key, 4)
-        g = jax.random.randint(key_g, (batch,), 0, num_groups, dtype=jnp.int32)
+        if group_logits is None:
+            g = jax.random.randint(key_g, (batch,), 0, num_groups, dtype=jnp.int32)
+        else:
+            g = jax.random.categorical(
+                key_g, jnp.asarray(group_logits), shape=(batch,)
+            ).astype(jnp.int32)
         i = jax.random.randint(key_i, (batch,), 0, indices[g], dtype=jnp.int32)
         count = counts[g, i]
         row = offsets[g, i] + jax.random.randint(key_r, (batch,), 0, count, jnp.int32)
@@ -355,6 +366,31 @@ def task_set_sampler(task_set: TaskSet):
         source = jnp.concatenate([perm, ordered], axis=1)  # (batch, 2 * most)
         slot = slots[row]
         filled = jnp.take_along_axis(source, jnp.maximum(slot, 0), axis=1)
-        return jnp.where(slot >= 0, filled, literal[row])
+        return jnp.where(slot >= 0, filled, literal[row]), g
 
+    def draw(key, batch: int, group_logits=None):
+        return draw_with_groups(key, batch, group_logits)[0]
+
+    draw.with_groups = draw_with_groups
     return draw
+
+
+def group_ideal_losses(task_set: TaskSet) -> np.ndarray:
+    r"""$h_g = H(Y \mid X)/L_g$ of every group (nats per output token), exact.
+
+    The ideal model's loss on group $g$ under both training objectives: the
+    masked-diffusion objective with the exact conditionals is the expected
+    any-order NLL $-\log p^*(y \mid x)/L$, and the AR objective its left-to-right
+    chain. Under the sampler's law the index $i$ is uniform on the group's
+    $I_g$ indices and the item map is injective, so
+    $H(Y \mid X) = \frac{1}{I_g}\sum_i H(p^*(\cdot \mid i))$ from the canonical
+    supports (`trilemma.conditional_entropy` of the canonical task gives the same;
+    tested).
+    """
+    _checks.check_instance(task_set, "task_set", TaskSet)
+    ideal = []
+    for name, n in task_set.groups:
+        supports = _pooled.canonical_support(name, n)
+        entropy = np.mean([-np.sum(c * np.log(c)) for _, c in supports])
+        ideal.append(entropy / task_set.output_length(name, n))
+    return np.asarray(ideal, np.float64)

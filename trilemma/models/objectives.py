@@ -71,6 +71,21 @@ def diffusion_loss(
       p_\theta(x^0_j \mid x^t)$ (nats per output token), with $w_b = 1/k_b$
       (`count`) or $1/(t_b L_b)$ (`rate`).
     """
+    return jnp.mean(
+        diffusion_losses(
+            logits_fn, params, key, tokens, is_output, mask_id=mask_id, masking=masking
+        )
+    )
+
+
+def diffusion_losses(
+    logits_fn, params, key, tokens, is_output, *, mask_id, masking: str = "count"
+):
+    """`(B,)` per-example terms of `diffusion_loss` (its batch mean is the loss).
+
+    Under `count` masking each term is an unbiased estimate of the example's loss
+    in nats per output token (what group weighting averages per group).
+    """
     if masking == "count":
         masked, weight = mask_counts(key, is_output)
     elif masking == "rate":
@@ -84,7 +99,7 @@ def diffusion_loss(
     logits = jax.vmap(logits_fn, in_axes=(None, 0))(params, noisy)
     nll = _token_nll(logits, tokens, mask_id)
     per_example = jnp.sum(jnp.where(masked, nll, 0.0), axis=1)
-    return jnp.mean(per_example * weight.astype(nll.dtype))
+    return per_example * weight.astype(nll.dtype)
 
 
 def mask_counts(key, is_output):
@@ -128,10 +143,18 @@ def autoregressive_loss(logits_fn, params, tokens, is_output, *, mask_id):
       is_output: `(B, S)` booleans, the output positions (never the first).
       mask_id: a token never predicted (kept out of the softmax).
     """
-    logits = jax.vmap(logits_fn, in_axes=(None, 0))(params, tokens)
-    nll = _token_nll(logits[:, :-1], tokens[:, 1:], mask_id)
-    target = is_output[:, 1:]
+    nll, target = autoregressive_nll(logits_fn, params, tokens, is_output, mask_id)
     return jnp.sum(jnp.where(target, nll, 0.0)) / jnp.sum(target).astype(nll.dtype)
+
+
+def autoregressive_nll(logits_fn, params, tokens, is_output, mask_id: int):
+    """`(nll (B, S-1), target (B, S-1))`: each next-token NLL and whether it counts.
+
+    `autoregressive_loss` is the mean of `nll` over `target`; the mean over one
+    row's targets is that example's loss (what group weighting averages).
+    """
+    logits = jax.vmap(logits_fn, in_axes=(None, 0))(params, tokens)
+    return _token_nll(logits[:, :-1], tokens[:, 1:], mask_id), is_output[:, 1:]
 
 
 def _token_nll(logits, tokens, mask_id: int):

@@ -8,11 +8,15 @@ beside them: an interrupted run continues from its last checkpoint and ends with
 same weights as an uninterrupted one.
 
 * `default`: the shipped models' recipe (the ten Waiting Line tasks and `shuffle` at
-  n = 3..6, Latin square 3x3): the denoiser (width 96, depth 3) 3,600 steps and the
-  AR model (width 64, depth 2) 1,800 steps of batch 128 at peak learning rate 3e-3,
-  about 13 minutes on this project's 2-core CPU (`experiments/bench_train.py`).
-* `tiny`: the same data at n = 3 only, a few hundred steps of a small model (tests,
-  smoke runs).
+  n = 3..6, Latin square 3x3; issue 20, paper_notes §27): the denoiser (width 96,
+  depth 3, 4 heads of which 2 are output heads) `DEFAULT_STEPS` steps and the AR
+  model (width 64, depth 2) `DEFAULT_AR_STEPS` steps of batch 128 at peak learning
+  rate 3e-3 (warm-up 500, cosine decay to 10%), the groups drawn by excess loss
+  (`training.GroupWeighting`). A warm step takes 83 ms (denoiser) and 40 ms (AR) on
+  this project's 2-core CPU when it is otherwise idle (`experiments/bench_train.py`).
+* `quick`: the default architecture and weighting on the n = 3 groups, 600 steps
+  (smoke runs).
+* `tiny`: the same data at n = 3 only, a few hundred steps of a small model (tests).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import jax
+import jax.numpy as jnp
 
 from .. import __version__, _checks
 from .._files import atomic_write
@@ -57,6 +62,8 @@ class Preset:
       train: optimisation settings (shared by both models).
       autoregressive_steps: the AR model's steps, when not `train.steps` (it is
         cheaper per step and learns left-to-right copying sooner).
+      group_weighting: draw groups by excess loss (`training.GroupWeighting`);
+        None: uniformly.
     """
 
     name: str
@@ -65,6 +72,7 @@ class Preset:
     autoregressive: Architecture
     train: training.TrainConfig
     autoregressive_steps: int | None = None
+    group_weighting: training.GroupWeighting | None = None
 
     def replace(self, **changes) -> Preset:
         """This preset with `groups` or training settings (`steps`, ...) replaced.
@@ -89,17 +97,34 @@ class Preset:
         return dataclasses.replace(self.train, seed=seed, steps=steps)
 
 
+DEFAULT_STEPS = 6000
+"""The default denoiser's steps."""
+
+DEFAULT_AR_STEPS = 2500
+"""The default AR model's steps."""
+
 PRESETS = MappingProxyType(
     {
         "default": Preset(
             name="default",
             groups=data.DEFAULT_GROUPS,
-            denoiser=Architecture(width=96, depth=3, heads=4),
+            denoiser=Architecture(width=96, depth=3, heads=4, output_heads=2),
             autoregressive=Architecture(width=64, depth=2, heads=4),
             train=training.TrainConfig(
-                steps=3600, batch_size=128, learning_rate=3e-3, warmup=300
+                steps=DEFAULT_STEPS, batch_size=128, learning_rate=3e-3, warmup=500
             ),
-            autoregressive_steps=1800,
+            autoregressive_steps=DEFAULT_AR_STEPS,
+            group_weighting=training.GroupWeighting(),
+        ),
+        "quick": Preset(
+            name="quick",
+            groups=tuple((g, n) for g, n in data.DEFAULT_GROUPS if n == 3),
+            denoiser=Architecture(width=96, depth=3, heads=4, output_heads=2),
+            autoregressive=Architecture(width=64, depth=2, heads=4),
+            train=training.TrainConfig(
+                steps=600, batch_size=128, learning_rate=3e-3, warmup=100
+            ),
+            group_weighting=training.GroupWeighting(),
         ),
         "tiny": Preset(
             name="tiny",
@@ -163,7 +188,19 @@ def train_models(
     for kind in kinds:
         config = model_config(recipe, kind)
         fn = transformer_logits_fn(config)
-        loss = _loss(kind, fn, draw, task_set, recipe.train.batch_size)
+        weighting = None
+        if recipe.group_weighting is not None:
+            weighting = training.GroupWeightingState(
+                recipe.group_weighting, data.group_ideal_losses(task_set)
+            )
+        loss = _loss(
+            kind,
+            fn,
+            draw,
+            task_set,
+            recipe.train.batch_size,
+            weighted=weighting is not None,
+        )
         settings = recipe.settings(kind)
         params = init_params(config, jax.random.key(settings.seed))
         start = time.perf_counter()
@@ -174,6 +211,7 @@ def train_models(
             checkpoint=output / ".checkpoints" / f"{kind}.safetensors",
             progress=progress,
             description=f"train {kind}",
+            weighting=weighting,
         )
         seconds = time.perf_counter() - start
         provenance = {
@@ -185,6 +223,18 @@ def train_models(
             "jax_version": jax.__version__,
             "final_loss": losses[-1] if losses else None,
         }
+        if weighting is not None:
+            provenance["group_weighting"] = weighting.record()
+            history = {
+                "groups": [list(g) for g in recipe.groups],
+                "steps": [s for s, _ in weighting.history],
+                "weights": [[float(x) for x in w] for _, w in weighting.history],
+                **weighting.record(),
+            }
+            atomic_write(
+                output / f"group_weights_{kind}.json",
+                (json.dumps(history) + "\n").encode(),
+            )
         weights.save_model(
             output / kind,
             config,
@@ -211,8 +261,14 @@ def train_models(
     return summary
 
 
-def _loss(kind, fn, draw, task_set, batch: int):
-    """`loss(params, key)` of `kind` on a batch drawn from the set's mixture."""
+def _loss(kind, fn, draw, task_set, batch: int, *, weighted: bool = False):
+    """`loss(params, key)` of `kind` on a batch drawn from the set's mixture.
+
+    `weighted`: `loss(params, key, group_logits) -> (loss, (per-example losses,
+    groups))`, the groups drawn by `group_logits` (`training.weighted_train_step`).
+    """
+    if weighted:
+        return _weighted_loss(kind, fn, draw, task_set, batch)
 
     def loss(params, key):
         key_data, key_mask = jax.random.split(key)
@@ -225,5 +281,26 @@ def _loss(kind, fn, draw, task_set, batch: int):
         return objectives.autoregressive_loss(
             fn, params, tokens, is_output, mask_id=task_set.mask_id
         )
+
+    return loss
+
+
+def _weighted_loss(kind, fn, draw, task_set, batch: int):
+    def loss(params, key, group_logits):
+        key_data, key_mask = jax.random.split(key)
+        tokens, groups = draw.with_groups(key_data, batch, group_logits)
+        is_output = task_set.output_positions(tokens)
+        if kind == "denoiser":
+            per_example = objectives.diffusion_losses(
+                fn, params, key_mask, tokens, is_output, mask_id=task_set.mask_id
+            )
+            return jnp.mean(per_example), (per_example, groups)
+        nll, target = objectives.autoregressive_nll(
+            fn, params, tokens, is_output, task_set.mask_id
+        )
+        token_nll = jnp.where(target, nll, 0.0)
+        total = jnp.sum(token_nll) / jnp.sum(target).astype(nll.dtype)
+        counts = jnp.maximum(jnp.sum(target, axis=1), 1).astype(nll.dtype)
+        return total, (jnp.sum(token_nll, axis=1) / counts, groups)
 
     return loss
