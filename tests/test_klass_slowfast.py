@@ -354,6 +354,30 @@ def test_the_references_see_the_rules_fire():
     assert nfe < 3 - 1e-9
 
 
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        klass(confidence=0.4, kl_threshold=0.5, history=2, temperature=1.0),
+        klass(confidence=0.3, kl_threshold=1.0, block=2, reset_history=True),
+        slowfast(exploration_steps=2, high_confidence=0.3, temperature=1.0),
+        slowfast(),
+    ],
+    ids=["klass", "klass-block", "slowfast", "slowfast-default"],
+)
+@pytest.mark.parametrize("task_name", ["shuffle3", "dense"])
+def test_simulate_runs_the_chain_enumerator_on_exact_step(task_name, sampler):
+    """`trilemma.simulate` (its chain enumerator) gives the plain driver's law."""
+    task = TASKS[task_name]()
+    law, nfe = chain_law(task, sampler)
+    sim = T.simulate(task, sampler)
+    valid, invalid = as_simulated(task, law)
+    expected = valid_law(sim)
+    for y in set(valid) | set(expected):
+        assert abs(valid.get(y, 0.0) - expected.get(y, 0.0)) < TOL, y
+    assert abs(invalid - sim.invalid_mass) < TOL
+    assert abs(nfe - sim.expected_nfe) < TOL
+
+
 # --------------------------------------------------------------------------------------
 # Reductions to registered samplers (their exact laws from `trilemma.simulate`)
 
