@@ -768,8 +768,12 @@ def test_refuses_before_allocating():
     """Too large a task is refused with its counts; bad prices and classes too."""
     with pytest.raises(ValueError, match=r"13,327 valid states.*9,038,304"):
         F.frontier(T.make_task("shuffle", 6), max_entries=1_000_000)
-    with pytest.raises(ValueError, match="valid states"):
-        F.StateSpace(T.make_task("shuffle", 5), max_states=100)
+    with pytest.raises(ValueError, match="209 valid states"):
+        F.StateSpace(T.make_task("shuffle", 4), max_states=100)
+    with pytest.raises(ValueError, match=r"37,748,736 \(pattern, support row\) pairs"):
+        F.StateSpace(T.make_task("latin_square", 4))
+    with pytest.raises(ValueError, match="max_cells"):
+        F.adaptive_t_step_bounds(T.make_task("shuffle", 5), max_cells=1000)
     table = F.DrawTable(F.StateSpace(T.make_task("cities")), 1.0)
     with pytest.raises(ValueError, match="lam"):
         F.solve(table, -0.5)

@@ -70,6 +70,10 @@ from .tasks import Task
 DEFAULT_MAX_STATES = 2_000_000
 """Refuse a task with more valid partial states than this."""
 
+DEFAULT_MAX_CELLS = 20_000_000
+"""Refuse an adaptive T-step bound whose (state, set) table has more cells than this
+(several float64 arrays of that size are live at once)."""
+
 DEFAULT_MAX_ENTRIES = 40_000_000
 """Refuse a draw table (state, joint draw, subset) with more entries than this (about
 4 bytes each, plus int64 keys built in chunks)."""
@@ -150,34 +154,52 @@ class StateSpace:
         _checks.check_work(
             2**length * num_rows,
             what,
-            50 * max_states,
+            10 * max_states,
             unit="(pattern, support row) pairs",
             why="`max_states`",
         )
         bits = 1 << np.arange(length)
-        per_pattern = []
-        count = 0
-        for pattern in range(2**length):
+        patterns = range(2**length)
+
+        def project(pattern):
             cols = (pattern & bits) != 0
-            key = base + digits[:, cols].sum(axis=1)
-            uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
-            per_pattern.append((uniq, first, inv.ravel()))
-            count += len(uniq)
+            return base + digits[:, cols].sum(axis=1)
+
+        # first pass: count the states, allocating nothing that grows with them
+        count = sum(len(np.unique(project(pattern))) for pattern in patterns)
         _checks.check_work(
             count, what, max_states, unit="valid states", why="`max_states`"
+        )
+        _checks.check_memory(
+            8 * count * (length * vocab + 2 * length + 8),
+            f"{what}: {count:,} valid states with their marginals",
         )
         self.num_states = count
         key = np.empty(count, np.int64)
         pattern_of = np.empty(count, np.int64)
         first_row = np.empty(count, np.int64)
         self.row_state = np.empty((2**length, num_rows), np.int64)
+        self.mass = np.empty(count)
+        self.marginals = np.empty((count, length, vocab))
+        position = np.arange(length)[None, :]
         start = 0
-        for pattern, (uniq, first, inv) in enumerate(per_pattern):
+        for pattern in patterns:
+            uniq, first, inv = np.unique(
+                project(pattern), return_index=True, return_inverse=True
+            )
+            inv = inv.ravel()
             stop = start + len(uniq)
             key[start:stop] = uniq
             pattern_of[start:stop] = pattern
             first_row[start:stop] = first
             self.row_state[pattern] = start + inv
+            mass = np.bincount(inv, weights, len(uniq))
+            local = (inv[:, None] * length + position) * vocab + rows
+            sums = np.bincount(
+                local.ravel(), np.repeat(weights, length), len(uniq) * length * vocab
+            ).reshape(len(uniq), length, vocab)
+            self.mass[start:stop] = mass
+            self.marginals[start:stop] = sums / mass[:, None, None]
             start = stop
         self.key = key
         self.pattern = pattern_of
@@ -187,17 +209,6 @@ class StateSpace:
         self.complete = revealed.all(axis=1)
         self.order = np.argsort(key, kind="stable")
         self.sorted_keys = key[self.order]
-        state = self.row_state.ravel()
-        w = np.tile(weights, 2**length)
-        self.mass = np.bincount(state, w, count)
-        position = np.arange(length)[None, :]
-        cell = (state[:, None] * length + position) * vocab + np.tile(
-            rows, (2**length, 1)
-        )
-        cells = np.bincount(
-            cell.ravel(), np.repeat(w, length), count * length * vocab
-        ).reshape(count, length, vocab)
-        self.marginals = cells / self.mass[:, None, None]
         self.roots = np.unique(self.row_state[0])
         self.weights = weights
         self.rows = rows
@@ -844,7 +855,10 @@ class AdaptiveBound:
 
 
 def adaptive_t_step_bounds(
-    task: Task | StateSpace, *, max_states: int = DEFAULT_MAX_STATES
+    task: Task | StateSpace,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_cells: int = DEFAULT_MAX_CELLS,
 ) -> AdaptiveBound:
     r"""$L^{adapt}_T$ for every $T$: the adaptive analogue of ParallelBench's $L^*_T$.
 
@@ -857,14 +871,25 @@ def adaptive_t_step_bounds(
     and $L^{adapt}_T = \mathbb E_X\, G_T(\text{root})$. The conditional total
     correlation is $\sum_{j\in A} H(Y_j|x,s) - H(Y_A|x,s)$, from the exact
     conditional law of the children.
+
+    Args:
+      task: an enumerable task, or its `StateSpace` (reused).
+      max_states: refuse a task with more valid states (`StateSpace`).
+      max_cells: refuse a (state, set) table larger than this, before allocating.
     """
     space = task if isinstance(task, StateSpace) else StateSpace(task, max_states)
     length, size = space.length, space.num_states
     full = 1 << length
     bits = 1 << np.arange(length)
     what = f"the adaptive T-step bound of {space.describe()}"
+    max_cells = _checks.check_int(max_cells, "max_cells", minimum=1)
+    pairs = int(np.sum(np.left_shift(1, _popcount(space.pattern))))
     _checks.check_work(
-        size * full, what, 20 * max_states, unit="(state, set) cells", why="memory"
+        max(size * full, pairs),
+        what,
+        max_cells,
+        unit="(state, set) cells",
+        why="`max_cells`, a memory guard",
     )
     # every (child, sub-pattern) pair: the parent state and the set A
     parents, children, sets = [], [], []
@@ -919,6 +944,14 @@ def adaptive_t_step_bounds(
     weight = space.prompt_mass[space.prompt[roots]]
     bounds = np.array([float(np.dot(weight, v[roots])) for v in values])
     return AdaptiveBound(bounds, space, np.array(choices), np.array(values))
+
+
+def _popcount(x) -> np.ndarray:
+    """Number of set bits of each int64."""
+    x = np.asarray(x, np.int64)
+    return np.array([bin(int(v)).count("1") for v in np.unique(x)])[
+        np.searchsorted(np.unique(x), x)
+    ]
 
 
 def _within(rep) -> np.ndarray:
