@@ -153,7 +153,7 @@ def llada_count(size, left, k):
 
 
 def klass_reference(task, *, confidence, kl_threshold, history, k=1, block=None,
-                    temperature=0.0, strict=True, reset_history=False):  # fmt: skip
+                    temperature=0.0, inclusive=False, reset_history=False):  # fmt: skip
     """KLASS as the authors' loop: a KL history buffer of H values and its gate."""
     rows, sizes = task_rows(task)
     length = len(sizes)
@@ -190,7 +190,7 @@ def klass_reference(task, *, confidence, kl_threshold, history, k=1, block=None,
                     for j in eligible
                     if step >= history - 1
                     and all(v < q(kl_threshold) for v in buffer[j])
-                    and (conf[j] > tau if strict else conf[j] >= tau)
+                    and (conf[j] >= tau if inclusive else conf[j] > tau)
                 ]
                 if not ready:
                     count = llada_count(hi - lo, len(eligible), k)
@@ -205,7 +205,7 @@ def klass_reference(task, *, confidence, kl_threshold, history, k=1, block=None,
 
 def slowfast_reference(task, *, exploration_steps=6, cycle_confidence=0.3,
                        high_confidence=0.9, stability_window=2, stability_std=1.0,
-                       block=None, temperature=0.0, wasted_passes=True):  # fmt: skip
+                       block=None, temperature=0.0, skip_wasted=False):  # fmt: skip
     """SlowFast as ParallelBench's port: sub-cycles of a slow and a fast loop."""
     rows, sizes = task_rows(task)
     length = len(sizes)
@@ -236,7 +236,7 @@ def slowfast_reference(task, *, exploration_steps=6, cycle_confidence=0.3,
                 for k_step in range(exploration_steps):
                     scope = [j for j in range(lo + last, hi) if x[j] is None]
                     if not scope:  # the block is full: a wasted pass
-                        nfe += int(wasted_passes)
+                        nfe += int(not skip_wasted)
                         continue
                     nfe += 1
                     conf = fill(choose, x, scope)
@@ -285,7 +285,7 @@ KLASS_CASES = [
         "block": 2,
         "reset_history": True,
     },  # fmt: skip
-    {"confidence": 0.5, "kl_threshold": 0.3, "history": 1, "strict": False, "k": 2},
+    {"confidence": 0.5, "kl_threshold": 0.3, "history": 1, "inclusive": True, "k": 2},
     {"confidence": 0.2, "kl_threshold": 2.0, "history": 3, "temperature": 0.7},
     {},
 ]
@@ -300,7 +300,7 @@ SLOWFAST_CASES = [
         "cycle_confidence": 0.45,
         "high_confidence": 0.5,
         "stability_std": 0.4,
-        "wasted_passes": False,
+        "skip_wasted": True,
     },  # fmt: skip
     {
         "exploration_steps": 2,
@@ -407,7 +407,7 @@ def as_simulated(task, law):
             T.SAMPLERS["threshold_strict"](gamma=0.3, temperature=1.0),
         ),
         (
-            slowfast(exploration_steps=3, high_confidence=0.4, wasted_passes=False),
+            slowfast(exploration_steps=3, high_confidence=0.4, skip_wasted=True),
             T.SAMPLERS["threshold"](gamma=0.4),
         ),
         (
@@ -415,7 +415,7 @@ def as_simulated(task, law):
                 exploration_steps=3,
                 high_confidence=0.3,
                 temperature=1.0,
-                wasted_passes=False,
+                skip_wasted=True,
             ),  # fmt: skip
             T.SAMPLERS["threshold"](gamma=0.3, temperature=1.0),
         ),
@@ -512,7 +512,7 @@ def test_wasted_passes_are_charged_as_the_codes_count_them():
     task = T.make_task("shuffle", 4)
     _, nfe = chain_law(task, slowfast())
     assert nfe == pytest.approx(6.0, abs=TOL)
-    _, nfe = chain_law(task, slowfast(wasted_passes=False))
+    _, nfe = chain_law(task, slowfast(skip_wasted=True))
     assert nfe == pytest.approx(4.0, abs=TOL)
 
 

@@ -53,7 +53,7 @@ written from the rule, not from either code.
   block differs. `reset_history=False` (default) is the authors'; True is the port.
   With one block (ParallelBench's runs) they agree.
 * *Threshold.* $c > \tau$ in the authors' code and the LLaDA port, $c \ge \tau$ in
-  the Dream port (`strict=False`).
+  the Dream port (`inclusive=True`).
 * *Temperature.* At $T > 0$ the authors softmax Gumbel-perturbed values
   (`add_gumbel_noise` returns $e^{\ell}/(-\log u)^T$, then `softmax` of that), so both
   the confidence and the KL read a noisy, renormalised vector (REFERENCE 5.8); the
@@ -114,7 +114,7 @@ class Klass(NamedTuple):
       k: tokens per fallback step (LLaDA's schedule on the masks left).
       block: semi-autoregressive block length, or None.
       temperature: token draw: 0 is greedy with uniform ties, else $p^{1/T}$.
-      strict: `c > tau` (True) or `c >= tau`.
+      inclusive: `c >= tau` (True) rather than `c > tau`.
       reset_history: clear the history at each block (ParallelBench's LLaDA port).
       params: the factory's arguments, for display.
     """
@@ -126,7 +126,7 @@ class Klass(NamedTuple):
     k: int
     block: int | None
     temperature: float
-    strict: bool
+    inclusive: bool
     reset_history: bool
     params: tuple[tuple[str, object], ...]
 
@@ -183,7 +183,7 @@ def klass(
     k: int = 1,
     block: int | None = None,
     temperature: float = 0.0,
-    strict: bool = True,
+    inclusive: bool = False,
     reset_history: bool = False,
 ) -> Klass:
     r"""KLASS: commit the confident tokens whose prediction has stopped moving.
@@ -205,8 +205,8 @@ def klass(
       block: semi-autoregressive block length (None: one block, ParallelBench's).
       temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature);
         confidence and KL read the model's p.
-      strict: confidence > tau (the authors' and ParallelBench's LLaDA code; True)
-        or >= tau (ParallelBench's Dream port).
+      inclusive: confidence >= tau, as ParallelBench's Dream port (default False:
+        > tau, the authors' and ParallelBench's LLaDA code).
       reset_history: clear the prediction history at each block, as ParallelBench's
         LLaDA port does (default False: the authors' code keeps it).
     """
@@ -219,7 +219,7 @@ def klass(
     temperature = _checks.check_real(
         temperature, "temperature", low=0.0, high_open=True
     )
-    strict = _checks.check_bool(strict, "strict")
+    inclusive = _checks.check_bool(inclusive, "inclusive")
     reset_history = _checks.check_bool(reset_history, "reset_history")
     shown = {
         "confidence": confidence,
@@ -228,7 +228,7 @@ def klass(
         "k": k,
         "temperature": temperature,
         "block": block,
-        "strict": None if strict else False,
+        "inclusive": inclusive or None,
         "reset_history": reset_history or None,
     }
     params = tuple((key, value) for key, value in shown.items() if value is not None)
@@ -240,7 +240,7 @@ def klass(
         k,
         block,
         temperature,
-        strict,
+        inclusive,
         reset_history,
         params,
     )
@@ -282,7 +282,7 @@ def stability(sampler: Klass, probs, previous, runs, age):
 def passes(sampler: Klass, conf):
     """Whether each quantised confidence passes tau (> or >=)."""
     tau = on_grid(sampler.confidence)
-    return conf > tau if sampler.strict else conf >= tau
+    return conf >= tau if sampler.inclusive else conf > tau
 
 
 def fallback_count(sampler: Klass, num_eligible, block_size, length: int):
@@ -370,7 +370,7 @@ def _exact_step(sampler: Klass, probs, tokens, extra, *, mask_id: int) -> list:
     tau = on_grid(sampler.confidence)
 
     def ready(level):
-        return level > tau if sampler.strict else level >= tau
+        return level >= tau if sampler.inclusive else level > tau
 
     draws: list[tuple[float, dict]] = []  # (probability, {position: token})
     levels, options = [], []

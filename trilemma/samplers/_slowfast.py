@@ -33,7 +33,7 @@ output law as a chain over (revealed tokens, sampler state).
 **A reproduced quirk: wasted passes.** The slow phase always runs its $K$ passes. When
 a slow pass decodes the block's last mask, the remaining passes of the phase still
 run the model and commit nothing (both codes count them in NFE). With
-`wasted_passes=True` (default) this module charges them to the step that fills the
+`skip_wasted=False` (default) this module charges them to the step that fills the
 block, so E[NFE] matches the codes' counts; with False a step costs one pass.
 
 **Sources.** The authors' `generate_slow_fast_sampling` (LiangrunFlora/Slow-Fast-
@@ -121,7 +121,8 @@ class SlowFast(NamedTuple):
       stability_std: $\sigma$, their standard deviation that fixes the end.
       block: block length, or None (one block, the generation window).
       temperature: token draw: 0 is greedy with uniform ties, else $p^{1/T}$.
-      wasted_passes: charge the slow passes run after the block is full.
+      skip_wasted: charge only passes that commit (not the slow passes run after
+        the block is full).
       params: the factory's arguments, for display.
     """
 
@@ -133,7 +134,7 @@ class SlowFast(NamedTuple):
     stability_std: float
     block: int | None
     temperature: float
-    wasted_passes: bool
+    skip_wasted: bool
     params: tuple[tuple[str, object], ...]
 
     def max_steps(self, length: int) -> int:
@@ -195,7 +196,7 @@ def slowfast(
     stability_std: float = 1.0,
     block: int | None = None,
     temperature: float = 0.0,
-    wasted_passes: bool = True,
+    skip_wasted: bool = False,
 ) -> SlowFast:
     r"""SlowFast sampling: explore one token at a time, then fill the span found.
 
@@ -217,8 +218,9 @@ def slowfast(
         deviation is below it (default 1.0, both codes).
       block: block length (None: one block, the generation window).
       temperature: 0 for greedy (uniform ties), else sample from p**(1/temperature).
-      wasted_passes: charge the slow passes the codes still run after a block is
-        full (default True, as their NFE counts do); False charges one per step.
+      skip_wasted: charge one pass per step, leaving out the slow passes the codes
+        still run after a block is full (default False: they are charged, as the
+        codes' NFE counts them).
     """
     exploration_steps = _checks.check_int(
         exploration_steps, "exploration_steps", minimum=1, maximum=2**31 - 1
@@ -240,7 +242,7 @@ def slowfast(
     temperature = _checks.check_real(
         temperature, "temperature", low=0.0, high_open=True
     )
-    wasted_passes = _checks.check_bool(wasted_passes, "wasted_passes")
+    skip_wasted = _checks.check_bool(skip_wasted, "skip_wasted")
     shown = {
         "exploration_steps": exploration_steps,
         "cycle_confidence": cycle_confidence,
@@ -249,7 +251,7 @@ def slowfast(
         "stability_std": stability_std,
         "temperature": temperature,
         "block": block,
-        "wasted_passes": None if wasted_passes else False,
+        "skip_wasted": skip_wasted or None,
     }
     params = tuple((key, value) for key, value in shown.items() if value is not None)
     return SlowFast(
@@ -261,7 +263,7 @@ def slowfast(
         stability_std,
         block,
         temperature,
-        wasted_passes,
+        skip_wasted,
         params,
     )
 
@@ -402,7 +404,7 @@ def slowfast_step(
         sampler, extra, geo, masked, reaches_cycle(sampler, conf), masked & ~commit
     )
     committed = jnp.sum(commit).astype(int)
-    cost = (committed > 0).astype(int) * (1 + wasted * int(sampler.wasted_passes))
+    cost = (committed > 0).astype(int) * (1 + wasted * int(not sampler.skip_wasted))
     new_state = state._replace(
         tokens=new_tokens, step=state.step + 1, nfe=state.nfe + cost, extra=new_extra
     )
@@ -505,7 +507,7 @@ def _next(sampler: SlowFast, pattern: bytes, extra, far: int, committed: tuple):
     state = _as_arrays(sampler, extra)
     geo = geometry(sampler, masked, 0)
     new, wasted = advance(sampler, state, geo, masked, reach, masked_after)
-    cost = 1 + (int(wasted) if sampler.wasted_passes else 0)
+    cost = 1 + (0 if sampler.skip_wasted else int(wasted))
     if not masked_after.any():
         return sampler.exact_init(length), cost
     count = int(new.count)
