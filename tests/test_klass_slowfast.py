@@ -341,6 +341,31 @@ def test_slowfast_exact_law_equals_the_reference(task_name, params):
     assert_laws_equal(chain_law(task, slowfast(**params)), reference)
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_klass_history_across_blocks_authors_and_port(temperature):
+    """Two blocks of two: the history kept (authors) or cleared (port) per block.
+
+    With H = 1 a block's first pass is ready when its KL from the previous block's
+    last prediction is small; cleared, that KL is taken against zeros and never
+    is. Both equal the reference, and they differ.
+    """
+    task = dense_task(random_dense(11, (2, 3, 2, 2), zeros=0.2))
+    params = {"confidence": 0.3, "kl_threshold": 2.0, "history": 1, "block": 2}
+    laws = []
+    for reset in (False, True):
+        law = chain_law(
+            task, klass(**params, temperature=temperature, reset_history=reset)
+        )
+        reference = klass_reference(
+            task, **params, temperature=temperature, reset_history=reset
+        )
+        assert_laws_equal(law, reference)
+        laws.append(law)
+    (kept, kept_nfe), (cleared, cleared_nfe) = laws
+    assert kept_nfe < cleared_nfe - 0.5
+    assert max(abs(kept.get(y, 0) - cleared.get(y, 0)) for y in kept) > 0.01
+
+
 def test_the_references_see_the_rules_fire():
     """The cases are not vacuous: the rules commit in parallel and waste passes.
 
