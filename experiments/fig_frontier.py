@@ -59,12 +59,81 @@ BOUND_EXTRAS = (
 TEMPERATURES = (0.0, 1.0)
 FAMILIES = (*TF.FAMILIES, "dus")
 HEADLINE = (("shuffle", 5), ("confidence_topk", {"k": 2}))
+EXTRA_MAX_LENGTH = 6
+"""Registry samplers outside `FAMILIES` (re-masking ones: ReMDM, RCR) join the tasks
+with at most this many output tokens (their exact law on Latin Square 3x3 takes
+minutes)."""
 
 
 def _settings(family: str, task: str, length: int):
     if family == "dus":
         return [("block", None, {}), ("block", 2, {"block": 2})]
     return TF.sweep(family, task, length)
+
+
+def _sampler_sweep(task: str, length: int):
+    """`(family, temperature, parameter, value, params)` of every point drawn.
+
+    The sweeps of `FAMILIES` at both temperatures, then, on outputs of at most
+    `EXTRA_MAX_LENGTH` tokens, the registry examples of every other one-model
+    sampler (re-masking ones included, flagged) whose temperature is 0 or 1.
+    """
+    import trilemma.samplers as S
+
+    for family in FAMILIES:
+        for temperature in TEMPERATURES:
+            for pname, value, params in _settings(family, task, length):
+                params = {**params, "temperature": temperature}
+                yield family, temperature, pname, value, params
+    if length > EXTRA_MAX_LENGTH:
+        return
+    examples = getattr(S, "EXAMPLES", {})
+    for family in S.SAMPLERS:
+        if family in FAMILIES:
+            continue
+        for i, params in enumerate(examples.get(family, ())):
+            sampler = S.SAMPLERS[family](**params)
+            temperature = float(getattr(sampler, "temperature", -1.0))
+            if getattr(sampler, "num_models", 1) != 1 or temperature not in (
+                TEMPERATURES
+            ):
+                continue
+            yield family, temperature, "example", i, dict(params)
+
+
+def _sampler_entry(name, n, fronts, family, temperature, pname, value, params):
+    """One sampler setting's exact point beside the frontier of its temperature."""
+    p = D.point(name, n, family, D.params_key(params))
+    best = fronts[(temperature, "accuracy", "adaptive")]
+    fixed = fronts[(temperature, "accuracy", "fixed")]
+    opt = float(best.nfe_for(p["accuracy"]))
+    beats_one_step = p["accuracy"] > best.values[0] + 1e-12
+    return {
+        "family": family,
+        "temperature": temperature,
+        "parameter": pname,
+        "value": value,
+        "expected_nfe": p["expected_nfe"],
+        "accuracy": p["accuracy"],
+        "precision": p["precision"],
+        "recall": p["recall"],
+        "valid_entropy_bits": p["valid_entropy_bits"],
+        "kl_reference_to_sampler_bits": p["kl_reference_to_sampler_bits"],
+        "optimal_nfe_at_equal_accuracy": _finite(opt),
+        "fixed_class_nfe_at_equal_accuracy": _finite(
+            float(fixed.nfe_for(p["accuracy"]))
+        ),
+        # defined where the one-step policy does not already reach the accuracy
+        "speedup": _finite(p["expected_nfe"] / opt) if beats_one_step else None,
+        "frontier_accuracy_at_equal_nfe": float(best.reward_at(p["expected_nfe"])),
+        "remasks": _remasks(family, params),
+    }
+
+
+def _remasks(family: str, params: dict) -> bool:
+    import trilemma.samplers as S
+
+    return bool(getattr(S.SAMPLERS[family](**params), "remasks", False))
 
 
 def _finite(x):
@@ -111,42 +180,10 @@ def compute(progress=None) -> dict:
             for (t, r, c), fr in fronts.items()
         ]
         reference_bits = _bits(_reference_entropy(task))
-        samplers = []
-        for family in FAMILIES:
-            for temperature in TEMPERATURES:
-                for pname, value, params in _settings(family, name, length):
-                    params = {**params, "temperature": temperature}
-                    p = D.point(name, n, family, D.params_key(params))
-                    best = fronts[(temperature, "accuracy", "adaptive")]
-                    fixed = fronts[(temperature, "accuracy", "fixed")]
-                    opt = float(best.nfe_for(p["accuracy"]))
-                    samplers.append(
-                        {
-                            "family": family,
-                            "temperature": temperature,
-                            "parameter": pname,
-                            "value": value,
-                            "expected_nfe": p["expected_nfe"],
-                            "accuracy": p["accuracy"],
-                            "precision": p["precision"],
-                            "recall": p["recall"],
-                            "valid_entropy_bits": p["valid_entropy_bits"],
-                            "kl_reference_to_sampler_bits": p[
-                                "kl_reference_to_sampler_bits"
-                            ],
-                            "optimal_nfe_at_equal_accuracy": _finite(opt),
-                            "fixed_class_nfe_at_equal_accuracy": _finite(
-                                float(fixed.nfe_for(p["accuracy"]))
-                            ),
-                            # defined where one step does not already reach it
-                            "speedup": _finite(p["expected_nfe"] / opt)
-                            if p["accuracy"] > best.values[0] + 1e-12
-                            else None,
-                            "frontier_accuracy_at_equal_nfe": float(
-                                best.reward_at(p["expected_nfe"])
-                            ),
-                        }
-                    )
+        samplers = [
+            _sampler_entry(name, n, fronts, *setting)
+            for setting in _sampler_sweep(name, length)
+        ]
         _check_dominance(name, samplers)
         spec = []
         for gamma in range(1, length + 1):
@@ -195,7 +232,8 @@ def _check_dominance(name: str, samplers: list[dict]) -> None:
     bad = [
         s
         for s in samplers
-        if s["accuracy"] > s["frontier_accuracy_at_equal_nfe"] + 1e-9
+        if not s["remasks"]
+        and s["accuracy"] > s["frontier_accuracy_at_equal_nfe"] + 1e-9
     ]
     if bad:
         raise RuntimeError(f"{name}: samplers above the optimal frontier: {bad[:3]}")
@@ -307,8 +345,11 @@ def table_markdown(data: dict) -> str:
                 continue
             best = max(speed, key=lambda p: p["speedup"])
             median = statistics.median(p["speedup"] for p in speed)
+            label = TF.LABELS.get(family, family)
+            if best["remasks"]:
+                label += " (re-masks)"
             lines.append(
-                f"| {row['title']} | {TF.LABELS.get(family, family)} | "
+                f"| {row['title']} | {label} | "
                 f"{temperature:g} | {median:.2f} | {best['speedup']:.2f} | "
                 f"{best['parameter']} = {best['value']} | {best['expected_nfe']:.3f} "
                 f"| {best['accuracy']:.4f} | "
