@@ -366,6 +366,28 @@ def test_klass_history_across_blocks_authors_and_port(temperature):
     assert max(abs(kept.get(y, 0) - cleared.get(y, 0)) for y in kept) > 0.01
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        # fast phases that end before the block does, then a new sub-cycle
+        {"exploration_steps": 2, "cycle_confidence": 0.5, "temperature": 1.0},
+        # full windows of estimates too spread to fix the end before the last pass
+        {
+            "exploration_steps": 3,
+            "cycle_confidence": 0.5,
+            "high_confidence": 0.5,
+            "temperature": 1.0,
+        },  # fmt: skip
+    ],
+)
+def test_slowfast_sub_cycles_on_four_positions(params):
+    """Four positions reach branches that three do not (see the comments)."""
+    task = dense_task(random_dense(11, (2, 3, 2, 2), zeros=0.2))
+    assert_laws_equal(
+        chain_law(task, slowfast(**params)), slowfast_reference(task, **params)
+    )
+
+
 def test_the_references_see_the_rules_fire():
     """The cases are not vacuous: the rules commit in parallel and waste passes.
 
