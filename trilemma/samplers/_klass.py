@@ -48,18 +48,19 @@ written from the rule, not from either code.
   authors' schedule.
 * *History across blocks.* The authors allocate $p_{t-1}$ and the KL history once
   for the whole sequence; ParallelBench's LLaDA port clears both at each block, so
-  a block's first KL is taken against zeros and is never below $\kappa$ (finite
-  $\kappa$). Both gate on the block's own pass count, so only the first KL of a
-  block differs. `reset_history=False` (default) is the authors'; True is the port.
-  With one block (ParallelBench's runs) they agree.
+  a block's first KL is taken against zeros (about $27.6 - H(p)$ nats, never
+  below the thresholds used). Both gate on the block's own pass count, so only the
+  first KL of a block differs. `reset_history=False` (default) is the authors';
+  True is the port. With one block (ParallelBench's runs) they agree.
 * *Threshold.* $c > \tau$ in the authors' code and the LLaDA port, $c \ge \tau$ in
   the Dream port (`inclusive=True`).
 * *Temperature.* At $T > 0$ the authors softmax Gumbel-perturbed values
   (`add_gumbel_noise` returns $e^{\ell}/(-\log u)^T$, then `softmax` of that), so both
   the confidence and the KL read a noisy, renormalised vector (REFERENCE 5.8); the
-  ports decode greedily. Here tokens are drawn from $p^{1/T}$ and the confidence and
-  the KL read the model's own $p$, as every trilemma sampler does; at $T = 0$
-  (default, and every run of the papers and ParallelBench) all agree.
+  ports commit the greedy token (the Dream port picks its fallback position by the
+  confidence of a token sampled at $T$). Here tokens are drawn from $p^{1/T}$ and the
+  confidence and the KL read the model's own $p$, as every trilemma sampler does;
+  at $T = 0$ (the default, and ParallelBench's runs) all agree.
 * *Ties.* The codes take `torch.argmax`/`torch.topk`, the first of tied tokens or
   positions; here ties are broken uniformly at random (as for every sampler, and as
   ParallelBench's ideal-model analysis does).

@@ -34,7 +34,8 @@ output law as a chain over (revealed tokens, sampler state).
 a slow pass decodes the block's last mask, the remaining passes of the phase still
 run the model and commit nothing (both codes count them in NFE). With
 `skip_wasted=False` (default) this module charges them to the step that fills the
-block, so E[NFE] matches the codes' counts; with False a step costs one pass.
+block, so E[NFE] matches the codes' counts; with `skip_wasted=True` a step costs one
+pass.
 
 **Sources.** The authors' `generate_slow_fast_sampling` (LiangrunFlora/Slow-Fast-
 Sampling @ 1f56fb6, `slow-fast-sampling/sampling_utils/generate_slow_fast_sampling.py`)
