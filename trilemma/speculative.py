@@ -85,6 +85,14 @@ def speculative(
 
     Returns:
       A `Speculative`.
+
+    The poster's cities: the first token's draft is p*'s first conditional, so it
+    is always accepted, and the same target call gives the second token:
+
+    >>> import trilemma as T
+    >>> result = speculative(T.make_task("cities"), 1)
+    >>> result.expected_calls, result.tokens_per_call
+    (1.0, 2.0)
     """
     _checks.check_instance(task, "task", Task)
     outcomes = np.asarray(task.joint.outcomes).astype(np.int64)
