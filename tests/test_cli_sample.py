@@ -11,27 +11,12 @@ from test_cli_bad_input import one_line_error
 
 import trilemma as T
 from trilemma import samples, sampling
+from trilemma.cli.samplers import example_flags
 from trilemma.models import weights
-from trilemma.samplers import apd
+from trilemma.samplers import EXAMPLES, apd
 
-FLAGS = {
-    "random_topk": ["--k", "2", "--temperature", "1"],
-    "confidence_topk": ["--k", "2", "--block", "2"],
-    "margin_topk": ["--num-steps", "2"],
-    "entropy_topk": ["--k", "1", "--temperature", "0.5"],
-    "left_to_right": ["--k", "3"],
-    "threshold": ["--gamma", "0.5", "--temperature", "1"],
-    "threshold_strict": ["--gamma", "0.5"],
-    "factor": ["--factor", "1"],
-    "eb": ["--gamma", "0.5", "--temperature", "1"],
-    "mdlm": ["--num-steps", "3"],
-    "dus": ["--block", "2", "--temperature", "1"],
-    "apd": ["--weight", "0.5", "--lookahead", "2"],
-}
-
-
-def test_flags_cover_every_sampler():
-    assert set(FLAGS) == set(T.SAMPLERS)
+FLAGS = {name: example_flags(EXAMPLES[name][0]) for name in T.SAMPLERS}
+"""Every sampler's flags: its registry example, as `trilemma samplers` prints it."""
 
 
 def _argv(path, sampler="confidence_topk", *extra):

@@ -23,6 +23,7 @@ from trilemma.samplers import (
     make_step,
 )
 from trilemma.samplers import rules as B
+from trilemma.samplers._protocol import check_sampler
 
 # --------------------------------------------------------------------------------------
 # Protocol, over every registered sampler
@@ -64,9 +65,14 @@ def _counting(model, traces):
 
 @pytest.mark.parametrize("name", list(VALID))
 def test_factory_returns_a_sampler_with_init_and_step(name, oracle):
+    """Every factory builds a value that implements the sampler protocol."""
     _, model, mask_id, _ = oracle
     sampler = T.SAMPLERS[name](**VALID[name])
-    assert isinstance(sampler, Sampler)
+    check_sampler(sampler)
+    assert len(sampler.phases) == sampler.num_models == 1
+    assert isinstance(sampler.remasks, bool)
+    assert sampler.law in ("levels", "chain")
+    assert isinstance(sampler, Sampler) == (sampler.law == "levels")
     assert sampler.name == name
     assert sampler.describe().startswith(f"{name}(")
     assert T.make_sampler(name, **VALID[name]).params == sampler.params

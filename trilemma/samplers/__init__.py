@@ -23,6 +23,7 @@ from ._decode import make_step as make_step
 from ._dus import dilated_levels as dilated_levels
 from ._dus import dus as dus
 from ._host import decode_host as decode_host
+from ._klass import klass as klass
 from ._protocol import Decoded as Decoded
 from ._protocol import DecodeInfo as DecodeInfo
 from ._protocol import DecodeState as DecodeState
@@ -44,6 +45,7 @@ from ._sampler import random_topk as random_topk
 from ._sampler import step_from_logits as step_from_logits
 from ._sampler import threshold as threshold
 from ._sampler import threshold_strict as threshold_strict
+from ._slowfast import slowfast as slowfast
 from .rules import topk_schedule as topk_schedule
 
 SAMPLERS = MappingProxyType(
@@ -60,6 +62,8 @@ SAMPLERS = MappingProxyType(
         "mdlm": mdlm,
         "dus": dus,
         "apd": apd,
+        "klass": klass,
+        "slowfast": slowfast,
         "remdm": remdm,
         "rcr": rcr,
     }
@@ -80,6 +84,14 @@ EXAMPLES = MappingProxyType(
         "mdlm": ({"num_steps": 3}, {"num_steps": 3, "temperature": 0.0}),
         "dus": ({"block": 4, "temperature": 1.0}, {"block": 2}),
         "apd": ({"weight": 0.5, "lookahead": 2}, {"temperature": 0.0}),
+        "klass": (
+            {"confidence": 0.4, "kl_threshold": 0.5, "history": 1, "temperature": 1.0},
+            {"confidence": 0.9},
+        ),
+        "slowfast": (
+            {"exploration_steps": 2, "high_confidence": 0.5, "temperature": 1.0},
+            {"high_confidence": 0.9},
+        ),
         "remdm": ({"num_steps": 2, "temperature": 1.0}, {"remask_steps": 2}),
         "rcr": ({"num_steps": 2, "temperature": 1.0}, {"num_steps": 3}),
     }
