@@ -461,6 +461,61 @@ def test_policy_as_data_and_monte_carlo():
 
 
 # --------------------------------------------------------------------------------------
+# Fidelity: the least KL(p*||q) at each speed
+
+
+@pytest.mark.parametrize("name,n,options", SMALL[:8])
+def test_sequential_law_is_the_target(name, n, options):
+    """Theorem (chain rule): the sequential policy's output law is p*.
+
+    Committing one free position at a time (the forced ones with it) draws every
+    token from p*'s conditional given the tokens before it.
+    """
+    task = make(name, n, options)
+    law = F.sequential_law(F.DrawTable(F.StateSpace(task), 1.0))
+    np.testing.assert_allclose(law.q_rows, np.asarray(task.joint.probs), **EXACT)
+    assert law.invalid == 0.0
+
+
+def test_fidelity_on_cities():
+    """Cities: p* itself at E[NFE] = 1.5; above 1 nat per step, one step (KL 1 bit).
+
+    The first: commit both draws when they are valid, else one (ties spread
+    uniformly).
+    """
+    table = F.DrawTable(F.StateSpace(T.make_task("cities")), 1.0)
+    cheap = F.fidelity_point(table, 0.5)
+    np.testing.assert_allclose([cheap.expected_nfe, cheap.kl], [1.5, 0.0], **EXACT)
+    dear = F.fidelity_point(table, 2.0)
+    np.testing.assert_allclose(dear.expected_nfe, 1.0, atol=1e-9)
+    np.testing.assert_allclose(dear.kl, math.log(2), atol=1e-9)
+
+
+@settings(max_examples=10)
+@given(_tasks(), st.sampled_from([0.1, 0.6, 1.2]))
+def test_fidelity_beats_every_vertex(task, lam):
+    """Frank-Wolfe's result is within its duality gap of the best, so of every policy.
+
+    Checked on KL(p*||q) + lam E[NFE] against every vertex of the accuracy and
+    precision frontiers and the sequential policy.
+    """
+    table = F.DrawTable(F.StateSpace(task), 1.0)
+    point = F.fidelity_point(table, lam, iterations=200)
+    p_star = np.asarray(task.joint.probs, float)
+    value = point.kl + lam * point.expected_nfe
+    laws = [F.sequential_law(table)]
+    for reward in ("accuracy", "precision"):
+        laws += [v.policy.law() for v in F.frontier(table, reward=reward).vertices]
+    for law in laws:
+        live = law.q_rows > 0
+        if not np.all(live | (p_star == 0)):
+            continue  # infinite KL
+        kl = float(np.sum(p_star * np.log(p_star / law.q_rows)))
+        assert value <= kl + lam * law.expected_nfe + point.gap + 1e-9
+    assert point.kl >= -1e-12 and point.gap >= 0
+
+
+# --------------------------------------------------------------------------------------
 # The adaptive T-step bound
 
 

@@ -230,10 +230,22 @@ class StateSpace:
         )
         return int(self.lookup(np.array([key]))[0])
 
-    def rewards(self, reward: Reward) -> np.ndarray:
-        """`(S,)` the reward of each complete state (0 elsewhere)."""
-        _checks.check_one_of(reward, "reward", ("accuracy", "precision"))
+    def rewards(self, reward) -> np.ndarray:
+        """`(S,)` the reward of each complete state (0 elsewhere).
+
+        Args:
+          reward: `"accuracy"`, `"precision"`, or an `(N,)` array of finite rewards
+            of the support rows of `task.joint` (invalid outputs get 0).
+        """
         out = np.zeros(self.num_states)
+        if not isinstance(reward, str):
+            values = np.asarray(reward, float)
+            _checks.check_shape(values, "reward", (len(self.rows),))
+            if not np.all(np.isfinite(values)):
+                raise ValueError("`reward` must be finite")
+            out[self.row_state[(1 << self.length) - 1]] = values
+            return out
+        _checks.check_one_of(reward, "reward", ("accuracy", "precision"))
         done = np.nonzero(self.complete)[0]
         if reward == "precision":
             out[done] = 1.0
@@ -554,7 +566,8 @@ def solve(
     Args:
       table: a `DrawTable` (the task and the draw law).
       lam: $\lambda \ge 0$, the reward given up per expected step.
-      reward: `"accuracy"` (the task's grader) or `"precision"` (valid output).
+      reward: `"accuracy"` (the task's grader), `"precision"` (valid output), or an
+        `(N,)` array: the reward of each support row of `task.joint` (0 off it).
       policy_class: `"adaptive"` (the set read the draws) or `"fixed"` (the set is
         chosen from the state before drawing).
     """
@@ -837,6 +850,148 @@ def _hull(table, run: Callable[[float], Policy], reward, policy_class) -> Fronti
         tuple(vertices),
         solves,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Fidelity: the least KL(p*||q) at each speed (Frank-Wolfe over the policies' laws)
+
+
+@dataclasses.dataclass(frozen=True)
+class FidelityPoint:
+    r"""A randomised adaptive policy minimising $KL(p^*\|q) + \lambda\,E[NFE]$.
+
+    Attributes:
+      lam: the price per step (nats).
+      expected_nfe, kl: the mixture's E[NFE] and $KL(p^*\|q)$ in nats.
+      accuracy, precision: its grader pass rate and valid mass.
+      gap: the Frank-Wolfe duality gap; the optimum of the objective lies within
+        `gap` below `kl + lam * expected_nfe`.
+      iterations: Frank-Wolfe steps taken.
+      q_rows: `(N,)` its law on the support rows (with the prompt law).
+    """
+
+    lam: float
+    expected_nfe: float
+    kl: float
+    accuracy: float
+    precision: float
+    gap: float
+    iterations: int
+    q_rows: np.ndarray
+
+
+def sequential_law(table: DrawTable) -> PolicyLaw:
+    """The law of committing one free position at a time (plus the forced ones).
+
+    Each committed token is drawn from $p^*$'s conditional given the state, so the
+    output law is $p^*$ itself (the chain rule): the slowest, exact end of the
+    fidelity frontier.
+    """
+    choice = []
+    for group in table.groups:
+        # subset index 1 is {free[0]}; with no free position, commit the forced ones
+        choice.append(np.full(len(group.states), 1 if len(group.free) else 0))
+    policy = Policy(
+        table=table,
+        policy_class="fixed",
+        reward="precision",
+        lam=0.0,
+        choice=choice,
+        value=np.zeros(table.space.num_states),
+        steps=np.zeros(table.space.num_states),
+        gain=np.zeros(table.space.num_states),
+        expected_nfe=math.nan,
+        expected_reward=math.nan,
+    )
+    return policy.law("first")
+
+
+def fidelity_point(
+    table: DrawTable,
+    lam: float,
+    *,
+    iterations: int = 500,
+    tol: float = 1e-9,
+) -> FidelityPoint:
+    r"""Least $KL(p^*\|q) + \lambda\,E[NFE]$ over randomised adaptive policies.
+
+    The achievable pairs $(q, E[NFE])$ form a convex set (randomise at the start)
+    whose extreme points are deterministic policies, and $KL(p^*\|q)$ is convex in
+    $q$, so Frank-Wolfe applies: the linear step is the DP (`solve`) with the
+    reward $p^*(y)/q_k(y)$ per support row at price $\lambda$, and its duality gap
+    certifies the result. Starts from the sequential policy (law $p^*$, KL 0).
+
+    Args:
+      table: the `DrawTable` (task, temperature).
+      lam: price per step in nats, > 0.
+      iterations: most Frank-Wolfe steps.
+      tol: stop when the duality gap is below this.
+    """
+    lam = _checks.check_real(lam, "lam", low=0, high=math.inf, low_open=True)
+    iterations = _checks.check_int(iterations, "iterations", minimum=1)
+    tol = _checks.check_real(tol, "tol", low=0, low_open=True)
+    space = table.space
+    p_star = np.asarray(space.task.joint.probs, float)
+    passed = space.task.grade(space.prompt[space.row_state[-1]], space.rows)
+    start = sequential_law(table)
+    q, nfe = start.q_rows.copy(), start.expected_nfe
+
+    def objective(q, nfe):
+        return _kl(p_star, q) + lam * nfe
+
+    gap, done = math.inf, 0
+    while done < iterations:
+        done += 1
+        ratio = p_star / q
+        vertex = solve(table, lam, reward=ratio).law("uniform")
+        q_s, nfe_s = vertex.q_rows, vertex.expected_nfe
+        gap = float(np.dot(ratio, q_s - q) - lam * (nfe_s - nfe))
+        if gap <= tol:
+            break
+
+        def along(t, q=q, nfe=nfe, q_s=q_s, nfe_s=nfe_s):
+            return objective((1 - t) * q + t * q_s, (1 - t) * nfe + t * nfe_s)
+
+        step = _line_search(along)
+        q = (1 - step) * q + step * q_s
+        nfe = (1 - step) * nfe + step * nfe_s
+    return FidelityPoint(
+        lam=lam,
+        expected_nfe=float(nfe),
+        kl=_kl(p_star, q),
+        accuracy=float(q[passed].sum()),
+        precision=float(q.sum()),
+        gap=max(gap, 0.0),
+        iterations=done,
+        q_rows=q,
+    )
+
+
+def _kl(p, q) -> float:
+    """KL(p||q) in nats over the support rows (inf where q = 0 < p)."""
+    live = p > 0
+    if np.any(q[live] <= 0):
+        return math.inf
+    return float(np.sum(p[live] * np.log(p[live] / q[live])))
+
+
+def _line_search(f, iterations: int = 60) -> float:
+    """The minimiser of a convex f on [0, 1], by golden-section search."""
+    lo, hi = 0.0, 1.0
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = f(a), f(b)
+    for _ in range(iterations):
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = f(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = f(b)
+    best = min((f(0.0), 0.0), (f(1.0), 1.0), (fa, a), (fb, b))
+    return best[1]
 
 
 # --------------------------------------------------------------------------------------
