@@ -202,6 +202,12 @@ def _exact_step(sampler: Rcr, probs, tokens, extra, *, mask_id: int) -> list:
     last = step_index >= sampler.num_steps - 1
     kept = int(kept_after(length, step_index, sampler.num_steps))
     number = 0 if last else max(length - kept, 0)
+    # tokens the later steps re-mask in all: the running confidences kept in the
+    # exact state forget what they cannot reach (`_remasking.lowest_relevant`)
+    budget = sum(
+        max(length - int(kept_after(length, i, sampler.num_steps)), 0)
+        for i in range(step_index + 1, sampler.num_steps - 1)
+    )
     groups = _remasking.confidence_classes(probs, sampler.temperature, masked)
     where = {j: i for i, j in enumerate(masked)}
     out: dict = {}
@@ -216,22 +222,15 @@ def _exact_step(sampler: Rcr, probs, tokens, extra, *, mask_id: int) -> list:
         for share, dropped in _remasking.tie_subsets(items, number, largest=False):
             dropped = set(dropped)
             keep = [where[j] for j in masked if j not in dropped]
+            base = tokens.copy()
+            new_running = list(scores)
+            for j in dropped:
+                base[j] = mask_id
+                new_running[j] = math.inf
+            state = (step_index + 1, _remasking.lowest_relevant(new_running, budget))
+            filled = [masked[i] for i in keep]
             for w_tok, values in _remasking.token_choices(groups, chosen, keep):
-                new = tokens.copy()
-                new_running = list(scores)
-                for i, v in zip(keep, values, strict=True):
-                    new[masked[i]] = v
-                for j in dropped:
-                    new[j] = mask_id
-                    new_running[j] = math.inf
-                for j in range(length):
-                    if new[j] == mask_id:
-                        new_running[j] = math.inf
-                _remasking.add(
-                    out,
-                    new,
-                    (step_index + 1, tuple(new_running)),
-                    weight * share * w_tok,
-                    1,
-                )
+                new = base.copy()
+                new[filled] = values
+                _remasking.add(out, new, state, weight * share * w_tok, 1)
     return _remasking.outcomes(out)

@@ -14,6 +14,7 @@ ports' `softmax(logits / T)`), and under the model at $\tau = 0$, $p_j(\hat x_j)
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -69,20 +70,27 @@ def confidence_classes(probs, temperature: float, positions):
       class (summing to 1).
     """
     probs = np.asarray(probs, np.float64)
-    pi = rules.draw_distribution(probs, temperature)
-    table = rules.quantize(probs if temperature == 0 else pi)
-    out = []
-    for j in positions:
-        tokens = np.nonzero(pi[j] > 0)[0]
-        values = table[j, tokens]
-        groups = []
-        for value in np.unique(values):
-            members = tokens[values == value]
-            weights = pi[j, members]
-            mass = float(weights.sum())
-            groups.append((float(value), mass, members, weights / mass))
-        out.append(groups)
-    return out
+    return [_row_classes(probs[j].tobytes(), temperature) for j in positions]
+
+
+@functools.lru_cache(maxsize=2**16)
+def _row_classes(row: bytes, temperature: float) -> tuple:
+    """`confidence_classes` of one position's marginal (its bytes: states share it)."""
+    probs = np.frombuffer(row, np.float64)[None]
+    pi = rules.draw_distribution(probs, temperature)[0]
+    table = rules.quantize(probs if temperature == 0 else pi[None])[0]
+    tokens = np.flatnonzero(pi > 0)
+    values = table[tokens].tolist()
+    classes: dict = {}
+    for v, w, c in zip(tokens.tolist(), pi[tokens].tolist(), values, strict=True):
+        classes.setdefault(c, []).append((v, w))
+    groups = []
+    for value in sorted(classes):
+        members = classes[value]
+        mass = math.fsum(w for _, w in members)
+        tokens_in = tuple(v for v, _ in members)
+        groups.append((value, mass, tokens_in, tuple(w / mass for _, w in members)))
+    return tuple(groups)
 
 
 def tie_subsets(items, count: int, *, largest: bool):
@@ -125,6 +133,29 @@ def token_choices(groups, chosen, positions):
         for w, _ in combo:
             weight *= float(w)
         yield weight, tuple(int(v) for _, v in combo)
+
+
+def lowest_relevant(cache: tuple, budget: int) -> tuple:
+    r"""The cache with $+\infty$ for the values no future re-masking can reach.
+
+    When at most `budget` tokens will be re-masked from now on, each time the lowest
+    cached values, a value with `budget` or more values strictly below it is never
+    picked: those below leave the cache only by re-masking, at most `budget` in all,
+    and newer values only add to the ones below. Forgetting it (it still ranks above
+    every value kept) lumps exact states that differ only there, without changing
+    the law. The exact steps call this after every step.
+
+    >>> lowest_relevant((0.5, 0.25, math.inf, 0.75), 2)
+    (0.5, 0.25, inf, inf)
+    """
+    cache = tuple(cache)
+    finite = sorted(v for v in cache if v < math.inf)
+    if len(finite) <= budget:
+        return cache
+    if budget <= 0:
+        return (math.inf,) * len(cache)
+    cut = finite[budget - 1]
+    return tuple(v if v <= cut else math.inf for v in cache)
 
 
 def add(out: dict, tokens: np.ndarray, extra, weight: float, cost: int) -> None:

@@ -250,52 +250,67 @@ def _exact_step(sampler: Remdm, probs, tokens, extra, *, mask_id: int) -> list:
     tokens = np.asarray(tokens)
     length = len(tokens)
     masked = [int(j) for j in np.nonzero(tokens == mask_id)[0]]
-    count, remask_after = plan(sampler, length, step_index)
-    count = min(int(count), len(masked))
-    remask_after = bool(remask_after)
+    count, remask_after, events = _exact_plan(sampler, length, step_index)
+    count = min(count, len(masked))
     groups = _remasking.confidence_classes(probs, sampler.temperature, masked)
     out: dict = {}
     cost = int(count > 0)
+    budget = sampler.remask_number * events
     for chosen in itertools.product(*(range(len(g)) for g in groups)):
         weight = 1.0
         for i, c in enumerate(chosen):
             weight *= groups[i][c][1]
         scores = [(i, groups[i][c][0]) for i, c in enumerate(chosen)]
         for share, picked in _remasking.tie_subsets(scores, count, largest=True):
+            new_cache = list(cache)
+            for i in picked:
+                new_cache[masked[i]] = groups[i][chosen[i]][0]
+            options = _remask_options(sampler, new_cache, remask_after, budget)
+            filled = [masked[i] for i in picked]
             for w_tok, values in _remasking.token_choices(groups, chosen, picked):
                 new = tokens.copy()
-                new_cache = list(cache)
-                for i, v in zip(picked, values, strict=True):
-                    new[masked[i]] = v
-                    new_cache[masked[i]] = groups[i][chosen[i]][0]
-                base = weight * share * w_tok
-                _remask(
-                    sampler,
-                    out,
-                    new,
-                    new_cache,
-                    step_index,
-                    base,
-                    cost,
-                    remask_after,
-                    mask_id,
-                )
+                new[filled] = values
+                for w_remask, remasked, kept in options:
+                    again = new
+                    if remasked:
+                        again = new.copy()
+                        again[remasked] = mask_id
+                    _remasking.add(
+                        out,
+                        again,
+                        (step_index + 1, kept),
+                        weight * share * w_tok * w_remask,
+                        cost,
+                    )
     return _remasking.outcomes(out)
 
 
-def _remask(sampler, out, new, cache, step_index, weight, cost, remask_after, mask_id):
-    """Re-mask the lowest cached confidences when the next step is a re-masking one."""
+def _remask_options(sampler: Remdm, cache, remask_after: bool, budget: int) -> list:
+    """`(probability, re-masked positions, cache kept)` after a step's commits.
+
+    When the next step is a re-masking one, the lowest cached confidences are
+    re-masked now (ties at random); the cache kept in the exact state forgets what
+    no later re-masking can reach (`_remasking.lowest_relevant`: at most `budget`
+    more tokens re-masked).
+    """
     if not remask_after:
-        _remasking.add(out, new, (step_index + 1, tuple(cache)), weight, cost)
-        return
+        return [(1.0, [], _remasking.lowest_relevant(cache, budget))]
     committed = [(j, c) for j, c in enumerate(cache) if math.isfinite(c)]
     number = min(sampler.remask_number, len(committed))
+    options = []
     for share, picked in _remasking.tie_subsets(committed, number, largest=False):
-        again = new.copy()
         new_cache = list(cache)
         for j in picked:
-            again[j] = mask_id
             new_cache[j] = math.inf
-        _remasking.add(
-            out, again, (step_index + 1, tuple(new_cache)), weight * share, cost
-        )
+        kept = _remasking.lowest_relevant(new_cache, budget)
+        options.append((share, list(picked), kept))
+    return options
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_plan(sampler: Remdm, window: int, step_index: int) -> tuple[int, bool, int]:
+    """`plan` as Python values, with the re-maskings still to come after this step."""
+    count, remask_after = plan(sampler, window, step_index)
+    later = range(step_index + 1, sampler.max_steps(window))
+    events = sum(bool(plan(sampler, window, s)[1]) for s in later)
+    return int(count), bool(remask_after), events

@@ -49,6 +49,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import scipy.sparse
+import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
 from .. import _checks
@@ -185,9 +186,10 @@ class _Chain:
         for weight, tokens, extra, cost in steps:
             if weight <= 0:
                 continue
-            tokens = np.asarray(tokens, np.int64)
+            if tokens.dtype != np.int64:
+                tokens = np.asarray(tokens, np.int64)
             self.cost[i] += weight * cost
-            if np.any(tokens == self.mask_id):
+            if (tokens == self.mask_id).any():
                 self.q.append((i, self._state(prompt, tokens, extra), weight))
             else:
                 self.r.append((i, self._output(prompt, tokens), weight))
@@ -221,14 +223,13 @@ class _Chain:
         self._check_terminates(num)
         if self.q:
             src, dst, w = zip(*self.q, strict=True)
-            q = scipy.sparse.coo_matrix((w, (src, dst)), (num, num)).tocsc()
+            q = scipy.sparse.coo_matrix((w, (src, dst)), (num, num))
         else:
-            q = scipy.sparse.csc_matrix((num, num))
+            q = scipy.sparse.coo_matrix((num, num))
         start = np.zeros(num)
         for i, mass in self.starts:
             start[i] += mass
-        system = (scipy.sparse.identity(num, format="csc") - q).T.tocsc()
-        visits = np.atleast_1d(scipy.sparse.linalg.spsolve(system, start))
+        visits = expected_visits(q.tocsr(), start)
         src, out, w = zip(*self.r, strict=True)
         r = scipy.sparse.coo_matrix((w, (src, out)), (num, len(self.output_rows)))
         mass = np.asarray(r.T.tocsr() @ visits).ravel()
@@ -257,3 +258,58 @@ class _Chain:
             states_visited=num,
             output_entropy=entropy,
         )
+
+
+def expected_visits(q, start) -> np.ndarray:
+    r"""$y = (I - Q)^{-\top} \pi_0$: expected visits to each transient state.
+
+    The strongly connected components of $Q$ are solved in topological order of
+    the condensation (Kahn's algorithm, a whole front of components at once): a
+    component of one state is $y_i = b_i / (1 - Q_{ii})$, a larger one (a cycle of
+    states) a sparse solve of its own block; $b$ is the start mass plus the flow
+    from the components already solved. An acyclic chain is pure forward
+    substitution (sums of products, no factorisation and no fill-in).
+
+    Args:
+      q: `(T, T)` CSR, the transient block (row: from, column: to).
+      start: `(T,)` the start law $\pi_0$.
+    """
+    num = q.shape[0]
+    q = q.tocsr()
+    q.sum_duplicates()
+    count, label = scipy.sparse.csgraph.connected_components(
+        q, directed=True, connection="strong"
+    )
+    size = np.bincount(label, minlength=count)
+    rows = q.tocoo()
+    cross = label[rows.row] != label[rows.col]
+    waiting = np.bincount(label[rows.col[cross]], minlength=count)
+    order = np.argsort(label, kind="stable")
+    first = np.concatenate([[0], np.cumsum(size)])
+    diagonal = q.diagonal()
+    inflow = np.asarray(start, float).copy()
+    visits = np.zeros(num)
+    front = np.nonzero(waiting == 0)[0]
+    while len(front):
+        single = front[size[front] == 1]
+        nodes = order[first[single]]
+        visits[nodes] = inflow[nodes] / (1.0 - diagonal[nodes])
+        solved = [nodes]
+        for comp in front[size[front] > 1]:
+            members = order[first[comp] : first[comp + 1]]
+            block = q[members][:, members]
+            system = (scipy.sparse.identity(len(members), format="csc") - block).T
+            visits[members] = scipy.sparse.linalg.spsolve(
+                system.tocsc(), inflow[members]
+            )
+            solved.append(members)
+        nodes = np.concatenate(solved)
+        out = q[nodes]
+        inflow += out.T @ visits[nodes]
+        targets = label[out.indices]
+        sources = label[np.repeat(nodes, np.diff(out.indptr))]
+        targets = targets[targets != sources]
+        np.subtract.at(waiting, targets, 1)
+        touched = np.unique(targets)
+        front = touched[waiting[touched] == 0]
+    return visits
