@@ -45,14 +45,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ..estimators import Estimate, clopper_pearson
 from ..metrics import pbx_discrete, pbx_interpolated
 from ..tasks import TEXT_FACTS
 from ._logs import NO_PATTERN, LogFile, find_log_files, grade_log, method_params
-from .ideal import METHODS, ideal_curve
+from .ideal import FOLDER_PREFIXES, METHODS, ideal_curve
 
 RESULTS_FILE = "results_parallelbench.json"
 """The results file of a run folder in ParallelBench's tree."""
@@ -61,9 +60,10 @@ TOPK_METHODS = frozenset(m for m, spec in METHODS.items() if spec.kind == "topk"
 """Methods with a fixed k per step: PBx reads them at their sweep points
 (discrete); the others (adaptive) on the interpolated curve, as the project page."""
 
-PARAM_PREFIXES = MappingProxyType({"k": "k", "alg_threshold": "t", "alg_factor": "f"})
-"""How ParallelBench's param folders spell its three common parameters (`k4`,
-`t0.7`, `f1.0`); other parameters are written `<name><value>` joined by `_`."""
+PARAM_PREFIXES = FOLDER_PREFIXES
+"""How ParallelBench's param folders abbreviate a parameter (`k4`, `t0.7`, `f1.0`,
+DUS's `bl8`; `trilemma.parallelbench.ideal.FOLDER_PREFIXES`); other parameters are
+written `<name><value>`, joined by `_` in sorted order."""
 
 COMPARED = (
     ("score", "score,none"),
@@ -387,6 +387,8 @@ def param_label(params: Mapping[str, Any]) -> str:
     ('k4', 't0.7')
     >>> param_label({"kl_threshold": 0.01, "conf_threshold": 0.5})
     'conf_threshold0.5_kl_threshold0.01'
+    >>> param_label({"block_length": 8, "dus_base": 2})
+    'bl8_dus_base2'
     """
     return "_".join(
         f"{PARAM_PREFIXES.get(k, k)}{_value_text(params[k])}" for k in sorted(params)
@@ -1279,15 +1281,16 @@ def ideal_curves(
     For every task the runs have, every n its docs have and every method run on it,
     `trilemma.parallelbench.ideal.ideal_curve(task, n, method)`: the ideal model
     (the task's exact conditional marginals) decoded by the same rule, top-k over
-    $k_{\text{items}} = 1..L$ and threshold or factor over ParallelBench's grid,
+    $k_{\text{items}} = 1..L$ and the other methods over ParallelBench's grid,
     greedy with uniform ties as ParallelBench's runs are (`greedy=False`:
     temperature 1). Its speed is `IdealPoint.tokens_per_step` = max_tokens /
     E[NFE]: ParallelBench's axis, the ideal model's steps as if they ran over the
     run's 32- or 64-token canvas (the unit mapping of `trilemma.parallelbench.ideal`;
     items per step = that times L / max_tokens).
 
-    Left out: points the enumeration refuses (the Latin square under tied rules),
-    methods with no trilemma sampler (`klass`, `slowfast`, `wino_dllm`), and
+    Left out: points the enumeration refuses (the Latin square under tied rules
+    and under KLASS and SlowFast, whose chains pass `MAX_CHAIN_STATES`), methods
+    with no trilemma sampler (`wino_dllm`), and
     Sudoku, whose logged n is the grid size while the ideal model's n is the blanks
     (with C(Y|X) = 0 its accuracy is 1 at every speed).
 

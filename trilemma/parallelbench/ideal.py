@@ -25,7 +25,25 @@ furiosa-ai/ParallelBench, commits as cited):
   within one the offsets {0, B/2}, then the odd multiples of B/4, ..., of 1, one
   level per forward pass ($\log_2 B$ passes per block); B read as items (as top-k's
   k); the runs' `dus_remasking_threshold` is read but not modelled (below);
-- `klass`, `slowfast`, `wino_dllm`: none, not in trilemma yet (issue 18).
+- `klass` (`conf_threshold0.9_kl_history_length2_kl_threshold0.01`):
+  `klass(confidence=tau, kl_threshold=kappa, history=H, k=1)`
+  (`trilemma.samplers._klass`): commit every masked position whose KL to the
+  previous pass's prediction stayed below kappa for H passes and whose confidence
+  is above tau, else the top-1;
+- `slowfast` (`sf_cycle_confidence_threshold0.3_sf_high_confidence_threshold0.9`):
+  `slowfast(high_confidence=h, cycle_confidence=c, exploration_steps=6)`
+  (`trilemma.samplers._slowfast`): slow sub-cycles that commit one token (or all
+  above h when at least two) while estimating a span, then the span by the same
+  rule; the passes the slow phase still runs after the canvas is full are counted;
+- `wino_dllm`: none, not in trilemma yet (issue 18).
+
+**Param folders.** The harness names a run's folder by its method's generation
+arguments, `<prefix><value>` joined by `_` in sorted order (`FOLDER_PREFIXES`: `k`,
+`t` for `alg_threshold`, `f` for `alg_factor`, `bl` for `block_length`, any other
+in full), writing only the arguments the run gave. Each `Method` lists its arguments
+(`Setting`: the argument, the sampler's keyword, the check, the port's default when
+omitted), its parameter first; `parse_param` and `sampler_for` read folders and
+lines through that one table, and `folder_name` spells a folder back.
 
 Sources: the method table `UNMASKING_REGISTRY` and its scorers
 (`parallelbench/models/unmasking_registry.py` @ e084d25, with `left_to_right` and
@@ -72,6 +90,26 @@ the harness (`parallelbench/lm_eval_wrappers/dllm_base.py` @ d842db2:
   ideal model accuracy 0 where this curve gives 0.39, 0.08-0.32 and 0.54; at n = 3,
   and on Copy, Replace Random and Insert Random at n = 4, no trajectory does and
   the curve is the runs' rule exactly.
+- **KLASS.** The registry makes it "adaptive" (`derive_adaptive`: `steps =
+  block_length = max_tokens`): one block and a fallback of one token per step
+  (LLaDA's schedule of 32 masks over 32 steps), so the port's fallback never commits
+  more than one token and never stops early. The harness passes `conf_threshold`,
+  `kl_threshold`, `kl_history_length`; the ports' defaults when absent are 0.9, 0.01
+  and 2 (`klass_generate_llada`). LLaDA's port reads `confidence > conf_threshold`,
+  Dream's `>=` (`inclusive=True` in trilemma); the mapping is LLaDA's (and the
+  authors'). For the ideal model they differ only where a confidence equals tau
+  exactly; over the grid on Shuffle, Copy, Insert and Replace Random (n = 3..6) and
+  Sudoku: at tau = 1 where tokens are certain (Copy, Sudoku at n >= 4: `>` one
+  token per pass, `>=` 3 passes) and on Insert Random at n = 6, tau = 0.6 (E[NFE]
+  7 against 6.5), all at accuracy 1. LLaDA's port also clears the KL history per
+  block, which one block makes moot. Greedy: `argmax` in float64.
+- **SlowFast** (LLaDA only). The harness passes `sf_high_confidence_threshold` and
+  `sf_cycle_confidence_threshold`; the port's defaults are 0.9, 0.3 and
+  `sf_exploration_steps` 6, with the stability window 2 and std 1.0 fixed in the
+  code (`slowfast_generate_llada`). One block; full forward passes; the slow phase
+  always runs its 6 passes, and those after the canvas is full are counted
+  (`skip_wasted=False`): a run costs at least 6 passes (the published LLaDA-1.5
+  h = 0.9 Shuffle lines log 6).
 - **Ties.** A real model's logits almost never tie exactly; `torch.topk` and
   `argmax` would break exact ties by index. For the ideal model ties are exact
   (Shuffle's marginals are uniform), and a fixed rule would commit the same item
@@ -101,10 +139,11 @@ At a fixed $n$, items per step is the canvas tokens per step times
 $L/\text{max\_tokens}$, so `IdealPoint.tokens_per_step`
 ($\text{max\_tokens} / \mathbb{E}[\mathrm{NFE}]$, as if the ideal model's steps
 ran over the run's canvas) puts the ideal model on ParallelBench's own axis.
-Threshold and factor parameters are unit-free (the same $\gamma$ or $f$ on each
-token's confidence). A top-k run's k is in tokens, and k tokens are not k items:
-`ideal_curve` gives the ideal model's whole curve over $k_{\text{items}} = 1..L$
-and marks the point nearest the run's items per step.
+Threshold, factor, KLASS and SlowFast parameters are unit-free (the same
+$\gamma$, $f$, $\tau$ or $h$ on each token's confidence; SlowFast's span estimate,
+in positions, is read in items). A top-k run's k is in tokens, and k tokens are
+not k items: `ideal_curve` gives the ideal model's whole curve over
+$k_{\text{items}} = 1..L$ and marks the point nearest the run's items per step.
 
 **Limits of the mapping.**
 
@@ -138,7 +177,13 @@ factor; 1-3 s each). The rest (top-k with $1 < k < 16$, random order, temperatur
 exceeded a $10^6$-branch level after 1-4 GB of memory when measured, so
 `ideal_point` returns them with a `reason` and no accuracy (a top-k rule keeps
 its NFE, its schedule's length). Sudoku ($C = 0$) is cheap at any number of
-blanks.
+blanks. KLASS and SlowFast carry state (KLASS the previous prediction, SlowFast
+its sub-cycle), so `simulate` solves their laws as chains over (tokens, state),
+bounded by `MAX_CHAIN_STATES` ($10^5$): every list at $n \le 6$ fits (the largest,
+Shuffle at n = 6: KLASS 51,337 states, about 5 s of CPU per parameter; SlowFast
+12,607, about 1 s); the 4x4 Latin square passes the bound under both (measured: 2-10
+s before the refusal), so it is refused at once with its `reason`; a chain over the
+bound elsewhere comes back with `simulate`'s refusal as its `reason`.
 """
 
 from __future__ import annotations
@@ -155,6 +200,8 @@ import numpy as np
 
 from .. import _checks
 from ..samplers import SAMPLERS, Sampler, dilated_levels, topk_schedule
+from ..samplers._klass import klass as _klass_factory
+from ..samplers._slowfast import slowfast as _slowfast_factory
 from ..simulation import simulate
 from ..tasks import TEXT_FACTS, make_task
 from ._names import trilemma_task_name
@@ -170,13 +217,66 @@ MAX_BRANCHES = 1_000_000
 """`simulate`'s memory guard for one level, as `ideal_point` calls it (a list at
 n <= 6 needs at most a few 10^4; the feasible Latin-square rules a few 10^5)."""
 
+MAX_CHAIN_STATES = 100_000
+"""`simulate`'s bound on a chain sampler's transient states (KLASS, SlowFast), as
+`ideal_point` calls it: the largest list, Shuffle at n = 6, needs 51,337 (KLASS,
+about 5 s of CPU) and 12,607 (SlowFast); a chain over the bound is returned with
+its `reason`."""
+
 ISSUE_18 = "not in trilemma yet (issue 18)"
+
+FOLDER_PREFIXES = MappingProxyType(
+    {"k": "k", "alg_threshold": "t", "alg_factor": "f", "block_length": "bl"}
+)
+"""How ParallelBench's param folders abbreviate a generation argument; any other is
+spelled in full. A folder joins `<prefix><value>` with `_` over the method's
+arguments in sorted order (`k4`, `bl8_dus_base2_dus_remasking_threshold0.3`,
+`conf_threshold0.9_kl_history_length2_kl_threshold0.01`)."""
+
+_FACTORIES = MappingProxyType(
+    {"klass": _klass_factory, "slowfast": _slowfast_factory, **SAMPLERS}
+)
+"""The sampler factories: the registry, and KLASS and SlowFast until it lists them."""
 
 _REGISTRY = "parallelbench/models/unmasking_registry.py@e084d25"
 _SCORERS = "parallelbench/models/confidence_scorers.py@3859b5a"
 _LLADA = "parallelbench/models/local/generate.py@01110cc"
 _DREAM = "parallelbench/models/local/dream/dream_model_utils.py@e084d25"
 _DUS = "parallelbench/models/local/llada/dus_generate.py@21e6222"
+_KLASS = "parallelbench/models/local/llada/klass_generate.py@3859b5a"
+_KLASS_DREAM = "parallelbench/models/local/dream/klass_sample.py@e084d25"
+_SLOWFAST = "parallelbench/models/local/llada/slowfast_generate.py@b7e488a"
+_WINO = "parallelbench/models/local/llada/wino_generate.py@21e6222"
+
+
+class Setting(NamedTuple):
+    """One generation argument of a method: its name, sampler keyword, check, default.
+
+    Attributes:
+      arg: the harness's generation argument (`k`, `conf_threshold`, ...); its param
+        folder spells it with `FOLDER_PREFIXES`.
+      keyword: the sampler factory's keyword, or None for an argument read and
+        checked but not modelled (DUS's `dus_remasking_threshold`).
+      check: `"count"` (a whole number >= 1), `"unit"` ([0, 1]), `"positive"` (> 0)
+        or `"nonnegative"` (>= 0).
+      default: the value ParallelBench's port uses when the harness omits the
+        argument; None for the method's parameter, which a run must give.
+    """
+
+    arg: str
+    keyword: str | None
+    check: str
+    default: float | None = None
+
+
+_CHECKS = MappingProxyType(
+    {
+        "count": ("a whole number >= 1", lambda x: x >= 1 and x == int(x)),
+        "unit": ("a number in [0, 1]", lambda x: 0 <= x <= 1),
+        "positive": ("a number > 0", lambda x: x > 0),
+        "nonnegative": ("a number >= 0", lambda x: x >= 0),
+    }
+)
 
 
 class Method(NamedTuple):
@@ -184,14 +284,13 @@ class Method(NamedTuple):
 
     Attributes:
       name: ParallelBench's `unmasking` value (and method folder).
-      kind: `"topk"`, `"threshold"`, `"factor"`, `"dus"` or `"other"`.
-      sampler: the key of `trilemma.samplers.SAMPLERS`, or None.
-      arg: the generation argument holding the parameter (`k`, `alg_threshold`,
-        `alg_factor`, `block_length`), or None.
-      prefix: how the param folder spells it (`k4`, `t0.7`, `f1.0`, `bl8_...`), or
-        None.
-      setting: the sampler factory's keyword for the parameter (`k`, `gamma`,
-        `factor`, `block`), or None.
+      kind: `"topk"`, `"threshold"`, `"factor"`, `"dus"`, `"adaptive"` (KLASS,
+        SlowFast, WINO: ParallelBench's registry's word for KLASS) or `"other"`.
+      sampler: the sampler factory's name (`trilemma.samplers.SAMPLERS`, or
+        `klass`/`slowfast`), or None.
+      settings: the method's generation arguments (`Setting`s), its parameter (the
+        swept one, which a run must give) first; a param folder spells them in
+        sorted order.
       fixed: the factory's other settings, `((name, value), ...)`.
       grid: ParallelBench's sweep of the parameter (its folders); top-k's k and
         DUS's block are in tokens.
@@ -203,14 +302,27 @@ class Method(NamedTuple):
     name: str
     kind: str
     sampler: str | None
-    arg: str | None
-    prefix: str | None
-    setting: str | None
+    settings: tuple[Setting, ...]
     fixed: tuple[tuple[str, object], ...]
     grid: tuple[float, ...]
     rule: str
     source: str
     reason: str | None = None
+
+    @property
+    def arg(self) -> str | None:
+        """The generation argument holding the parameter (`k`, `alg_threshold`, ...)."""
+        return self.settings[0].arg if self.settings else None
+
+    @property
+    def setting(self) -> str | None:
+        """The sampler factory's keyword for the parameter (`k`, `gamma`, ...)."""
+        return self.settings[0].keyword if self.settings else None
+
+    @property
+    def prefix(self) -> str | None:
+        """How the param folder spells the parameter (`k`, `t`, `bl`, ...)."""
+        return FOLDER_PREFIXES.get(self.arg, self.arg) if self.arg else None
 
 
 _K_GRID = (1, 2, 4, 8, 16, 32)
@@ -221,9 +333,7 @@ def _topk(name, sampler, rule, scorer):
         name,
         "topk",
         sampler,
-        "k",
-        "k",
-        "k",
+        (Setting("k", "k", "count"),),
         (),
         _K_GRID,
         rule + "; k per step (LLaDA: floor(M/s), remainder first; Dream: "
@@ -235,7 +345,7 @@ def _topk(name, sampler, rule, scorer):
 
 
 def _missing(name, source):
-    return Method(name, "other", None, None, None, None, (), (), "", source, ISSUE_18)
+    return Method(name, "other", None, (), (), (), "", source, ISSUE_18)
 
 
 METHODS = MappingProxyType(
@@ -274,9 +384,7 @@ METHODS = MappingProxyType(
             "confidence_threshold",
             "threshold",
             "threshold",
-            "alg_threshold",
-            "t",
-            "gamma",
+            (Setting("alg_threshold", "gamma", "unit"),),
             (),
             (0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
             "top-m of all m masks by confidence, ranks >= 2 dropped when "
@@ -289,9 +397,7 @@ METHODS = MappingProxyType(
             "confidence_factor",
             "factor",
             "factor",
-            "alg_factor",
-            "f",
-            "factor",
+            (Setting("alg_factor", "factor", "positive"),),
             (("reference_quirk", True),),
             (0.7, 1.0, 1.3, 1.6, 1.9),
             "sorted confidences against 1 - f/(n+1) (rank 1 always passes); stop at "
@@ -300,19 +406,36 @@ METHODS = MappingProxyType(
             f"{_REGISTRY} (derive_factor); {_LLADA} (get_transfer_index_dynamic); "
             f"{_DREAM} (sample_block)",
         ),
-        "klass": _missing(
+        "klass": Method(
             "klass",
-            "parallelbench/models/local/llada/klass_generate.py@3859b5a; "
-            "parallelbench/models/local/dream/klass_sample.py@e084d25",
+            "adaptive",
+            "klass",
+            (
+                Setting("conf_threshold", "confidence", "unit"),
+                Setting("kl_history_length", "history", "count", 2),
+                Setting("kl_threshold", "kl_threshold", "nonnegative", 0.01),
+            ),
+            (("k", 1),),
+            (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0),
+            "a masked position is ready when its KL to the previous pass's "
+            "prediction was < kl_threshold at each of the last kl_history_length "
+            "passes and its confidence > conf_threshold (Dream's port: >=); commit "
+            "every ready one, else the top-1 by confidence (steps = block_length = "
+            "max_tokens: one block, one token per fallback), argmax tokens; defaults "
+            "conf_threshold 0.9, kl_threshold 0.01, kl_history_length 2",
+            f"{_REGISTRY} (klass: derive_adaptive); {_KLASS} (klass_generate_llada); "
+            f"{_KLASS_DREAM}; scripts/llada/llada-1.5/klass.sh",
         ),
         "dus": Method(
             "dus",
             "dus",
             "dus",
-            "block_length",
-            "bl",
-            "block",
-            (("base", 2),),
+            (
+                Setting("block_length", "block", "count"),
+                Setting("dus_base", "base", "count", 2),
+                Setting("dus_remasking_threshold", None, "unit", 0.3),
+            ),
+            (),
             _K_GRID,
             "blocks of block_length tokens left to right, each in dilated levels "
             "(offsets divisible by B/2, then B/4, ..., 1; a smaller last level "
@@ -324,12 +447,31 @@ METHODS = MappingProxyType(
             "_merge_last_level); docs/supported_combinations.md@21e6222; "
             "omerlux/DUS generate.py@abd7723 (generate_scheduled)",
         ),
-        "slowfast": _missing(
-            "slowfast", "parallelbench/models/local/llada/slowfast_generate.py@b7e488a"
+        "slowfast": Method(
+            "slowfast",
+            "adaptive",
+            "slowfast",
+            (
+                Setting("sf_high_confidence_threshold", "high_confidence", "unit"),
+                Setting(
+                    "sf_cycle_confidence_threshold", "cycle_confidence", "unit", 0.3
+                ),
+                Setting("sf_exploration_steps", "exploration_steps", "count", 6),
+            ),
+            (("stability_window", 2), ("stability_std", 1.0), ("skip_wasted", False)),
+            (0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+            "sub-cycles of a slow phase (sf_exploration_steps passes, each estimating "
+            "the span's end from the farthest confidence >= "
+            "sf_cycle_confidence_threshold and committing every confidence >= "
+            "sf_high_confidence_threshold if two or more, else the top-1) and a fast "
+            "phase (the same commit rule on the span until it is decoded); the end "
+            "fixed when the last 2 estimates' std < 1.0; slow passes after the "
+            "canvas is full still run and count; full forward passes, one block, "
+            "argmax tokens; defaults 6, 0.3, 0.9",
+            f"{_SLOWFAST} (slowfast_generate_llada, _slow_phase, _fast_phase); "
+            "scripts/llada/llada-1.5/slowfast.sh",
         ),
-        "wino_dllm": _missing(
-            "wino_dllm", "parallelbench/models/local/llada/wino_generate.py@21e6222"
-        ),
+        "wino_dllm": _missing("wino_dllm", _WINO),
     }
 )
 """ParallelBench's method (`unmasking`) -> `Method`: the trilemma sampler that applies
@@ -392,14 +534,41 @@ def _usable(method: str) -> Method:
     return spec
 
 
-_FOLDER_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_FOLDER_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
 
-_DUS_FOLDER = re.compile(
-    r"bl(?P<block>\d+)(?:_dus_base(?P<base>\d+))?"
-    r"(?:_dus_remasking_threshold(?P<threshold>\d+(?:\.\d*)?|\.\d+))?"
-)
-"""A DUS param folder: `bl8_dus_base2_dus_remasking_threshold0.3` (the harness
-joins the generation arguments it was given; base and threshold may be absent)."""
+
+@functools.cache
+def _folder_pattern(method: str) -> re.Pattern:
+    """A method's param folder, as a pattern.
+
+    `<prefix><number>` per setting, `_`-joined in sorted order; the parameter is
+    required, the settings with a default optional.
+    """
+    pieces = []
+    for i, s in sorted(enumerate(METHODS[method].settings), key=lambda t: t[1].arg):
+        prefix = re.escape(FOLDER_PREFIXES.get(s.arg, s.arg))
+        piece = f"(?:^|_){prefix}(?P<s{i}>{_FOLDER_NUMBER})"
+        pieces.append(piece if s.default is None else f"(?:{piece})?")
+    return re.compile("(?!_)" + "".join(pieces))
+
+
+def folder_name(method: str, param: float) -> str:
+    """The param folder of a run of `method` at `param` with the port's defaults.
+
+    >>> folder_name("confidence_threshold", 0.7), folder_name("dus", 8)
+    ('t0.7', 'bl8_dus_base2_dus_remasking_threshold0.3')
+    >>> folder_name("slowfast", 0.9)
+    'sf_cycle_confidence_threshold0.3_sf_exploration_steps6_sf_high_confidence_threshold0.9'
+
+    (ParallelBench's harness writes only the arguments a run gives: its SlowFast
+    folders leave out `sf_exploration_steps`, which `parse_param` reads as 6.)
+    """
+    spec = _usable(method)
+    values = {s.arg: s.default for s in spec.settings[1:]}
+    values[spec.arg] = param
+    return "_".join(
+        f"{FOLDER_PREFIXES.get(arg, arg)}{values[arg]}" for arg in sorted(values)
+    )
 
 
 def parse_param(method: str, folder_param: str) -> int | float:
@@ -411,87 +580,90 @@ def parse_param(method: str, folder_param: str) -> int | float:
     0.7
     >>> parse_param("dus", "bl8_dus_base2_dus_remasking_threshold0.3")
     8
+    >>> parse_param("klass", "conf_threshold0.9_kl_history_length2_kl_threshold0.01")
+    0.9
 
     Args:
       method: ParallelBench's method (a key of `METHODS` with a sampler).
       folder_param: the param folder of `results/<model>/<method>/<param>/`.
 
     Returns:
-      k (an int, in tokens per step) for the top-k methods, the block length (an
-      int, in tokens) for DUS, the threshold or the factor (a float) for the others.
+      The method's parameter (`Method.settings[0]`): k (an int, in tokens per step)
+      for the top-k methods, the block length (an int, in tokens) for DUS, a
+      threshold or the factor (a float) for the others.
 
     Raises:
-      ValueError: an unknown method, one not in trilemma, or a folder that is not
-        the method's prefix followed by a valid number (for DUS: `bl<B>`, then
-        optionally `_dus_base<b>` and `_dus_remasking_threshold<t>`, with B >= 1,
-        b >= 1 and t in [0, 1]).
+      ValueError: an unknown method, one not in trilemma, or a folder that does not
+        spell the method's settings (`<prefix><number>` joined by `_` in sorted
+        order, the parameter required: `folder_name`) or spells an invalid value.
     """
-    return _parse_folder(method, folder_param)[0]
+    return _parse_folder(method, folder_param)[method_of(method).arg]
 
 
-def _parse_folder(method: str, folder_param) -> tuple[int | float, dict]:
-    """`(parameter, the factory's other settings)` read off a param folder."""
+def _parse_folder(method: str, folder_param) -> dict[str, int | float]:
+    """The generation arguments a param folder spells, checked, defaults filled in."""
     spec = _usable(method)
-    text = folder_param if isinstance(folder_param, str) else None
-    if spec.kind == "dus":
-        match = _DUS_FOLDER.fullmatch(text) if text else None
-        if match is None:
-            raise ValueError(
-                f"folder_param of {method}: expected 'bl' followed by the block "
-                "length, then optionally '_dus_base<b>' and "
-                "'_dus_remasking_threshold<t>' (e.g. "
-                f"bl8_dus_base2_dus_remasking_threshold0.3); got {folder_param!r}"
-            )
-        value = _check_param(spec, float(match["block"]), "folder_param")
-        return value, _dus_settings(
-            match["base"] and int(match["base"]),
-            match["threshold"] and float(match["threshold"]),
-            "folder_param",
+    pattern = _folder_pattern(method)
+    match = pattern.fullmatch(folder_param) if isinstance(folder_param, str) else None
+    if match is None:
+        parts = [
+            f"{FOLDER_PREFIXES.get(s.arg, s.arg)}<number>"
+            if s.default is None
+            else f"[{FOLDER_PREFIXES.get(s.arg, s.arg)}<number>]"
+            for s in sorted(spec.settings, key=lambda s: s.arg)
+        ]
+        spelled = (
+            parts[0]
+            if len(parts) == 1
+            else f"{', '.join(parts)} joined by '_' in this order ([]: optional)"
         )
-    body = text[len(spec.prefix) :] if text and text.startswith(spec.prefix) else None
-    if body is None or not _FOLDER_NUMBER.fullmatch(body):
         raise ValueError(
-            f"folder_param of {method}: expected {spec.prefix!r} followed by a "
-            f"number (e.g. {spec.prefix}{spec.grid[1]}); got {folder_param!r}"
+            f"folder_param {folder_param!r}: a param folder of {method} is "
+            f"{spelled}, e.g. {folder_name(method, spec.grid[1])}"
         )
-    return _check_param(spec, float(body), "folder_param"), {}
+    given = {
+        s.arg: float(match[f"s{i}"])
+        for i, s in enumerate(spec.settings)
+        if match[f"s{i}"] is not None
+    }
+    return _arguments(spec, given, f"folder_param {folder_param!r}")
 
 
-def _dus_settings(base, threshold, where: str) -> dict:
-    """DUS's `base` (None: the port's default 2), its threshold checked and dropped.
+def _arguments(spec: Method, given: Mapping, where: str) -> dict[str, int | float]:
+    """A method's settings read from `given` (by argument), checked.
 
-    `dus_remasking_threshold` (None: the port's 0.3) must be in [0, 1]; it is not a
-    setting of trilemma's `dus` (see the module's DUS note).
+    The port's defaults fill in those it omits; the parameter is required.
     """
-    if threshold is not None:
-        _checks.check_real(
-            threshold, f"{where} `dus_remasking_threshold`", low=0.0, high=1.0
-        )
-    if base is None:
-        return {}
-    base = _checks.check_int(base, f"{where} `dus_base`", minimum=1)
-    return {"base": base}
+    out = {}
+    for s in spec.settings:
+        value = given.get(s.arg)
+        if value is None:
+            if s.default is None:
+                raise ValueError(
+                    f"{where}: no `{s.arg}` (the parameter of {spec.name}); got "
+                    f"keys {sorted(given)}"
+                )
+            value = s.default
+        out[s.arg] = _check_value(spec, s, value, where)
+    return out
 
 
-def _check_param(spec: Method, value, name: str) -> int | float:
-    """A parameter checked for its method: k or B >= 1 whole, gamma in [0, 1], f > 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+def _check_value(spec: Method, setting: Setting, value, where: str) -> int | float:
+    """A setting's value checked (`Setting.check`); a count as an int."""
+    if isinstance(value, bool) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
         raise ValueError(
-            f"{name} of {spec.name}: expected a number; got {type(value).__name__} "
-            f"{value!r}"
+            f"{where}: `{setting.arg}` of {spec.name} must be a number; got "
+            f"{type(value).__name__} {value!r}"
         )
     value = float(value)
-    if spec.kind in ("topk", "dus"):
-        what = "k" if spec.kind == "topk" else "the block length"
-        if not (math.isfinite(value) and value >= 1 and value == int(value)):
-            raise ValueError(
-                f"{name} of {spec.name}: {what} must be a whole number >= 1; got "
-                f"{value:g}"
-            )
-        return int(value)
-    if spec.kind == "threshold":
-        return _checks.check_real(value, f"{name} of {spec.name}", low=0.0, high=1.0)
-    return _checks.check_real(value, f"{name} of {spec.name}", low=0.0, low_open=True)
+    text, holds = _CHECKS[setting.check]
+    if not (math.isfinite(value) and holds(value)):
+        raise ValueError(
+            f"{where}: `{setting.arg}` of {spec.name} must be {text}; got {value:g}"
+        )
+    return int(value) if setting.check == "count" else value
 
 
 def sampler_for(
@@ -513,6 +685,10 @@ def sampler_for(
     >>> sampler_for("dus", {"block_length": 8, "dus_base": 2,
     ...                     "dus_remasking_threshold": 0.3}).describe()
     'dus(base=2, base_skip=1, temperature=0.0, block=8)'
+    >>> sampler_for("slowfast", {"sf_high_confidence_threshold": 0.9,
+    ...                          "sf_cycle_confidence_threshold": 0.3}
+    ...             ) == sampler_for("slowfast", {"sf_high_confidence_threshold": 0.9})
+    True
 
     Args:
       method: ParallelBench's method; it must equal the args' `unmasking` if given.
@@ -524,16 +700,19 @@ def sampler_for(
         0.0: greedy; its harness never reads `do_sample`); 0 is greedy with uniform
         ties.
 
-    DUS reads `block_length` (its parameter) and `dus_base`; its
+    Every argument of the method (`Method.settings`) is read and checked; one the
+    harness omits takes the port's default (`Setting.default`: DUS's `dus_base` 2,
+    KLASS's `kl_threshold` 0.01 and `kl_history_length` 2, SlowFast's
+    `sf_cycle_confidence_threshold` 0.3 and `sf_exploration_steps` 6). DUS's
     `dus_remasking_threshold` is checked (in [0, 1]) but not modelled (the module's
     DUS note).
 
     Raises:
       ValueError: an unknown method or one not in trilemma, a method that
-        contradicts `unmasking`, a missing or invalid parameter, a k or DUS block
-        that does not divide `max_tokens` (ParallelBench refuses it too), or
-        arguments trilemma does not model (`alg_temp` > 0, `top_p`/`top_k`, semi-AR
-        `block_length` outside DUS).
+        contradicts `unmasking`, a missing parameter or an invalid argument, a k or
+        DUS block that does not divide `max_tokens` (ParallelBench refuses it too),
+        or arguments trilemma does not model (`alg_temp` > 0, `top_p`/`top_k`,
+        semi-AR `block_length` outside DUS).
     """
     spec = _usable(method)
     if not isinstance(gen_args, Mapping):
@@ -546,31 +725,19 @@ def sampler_for(
         raise ValueError(
             f"gen_args: `unmasking` is {given!r} but the method is {method!r}"
         )
-    if spec.arg not in gen_args:
-        raise ValueError(
-            f"gen_args of {method}: no `{spec.arg}` (the method's parameter); got "
-            f"keys {sorted(gen_args)}"
-        )
-    value = _check_param(spec, gen_args[spec.arg], f"gen_args `{spec.arg}`")
+    args = _arguments(spec, gen_args, "gen_args")
     max_tokens = gen_args.get("max_tokens")
     if max_tokens is not None:
         max_tokens = _checks.check_int(max_tokens, "gen_args `max_tokens`", minimum=1)
-    _check_other_args(spec, gen_args, value, max_tokens)
+    _check_other_args(spec, gen_args, args[spec.arg], max_tokens)
     if temperature is None:
         temperature = gen_args.get("temperature", 0.0)
     temperature = _checks.check_real(
         temperature, "temperature", low=0.0, high_open=True
     )
     if spec.kind == "topk" and k_items is not None:
-        value = _check_param(spec, k_items, "k_items")
-    settings = {}
-    if spec.kind == "dus":
-        settings = _dus_settings(
-            gen_args.get("dus_base"),
-            gen_args.get("dus_remasking_threshold"),
-            "gen_args",
-        )
-    return _build(spec, value, temperature, settings)
+        args[spec.arg] = _check_value(spec, spec.settings[0], k_items, "k_items")
+    return _build(spec, args, temperature)
 
 
 def _check_other_args(spec: Method, gen_args, value, max_tokens) -> None:
@@ -612,9 +779,12 @@ def _check_other_args(spec: Method, gen_args, value, max_tokens) -> None:
             )
 
 
-def _build(spec: Method, value, temperature: float, settings=None) -> Sampler:
-    settings = {spec.setting: value, **dict(spec.fixed), **(settings or {})}
-    return SAMPLERS[spec.sampler](**settings, temperature=temperature)
+def _build(spec: Method, args: Mapping, temperature: float) -> Sampler:
+    """The sampler of `spec` at its settings' values `args` (by argument)."""
+    settings = {s.keyword: args[s.arg] for s in spec.settings if s.keyword}
+    return _FACTORIES[spec.sampler](
+        **settings, **dict(spec.fixed), temperature=temperature
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -645,7 +815,7 @@ def output_items(task: str, n: int) -> int:
     return len(_task(name, n).outputs)
 
 
-def _refusal(name: str, n: int, spec: Method, param, temperature: float) -> str | None:
+def _refusal(name: str, n: int, spec: Method, param, sampler) -> str | None:
     """Why (task, n, method, param) is not enumerated here, or None."""
     if spec.sampler is None:
         return spec.reason
@@ -662,18 +832,25 @@ def _refusal(name: str, n: int, spec: Method, param, temperature: float) -> str 
         # fixed positions: left-to-right and DUS branch on tokens only
         if spec.sampler in ("left_to_right", "dus") or one_step:
             return None
+        if sampler.law == "chain":
+            return (
+                f"latin_square at n = {n}: the exact chain of {sampler.describe()} "
+                f"over {cells} cells has more than {MAX_CHAIN_STATES:,} decoding "
+                "states (`MAX_CHAIN_STATES`; measured for KLASS and SlowFast, "
+                "refused after 2-10 s)"
+            )
         tied = (
             spec.sampler == "random_topk"
             or (spec.kind == "topk" and param > 1)
-            or temperature > 0
+            or sampler.temperature > 0
         )
         if tied:
             return (
                 f"latin_square at n = {n}: the exact enumeration of this rule "
                 f"({spec.sampler}, {spec.setting} = {param:g}, temperature "
-                f"{temperature:g}) multiplies tied orders over {cells} cells past "
-                "simulate's memory guard (measured: a level of > 10^6 branches after "
-                "1-4 GB); feasible here: left_to_right, DUS, one step (k >= "
+                f"{sampler.temperature:g}) multiplies tied orders over {cells} cells "
+                "past simulate's memory guard (measured: a level of > 10^6 branches "
+                "after 1-4 GB); feasible here: left_to_right, DUS, one step (k >= "
                 f"{cells}), and greedy top-1, threshold and factor"
             )
     return None
@@ -694,18 +871,21 @@ def ideal_point(
         (`parallelbench_waiting_line_shuffle` is `shuffle_distinct`).
       n: the task's size (list length; Latin-square order; Sudoku blanks).
       method: ParallelBench's method (a key of `METHODS`).
-      param: $k_{\text{items}}$ for the top-k methods (items per step; see the
-        module's units), $\gamma$ for `confidence_threshold`, $f$ for
-        `confidence_factor`, the block length $B$ (in items) for `dus`; a param
-        folder string (`"t0.7"`, `"bl8_dus_base2_dus_remasking_threshold0.3"`) is
-        read by `parse_param` (for top-k its k, for DUS its block, is then read as
-        items; a DUS folder's `dus_base` is used too).
+      param: the method's parameter (`Method.settings[0]`, its other settings at
+        the port's defaults): $k_{\text{items}}$ for the top-k methods (items per
+        step; see the module's units), $\gamma$ for `confidence_threshold`, $f$
+        for `confidence_factor`, the block length $B$ (in items) for `dus`,
+        `conf_threshold` for `klass`, `sf_high_confidence_threshold` for
+        `slowfast`; or a param folder string (`"t0.7"`,
+        `"bl8_dus_base2_dus_remasking_threshold0.3"`), read with all its settings
+        (`parse_param`; for top-k its k, for DUS its block, is then read as items).
       greedy: True for temperature 0 with uniform ties (ParallelBench's runs are
         greedy), False for temperature 1.
 
     Returns:
       An `IdealPoint`; for a method not in trilemma, a list longer than
-      `MAX_LIST_N` or a Latin-square rule too large to enumerate, its numbers are
+      `MAX_LIST_N`, a Latin-square rule too large to enumerate, or a chain sampler
+      (KLASS, SlowFast) with more than `MAX_CHAIN_STATES` states, its numbers are
       None and `reason` says why.
 
     Raises:
@@ -715,25 +895,32 @@ def ideal_point(
     spec = method_of(method)
     greedy = _checks.check_bool(greedy, "greedy")
     temperature = 0.0 if greedy else 1.0
-    settings: dict = {}
+    args: dict = {}
+    sampler = None
     if spec.sampler is not None:
         if isinstance(param, str):
-            param, settings = _parse_folder(method, param)
+            args = _parse_folder(method, param)
         else:
-            param = _check_param(spec, param, "param")
+            args = _arguments(spec, {spec.arg: param}, "param")
+        param = args[spec.arg]
+        sampler = _build(spec, args, temperature)
     items = output_items(name, n)
-    reason = _refusal(name, n, spec, param, temperature)
+    reason = _refusal(name, n, spec, param, sampler)
     if reason is not None:
-        return _skipped(name, n, method, param, temperature, items, reason, settings)
-    task_ = _task(name, n)
-    sampler = _build(spec, param, temperature, settings)
+        return _skipped(name, n, method, param, temperature, items, reason, args)
     start = time.perf_counter()
     try:
-        sim = simulate(task_, sampler, entropy_cells=0, max_branches=MAX_BRANCHES)
-    except ValueError as err:  # simulate's memory guard: the only refusal left here
-        if "`max_branches`" not in str(err):
+        sim = simulate(
+            _task(name, n),
+            sampler,
+            entropy_cells=0,
+            max_branches=MAX_BRANCHES,
+            max_states=MAX_CHAIN_STATES,
+        )
+    except ValueError as err:  # simulate's guards: branches of a level, chain states
+        if "`max_branches`" not in str(err) and "`max_states`" not in str(err):
             raise
-        return _skipped(name, n, method, param, temperature, items, str(err), settings)
+        return _skipped(name, n, method, param, temperature, items, str(err), args)
     seconds = time.perf_counter() - start
     nfe = float(sim.expected_nfe)
     canvas = _canvas(name)
@@ -753,20 +940,14 @@ def ideal_point(
     )
 
 
-def _skipped(
-    name, n, method, param, temperature, items, reason, settings=None
-) -> IdealPoint:
+def _skipped(name, n, method, param, temperature, items, reason, args) -> IdealPoint:
     """A point not enumerated; a top-k or DUS rule's NFE is its schedule's length."""
     nfe = None
     kind = METHODS[method].kind
     if kind == "topk":
         nfe = float(len(topk_schedule(items, k=param)))
-    elif kind == "dus" and isinstance(param, int):
-        nfe = float(
-            _dus_passes(
-                items, param, **{**dict(METHODS[method].fixed), **(settings or {})}
-            )
-        )
+    elif kind == "dus":
+        nfe = float(_dus_passes(items, param, base=args["dus_base"]))
     return IdealPoint(
         task=name,
         n=n,
