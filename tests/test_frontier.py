@@ -497,7 +497,8 @@ def test_fidelity_beats_every_vertex(task, lam):
     """Frank-Wolfe's result is within its duality gap of the best, so of every policy.
 
     Checked on KL(p*||q) + lam E[NFE] against every vertex of the accuracy and
-    precision frontiers and the sequential policy.
+    precision frontiers and the sequential policy; and KL(p*||q) >= -ln q(supp p*)
+    (Jensen).
     """
     table = F.DrawTable(F.StateSpace(task), 1.0)
     point = F.fidelity_point(table, lam, iterations=200)
@@ -513,6 +514,8 @@ def test_fidelity_beats_every_vertex(task, lam):
         kl = float(np.sum(p_star * np.log(p_star / law.q_rows)))
         assert value <= kl + lam * law.expected_nfe + point.gap + 1e-9
     assert point.kl >= -1e-12 and point.gap >= 0
+    # Jensen: KL(p*||q) >= -log q(supp p*), equality iff q is proportional to p*
+    assert point.kl >= -math.log(point.precision) - 1e-9
 
 
 # --------------------------------------------------------------------------------------
