@@ -200,8 +200,6 @@ import numpy as np
 
 from .. import _checks
 from ..samplers import SAMPLERS, Sampler, dilated_levels, topk_schedule
-from ..samplers._klass import klass as _klass_factory
-from ..samplers._slowfast import slowfast as _slowfast_factory
 from ..simulation import simulate
 from ..tasks import TEXT_FACTS, make_task
 from ._names import trilemma_task_name
@@ -232,11 +230,6 @@ FOLDER_PREFIXES = MappingProxyType(
 spelled in full. A folder joins `<prefix><value>` with `_` over the method's
 arguments in sorted order (`k4`, `bl8_dus_base2_dus_remasking_threshold0.3`,
 `conf_threshold0.9_kl_history_length2_kl_threshold0.01`)."""
-
-_FACTORIES = MappingProxyType(
-    {"klass": _klass_factory, "slowfast": _slowfast_factory, **SAMPLERS}
-)
-"""The sampler factories: the registry, and KLASS and SlowFast until it lists them."""
 
 _REGISTRY = "parallelbench/models/unmasking_registry.py@e084d25"
 _SCORERS = "parallelbench/models/confidence_scorers.py@3859b5a"
@@ -782,7 +775,7 @@ def _check_other_args(spec: Method, gen_args, value, max_tokens) -> None:
 def _build(spec: Method, args: Mapping, temperature: float) -> Sampler:
     """The sampler of `spec` at its settings' values `args` (by argument)."""
     settings = {s.keyword: args[s.arg] for s in spec.settings if s.keyword}
-    return _FACTORIES[spec.sampler](
+    return SAMPLERS[spec.sampler](
         **settings, **dict(spec.fixed), temperature=temperature
     )
 
