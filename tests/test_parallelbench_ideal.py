@@ -19,8 +19,6 @@ from trilemma.samplers import SAMPLERS
 from trilemma.simulation import simulate
 from trilemma.tasks import make_task
 
-SAMPLERS_EXTRA = ideal._FACTORIES  # the registry, with KLASS and SlowFast
-
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "parallelbench" / "results"
 TOL = 1e-9
 
@@ -606,14 +604,14 @@ def test_every_fixture_line_gives_its_folder_sampler():
 
 def test_klass_and_slowfast_read_the_ports_defaults():
     klass, slowfast = (ideal.sampler_for(m, a) for (m, _), a in PUBLISHED_LINES.items())
-    assert klass == SAMPLERS_EXTRA["klass"](confidence=0.7)
+    assert klass == SAMPLERS["klass"](confidence=0.7)
     assert (klass.kl_threshold, klass.history, klass.k, klass.inclusive) == (
         0.01,
         2,
         1,
         False,
     )
-    assert slowfast == SAMPLERS_EXTRA["slowfast"](high_confidence=0.9)
+    assert slowfast == SAMPLERS["slowfast"](high_confidence=0.9)
     assert slowfast.exploration_steps == 6 and not slowfast.skip_wasted
     shorter = ideal.sampler_for("klass", {"conf_threshold": 0.7})
     assert shorter == klass  # kl_threshold 0.01 and kl_history_length 2 by default
