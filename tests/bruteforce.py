@@ -831,3 +831,59 @@ def rcr_law(rows, sizes, *, num_steps, temperature):
         return law, nfe
 
     return run((None,) * length, (), 0)
+
+
+def wino_law(rows, sizes, *, threshold, threshold_back, temperature):
+    """`({y: q(y)}, E[NFE])` of WINO on one window (`trilemma.samplers.wino`).
+
+    One step: draw every masked position (confidence: the model's probability of
+    the drawn token); commit those above `threshold` (at most min(max(floor(0.7 m),
+    5), 20), the most confident; at least the most confident one); when two or more
+    were committed, re-mask the committed tokens (before this step) whose
+    leave-one-out probability p*(y_c | the others) is below `threshold_back`, only
+    the a - 1 lowest when a or more are (a: the previous step's count, 30 at first).
+    Each step is one pass; the recursion ends (m + a drops every step).
+    """
+    length = len(sizes)
+    gate, doubt = _grid(threshold), _grid(threshold_back)
+    memo: dict = {}
+
+    def run(state, last, depth):
+        assert depth <= length + 2
+        if None not in state:
+            return {state: 1.0}, 0.0
+        if (state, last) in memo:
+            return memo[state, last]
+        masked = [j for j, v in enumerate(state) if v is None]
+        done = [j for j, v in enumerate(state) if v is not None]
+        marginals = oracle_marginals(rows, sizes, list(state))
+        back = {}
+        for c in done:
+            hidden = [None if j == c else v for j, v in enumerate(state)]
+            back[c] = _grid(oracle_marginals(rows, sizes, hidden)[c][state[c]])
+        limit = min(max(math.floor(len(masked) * 0.7), 5), 20)
+        law, nfe = {}, 0.0
+        for p_draw, draw in _joint_draws(marginals, masked, temperature):
+            confidence = {j: _grid(marginals[j][v]) for j, (v, _) in draw.items()}
+            passing = sum(c > gate for c in confidence.values())
+            count = min(max(passing, 1), limit)
+            keys = {j: -c for j, c in confidence.items()}
+            for p_tie, chosen in _first_by(keys, count):
+                after = list(state)
+                for j in chosen:
+                    after[j] = draw[j][0]
+                options = [(1.0, frozenset())]
+                if count > 1 and done:
+                    below = sum(b < doubt for b in back.values())
+                    number = last - 1 if below >= last else below
+                    options = list(_first_by(back, number))
+                for p_back, revoked in options:
+                    final = [None if j in revoked else v for j, v in enumerate(after)]
+                    sub, sub_nfe = run(tuple(final), count, depth + 1)
+                    weight = p_draw * p_tie * p_back
+                    _merge(law, sub, weight)
+                    nfe += weight * (sub_nfe + 1.0)
+        memo[state, last] = law, nfe
+        return law, nfe
+
+    return run((None,) * length, 30, 0)

@@ -23,7 +23,7 @@ from test_simulation import (
 
 import trilemma as T
 from trilemma import sampling
-from trilemma.samplers import rcr, remdm
+from trilemma.samplers import rcr, remdm, wino
 from trilemma.samplers._rcr import kept_after
 from trilemma.samplers._remdm import plan
 from trilemma.simulation._chain import simulate_chain
@@ -32,7 +32,11 @@ TASKS = {
     "shuffle": lambda: T.make_task("shuffle", 3),
     "replace_random": lambda: T.make_task("replace_random", 3),
     "dense": lambda: dense_task(random_dense(3, (3, 2, 3))),
+    # four positions: WINO's verification re-masks tokens here (threshold 0.3)
+    "replace_random_4": lambda: T.make_task("replace_random", 4),
+    "dense_4": lambda: dense_task(random_dense(11, (3, 3, 2, 2))),
 }
+SMALL = ("shuffle", "replace_random", "dense")
 
 REMDM = [
     {"remask_number": 1, "remask_steps": 1},
@@ -64,7 +68,7 @@ def assert_law_equals(sim, reference):
     assert abs(math.fsum(law.values()) - 1.0) <= 1e-12
 
 
-@pytest.mark.parametrize("task_name", list(TASKS))
+@pytest.mark.parametrize("task_name", SMALL)
 @pytest.mark.parametrize("params", REMDM)
 def test_remdm_exact_law_equals_a_plain_recursion(task_name, params):
     task = TASKS[task_name]()
@@ -75,13 +79,44 @@ def test_remdm_exact_law_equals_a_plain_recursion(task_name, params):
     assert_law_equals(simulate_chain(task, remdm(**params)), reference)
 
 
-@pytest.mark.parametrize("task_name", list(TASKS))
+@pytest.mark.parametrize("task_name", SMALL)
 @pytest.mark.parametrize("params", RCR)
 def test_rcr_exact_law_equals_a_plain_recursion(task_name, params):
     task = TASKS[task_name]()
     rows, sizes = task_rows(task)
     reference = bf.rcr_law(rows, sizes, **({"temperature": 0.0} | params))
     assert_law_equals(simulate_chain(task, rcr(**params)), reference)
+
+
+WINO = [
+    {},
+    {"threshold": 0.3, "temperature": 1.0},
+    {"threshold": 0.2, "threshold_back": 0.6, "temperature": 0.5},
+    {"threshold": 0.4, "threshold_back": 0.99},
+]
+
+
+@pytest.mark.parametrize("task_name", list(TASKS))
+@pytest.mark.parametrize("params", WINO)
+def test_wino_exact_law_equals_a_plain_recursion(task_name, params):
+    task = TASKS[task_name]()
+    rows, sizes = task_rows(task)
+    full = {"threshold": 0.6, "threshold_back": 0.9, "temperature": 0.0} | params
+    reference = bf.wino_law(rows, sizes, **full)
+    assert_law_equals(simulate_chain(task, wino(**params)), reference)
+
+
+def test_wino_revokes_tokens_on_these_tasks():
+    """The verification re-masks committed tokens on the four-position tasks."""
+    for name in ("replace_random_4", "dense_4"):
+        task = TASKS[name]()
+        model = T.oracle_model(task)
+        tokens = np.tile(model.layout.initial_tokens(0), (256, 1))
+        sampler = wino(threshold=0.3, temperature=1.0)
+        out = T.decode_batch(
+            sampler, model, jax.random.key(2), tokens, record_steps=True
+        )
+        assert (np.asarray(out.committed).sum(axis=1) > 4).any(), name
 
 
 def test_simulate_dispatches_to_the_chain():
@@ -168,11 +203,15 @@ def test_rcr_schedule_is_the_codes_float64_truncation():
 
 NUM_KEYS = 20_000
 
+SLOW = pytest.mark.slow
+
 MONTE_CARLO = [
     ("shuffle", remdm(num_steps=2, temperature=1.0)),
-    ("dense", remdm(remask_number=2, remask_steps=2)),
+    pytest.param("dense", remdm(remask_number=2, remask_steps=2), marks=SLOW),
     ("shuffle", rcr(num_steps=3, temperature=1.0)),
-    ("dense", rcr(num_steps=2)),
+    pytest.param("dense", rcr(num_steps=2), marks=SLOW),
+    ("replace_random_4", wino(threshold=0.3, temperature=1.0)),
+    pytest.param("dense_4", wino(threshold=0.3, temperature=1.0), marks=SLOW),
 ]
 
 
@@ -193,7 +232,12 @@ def test_monte_carlo_decoding_agrees_with_the_exact_law(task_name, sampler):
 
 
 @pytest.mark.parametrize(
-    "sampler", [remdm(num_steps=2, temperature=1.0), rcr(num_steps=3)]
+    "sampler",
+    [
+        pytest.param(remdm(num_steps=2, temperature=1.0), marks=pytest.mark.slow),
+        rcr(num_steps=3),
+        wino(threshold=0.3, temperature=1.0),
+    ],
 )
 def test_a_host_model_draws_the_jitted_decoders_samples(sampler):
     """The host loop and the jitted loop give the same tokens and NFE per key."""
@@ -235,6 +279,9 @@ def test_remasking_steps_change_committed_tokens():
         (rcr, {"num_steps": 0}, "num_steps"),
         (rcr, {"num_steps": 3, "temperature": float("nan")}, "temperature"),
         (rcr, {"num_steps": 2**21}, "num_steps"),
+        (wino, {"threshold": 1.5}, "threshold"),
+        (wino, {"threshold_back": -0.1}, "threshold_back"),
+        (wino, {"temperature": float("inf")}, "temperature"),
     ],
 )
 def test_bad_parameters_give_one_line_errors(factory, params, fragment):

@@ -46,6 +46,8 @@ from ._sampler import step_from_logits as step_from_logits
 from ._sampler import threshold as threshold
 from ._sampler import threshold_strict as threshold_strict
 from ._slowfast import slowfast as slowfast
+from ._wino import Wino as Wino
+from ._wino import wino as wino
 from .rules import topk_schedule as topk_schedule
 
 SAMPLERS = MappingProxyType(
@@ -66,6 +68,7 @@ SAMPLERS = MappingProxyType(
         "slowfast": slowfast,
         "remdm": remdm,
         "rcr": rcr,
+        "wino": wino,
     }
 )
 """Read-only registry: sampler name -> factory (keyword-only parameters)."""
@@ -94,6 +97,7 @@ EXAMPLES = MappingProxyType(
         ),
         "remdm": ({"num_steps": 2, "temperature": 1.0}, {"remask_steps": 2}),
         "rcr": ({"num_steps": 2, "temperature": 1.0}, {"num_steps": 3}),
+        "wino": ({"threshold": 0.3, "temperature": 1.0}, {}),
     }
 )
 """Example settings of every registered sampler, next to its factory: the first at

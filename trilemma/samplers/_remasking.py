@@ -27,15 +27,19 @@ from . import rules
 # --- Monte Carlo (JAX) ----------------------------------------------------------------
 
 
-def draw_with_confidence(logits, mask_id: int, temperature: float, u):
+def draw_with_confidence(
+    logits, mask_id: int, temperature: float, u, *, tempered: bool = True
+):
     """`(drawn (S,), confidence (S,))`: one token per position from `logits` `(S, V)`.
 
-    `u` holds one uniform per position (inverse CDF, `rules.draw_index`).
+    `u` holds one uniform per position (inverse CDF, `rules.draw_index`);
+    `tempered=False` reads the confidence from the model's law at any temperature
+    (LLaDA's `generate`, WINO).
     """
     probs = rules.token_probabilities(logits, mask_id)
     pi = rules.draw_distribution(probs, temperature)
     drawn = rules.draw_index(pi, u)
-    table = probs if temperature == 0 else pi
+    table = probs if temperature == 0 or not tempered else pi
     confidence = jnp.take_along_axis(table, drawn[:, None], axis=-1)[:, 0]
     return drawn, rules.quantize(confidence)
 
@@ -55,13 +59,14 @@ def select_first(key, priority, count):
 # --- the exact step (NumPy and Python) -----------------------------------------------
 
 
-def confidence_classes(probs, temperature: float, positions):
+def confidence_classes(probs, temperature: float, positions, *, tempered=True):
     r"""For each position, its tokens grouped by confidence (exact step).
 
     Args:
       probs: `(L, V)` the model's marginals (float64).
       temperature: the draw's $\tau$.
       positions: the positions to draw.
+      tempered: read the confidence from the tempered law (else the model's).
 
     Returns:
       For each position, a list of `(confidence, mass, tokens, weights)`: the
@@ -70,15 +75,16 @@ def confidence_classes(probs, temperature: float, positions):
       class (summing to 1).
     """
     probs = np.asarray(probs, np.float64)
-    return [_row_classes(probs[j].tobytes(), temperature) for j in positions]
+    tempered = bool(tempered) and temperature != 0
+    return [_row_classes(probs[j].tobytes(), temperature, tempered) for j in positions]
 
 
 @functools.lru_cache(maxsize=2**16)
-def _row_classes(row: bytes, temperature: float) -> tuple:
+def _row_classes(row: bytes, temperature: float, tempered: bool) -> tuple:
     """`confidence_classes` of one position's marginal (its bytes: states share it)."""
     probs = np.frombuffer(row, np.float64)[None]
     pi = rules.draw_distribution(probs, temperature)[0]
-    table = rules.quantize(probs if temperature == 0 else pi[None])[0]
+    table = rules.quantize(pi[None] if tempered else probs)[0]
     tokens = np.flatnonzero(pi > 0)
     values = table[tokens].tolist()
     classes: dict = {}

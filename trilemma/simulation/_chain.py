@@ -38,7 +38,11 @@ protocol of `trilemma.samplers._protocol`):
   float64, from the marginals component), with probabilities summing to 1, the new
   tokens `(L,)`, the new exact state (hashable) and the forward passes the step
   costs (0 or 1). Outcomes with the same tokens and state may be listed once or
-  several times (their probabilities add).
+  several times (their probabilities add);
+* optionally `sampler.exact_queries(tokens, extra, *, mask_id) -> (Q, L)`: token
+  rows (of the same prompt) whose marginals the step reads besides the state's own
+  (WINO's leave-one-out verification); `exact_step` then gets `probs` `(1 + Q, L,
+  V)`, the state's marginals first.
 
 A state with no mask left is absorbing: the sampler's state is dropped there, and
 the output is valid iff the component says it is in the support of $p^*$.
@@ -120,6 +124,7 @@ class _Chain:
         self.q: list[tuple[int, int, float]] = []
         self.r: list[tuple[int, int, float]] = []
         self.cost: list[float] = []
+        self._queries = hasattr(sampler, "exact_queries")
 
     def _state(self, prompt: int, tokens: np.ndarray, extra) -> int:
         key = (prompt, tokens.tobytes(), extra)
@@ -165,12 +170,23 @@ class _Chain:
         done = 0
         while done < len(self.prompt):
             batch = range(done, min(done + CHUNK, len(self.prompt)))
+            rows = [[self.tokens[i]] for i in batch]
+            if hasattr(self.sampler, "exact_queries"):
+                for i, own in zip(batch, rows, strict=True):
+                    own.extend(
+                        self.sampler.exact_queries(
+                            self.tokens[i], self.extra[i], mask_id=self.mask_id
+                        )
+                    )
+            sizes = [len(own) for own in rows]
             probs = self.marginals.probs(
-                np.asarray([self.prompt[i] for i in batch]),
-                np.stack([self.tokens[i] for i in batch]),
+                np.repeat([self.prompt[i] for i in batch], sizes),
+                np.stack([row for own in rows for row in own]),
             )
-            for row, i in enumerate(batch):
-                self._expand(i, probs[row])
+            first = np.concatenate([[0], np.cumsum(sizes)])
+            for k, i in enumerate(batch):
+                own = probs[first[k] : first[k + 1]]
+                self._expand(i, own if self._queries else own[0])
             done = batch.stop
             if bar is not None:
                 bar.total = len(self.prompt)
