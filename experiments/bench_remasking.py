@@ -38,17 +38,23 @@ EXACT = [
     ("remdm", {"num_steps": 3}),
     ("rcr", {"num_steps": 3}),
     ("rcr", {"num_steps": 6}),
+    ("wino", {}),
+    ("wino", {"threshold": 0.3}),
 ]
 """Settings timed exactly: ReMDM one token per step (r = n = 1, ParallelBench's
-best) and two per step; RCR in 3 and in n steps. Greedy, ParallelBench's setting."""
+best) and two per step; RCR in 3 and in n steps; WINO at its default thresholds
+(0.6, 0.9) and at 0.3. Greedy, ParallelBench's setting."""
 
 MONTE_CARLO = [
     ("confidence_topk", {"k": 2, "temperature": 1.0}),
     ("remdm", {"num_steps": 3, "temperature": 1.0}),
     ("remdm", {"remask_number": 2, "remask_steps": 2, "temperature": 1.0}),
     ("rcr", {"num_steps": 3, "temperature": 1.0}),
+    ("wino", {"threshold": 0.3, "temperature": 1.0}),
 ]
-"""Monte Carlo settings: the baseline top-k, then the re-masking samplers."""
+"""Monte Carlo settings: the baseline top-k, then the re-masking samplers. WINO's
+loop steps include its leave-one-out passes (`_wino`), so `steps` counts every pass
+it runs and `nfe` the WINO steps it is charged."""
 
 
 def exact_laws(n: int) -> list[dict]:
@@ -81,7 +87,10 @@ def exact_laws(n: int) -> list[dict]:
 def overhead(model, tokens, label: str, repeats: int) -> list[dict]:
     rows = []
     print(f"Monte Carlo on {label}: batch {tokens.shape[0]}, S = {tokens.shape[1]}")
-    print(f"{'sampler':<58} {'steps':>5} {'decode':>9} {'forward':>9} {'ratio':>6}")
+    print(
+        f"{'sampler':<58} {'steps':>5} {'E[NFE]':>6} {'decode':>9} {'forward':>9} "
+        f"{'ratio':>6}"
+    )
     for name, params in MONTE_CARLO:
         sampler = T.make_sampler(name, **params)
         key = jax.random.key(1)
@@ -89,8 +98,10 @@ def overhead(model, tokens, label: str, repeats: int) -> list[dict]:
         result = T.decode_batch(sampler, model, key, tokens, record_steps=True)
         jax.block_until_ready(result)
         first = time.perf_counter() - start
-        # the batched while-loop runs until its slowest row is done
+        # the batched while-loop runs until its slowest row is done (its last step
+        # commits, also for WINO, whose leave-one-out passes commit nothing)
         steps = int(np.max(np.nonzero(np.asarray(result.committed).any(0))[0])) + 1
+        nfe = float(np.mean(np.asarray(result.nfe)))
         decode_s = best(
             lambda s=sampler, k=key: T.decode_batch(s, model, k, tokens), repeats
         )
@@ -100,6 +111,7 @@ def overhead(model, tokens, label: str, repeats: int) -> list[dict]:
                 "model": label,
                 "sampler": sampler.describe(),
                 "steps": steps,
+                "mean_nfe": nfe,
                 "first_call_s": first,
                 "decode_s": decode_s,
                 "forward_s": forward_s,
@@ -107,7 +119,8 @@ def overhead(model, tokens, label: str, repeats: int) -> list[dict]:
             }
         )
         print(
-            f"{sampler.describe():<58} {steps:5d} {decode_s:9.4f} {forward_s:9.4f} "
+            f"{sampler.describe():<58} {steps:5d} {nfe:6.2f} {decode_s:9.4f} "
+            f"{forward_s:9.4f} "
             f"{decode_s / forward_s:6.2f}",
             flush=True,
         )
