@@ -24,6 +24,9 @@ from ._dus import dilated_levels as dilated_levels
 from ._dus import dus as dus
 from ._host import decode_host as decode_host
 from ._klass import klass as klass
+from ._optimal import Optimal as Optimal
+from ._optimal import optimal as optimal
+from ._optimal import optimal_sampler as optimal_sampler
 from ._protocol import Decoded as Decoded
 from ._protocol import DecodeInfo as DecodeInfo
 from ._protocol import DecodeState as DecodeState
@@ -69,6 +72,7 @@ SAMPLERS = MappingProxyType(
         "remdm": remdm,
         "rcr": rcr,
         "wino": wino,
+        "optimal": optimal,
     }
 )
 """Read-only registry: sampler name -> factory (keyword-only parameters)."""
@@ -98,6 +102,7 @@ EXAMPLES = MappingProxyType(
         "remdm": ({"num_steps": 2, "temperature": 1.0}, {"remask_steps": 2}),
         "rcr": ({"num_steps": 2, "temperature": 1.0}, {"num_steps": 3}),
         "wino": ({"threshold": 0.3, "temperature": 1.0}, {}),
+        "optimal": ({"price": 0.05, "temperature": 1.0}, {"budget": 2.0}),
     }
 )
 """Example settings of every registered sampler, next to its factory: the first at

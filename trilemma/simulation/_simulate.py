@@ -9,7 +9,9 @@ reads the sampler's name or type:
 * `"apd"`: APD with the ideal dLLM and $p^*$'s exact AR verifier (`_apd`);
 * `"chain"`: a sampler that carries state or re-masks committed tokens: the
   absorption law of the Markov chain over (revealed tokens, sampler state)
-  (`_chain`).
+  (`_chain`);
+* `"optimal"`: the optimal adaptive policy of the ideal model (issue 19): the law of
+  the policy `trilemma.frontier` solves for the task (`samplers._optimal`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from .. import _checks
 from ..models import Model
 from ..oracle import oracle_logits, oracle_params
+from ..samplers._optimal import simulate_optimal
 from ..samplers._protocol import check_sampler
 from ..tasks import Task
 from ._apd import simulate_apd
@@ -174,7 +177,7 @@ def _chain(task, sampler, *, model, max_states, support_only, progress, **_):
     )
 
 
-LAWS = {"levels": _levels, "apd": _apd, "chain": _chain}
+LAWS = {"levels": _levels, "apd": _apd, "chain": _chain, "optimal": simulate_optimal}
 """`sampler.law` -> the function that computes the exact law."""
 
 
