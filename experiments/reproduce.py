@@ -44,6 +44,7 @@ def steps() -> list[Step]:
         fig_estimated_points,
         fig_estimator_validation,
         fig_fluency_diversity,
+        fig_frontier,
         fig_model_decoding,
         fig_model_sampling,
         fig_optimal_schedule,
@@ -97,6 +98,12 @@ def steps() -> list[Step]:
             "trilemma_frontier",
             "figure + JSON: tokens per step vs precision, recall, entropy ratio",
             fig_trilemma_frontier.run,
+        ),
+        Step(
+            "frontier",
+            "figure + JSON + table: the exact optimal adaptive frontier beside every "
+            "sampler's exact point and speculative decoding; L^adapt_T vs L*_T",
+            fig_frontier.run,
         ),
         Step(
             "pbx",
