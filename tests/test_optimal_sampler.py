@@ -43,6 +43,8 @@ def q_rows(sim) -> np.ndarray:
 
 CASES = [
     ("shuffle", 4, {"price": 0.05}),
+    ("shuffle", 4, {"price": 0.5}),
+    ("replace_random", 3, {"price": 2.0, "fixed": True}),
     ("shuffle", 4, {"price": 0.05, "temperature": 0.0}),
     ("replace_random", 3, {"price": 0.3}),
     ("replace_random", 3, {"price": 0.3, "fixed": True}),
@@ -59,6 +61,18 @@ def test_exact_law_is_the_policys(name, n, settings):
     assert sim.invalid_mass == pytest.approx(law.invalid, abs=TOL)
     assert sim.expected_nfe == pytest.approx(law.expected_nfe, abs=TOL)
     assert sim.accuracy() == pytest.approx(law.accuracy, abs=TOL)
+    # the lookup tables the Monte Carlo step reads decode the same law
+    decoded = sim.sampler.solved.table_law()
+    space = sim.sampler.solved.policies[0].table.space
+    row_keys = space.key[space.row_state[-1]]
+    mass = dict(zip(decoded["keys"].tolist(), decoded["mass"].tolist(), strict=True))
+    np.testing.assert_allclose(
+        [mass.get(k, 0.0) for k in row_keys.tolist()], law.q_rows, rtol=0, atol=TOL
+    )
+    invalid = float(decoded["mass"][~decoded["valid"]].sum()) + decoded["off_support"]
+    assert invalid == pytest.approx(law.invalid, abs=TOL)
+    assert decoded["expected_nfe"] == pytest.approx(law.expected_nfe, abs=TOL)
+    assert (sim.output_entropy is None) == (decoded["off_support"] > 0)
     # the same policy solved directly
     table = F.DrawTable(F.StateSpace(task), settings.get("temperature", 1.0))
     policy = F.solve(
@@ -133,7 +147,9 @@ def assert_matches(task, sim, prompt, outputs, nfe):
 MC_CASES = [
     ("shuffle", 4, {}, {"price": 0.05}),
     ("replace_random", 3, {}, {"budget": 1.3}),
-    ("replace_random", 3, {}, {"price": 0.3, "fixed": True}),
+    pytest.param(
+        "replace_random", 3, {}, {"price": 0.3, "fixed": True}, marks=pytest.mark.slow
+    ),
     ("replace_random", 3, {"num_prompts": 2}, {"price": 0.02, "temperature": 0.5}),
 ]
 

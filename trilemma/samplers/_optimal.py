@@ -45,6 +45,13 @@ positions) row likewise, and the row's tied committed sets give the set. A
 position whose marginal is a point mass is drawn to its one token and committed
 with the set. Every step commits at least one token: one forward pass.
 
+**Exact law** (`law = "optimal"`, `trilemma.simulate`): the mixture of the vertex
+policies' `Policy.law("uniform")` (valid outputs, invalid mass, E[NFE]); the entropy
+over all outputs comes from a forward pass over the very lookup tables the Monte
+Carlo step reads (`Solved.table_law`, equal to `Policy.law` to 1e-12, tested), and
+is None when a fixed-class policy leaves the support before finishing (the
+outputs it then completes at random are not resolved).
+
 **Models.** Only the task's oracle: the bound tables are the oracle's. A model whose
 layout is not the oracle's (a trained denoiser, another task) is refused with a
 one-line `ValueError` when the step is traced; `simulate` refuses any `model` other
@@ -284,6 +291,7 @@ class Solved:
     vocab: int
     mask_id: int
     tables: dict
+    row_prob: np.ndarray
 
     @property
     def expected_nfe(self) -> float:
@@ -323,6 +331,81 @@ class Solved:
             precision=float(mix(lambda law: law.precision)),
         )
 
+    def table_law(self) -> dict:
+        r"""The exact law the lookup tables decode, by a forward pass over them.
+
+        What the Monte Carlo step does, in NumPy: from each prompt's root, every
+        row of the state's draws and every tied set (uniformly) moves the mass to
+        the child; a partial commit off the support (the fixed class only) ends in
+        one more step that commits everything. Independent of `Policy.law`, which
+        it must equal (tested), and it keeps each invalid output, for the entropy.
+
+        Returns:
+          `{"keys": (K,) int64, "mass": (K,)}` the finished outputs as state keys
+          (prompt and tokens, `StateSpace.key`'s radix), `"valid"` `(K,)`,
+          `"off_support"` the mass that left the support before finishing (its
+          outputs are not resolved) and `"expected_nfe"`.
+        """
+        t = self.tables
+        space = self.policies[0].table.space
+        size, length = space.num_states, space.length
+        span, place = int(t["span"]), t["place"]
+        radix = space.vocab + 1
+        keys = t["state_keys"]
+        tokens = space.tokens[space.order]
+        level = (tokens >= 0).sum(axis=1)
+        forced = np.where(
+            space.deterministic()[space.order],
+            np.argmax(space.marginals[space.order], axis=-1),
+            -1,
+        )
+        row = t["row_keys"] // span
+        row_policy, row_state = row // size, row % size
+        digits = (t["row_keys"][:, None] % span) // place[None, :] % radix - 1
+        rows_out, mass_out = [], []
+        off, nfe = 0.0, 0.0
+        bits = 1 << np.arange(length)
+        roots = np.searchsorted(keys, space.key[space.roots])
+        for which, weight in enumerate(self.weights):
+            mass = np.zeros(size)
+            mass[roots] = weight * space.prompt_mass[space.prompt[space.roots]]
+            mine = row_policy == which
+            for depth in range(length):
+                pick = np.nonzero(mine & (level[row_state] == depth))[0]
+                nfe += float(mass[level == depth].sum())
+                count = t["count"][pick]
+                r = np.repeat(pick, count)
+                within = np.arange(len(r)) - np.repeat(np.cumsum(count) - count, count)
+                chosen = t["sets"][t["first"][r] + within]
+                state = row_state[r]
+                flow = mass[state] * self.row_prob[r] / t["count"][r]
+                commit = (chosen[:, None] & bits[None, :]) != 0
+                value = np.where(forced[state] >= 0, forced[state], digits[r])
+                child = np.where(commit, value, tokens[state])
+                key = space.prompt[space.order][state] * span + np.sum(
+                    np.where(child >= 0, child + 1, 0) * place, axis=1
+                )
+                done = (child >= 0).all(axis=1)
+                rows_out.append(key[done])
+                mass_out.append(flow[done])
+                at = np.minimum(np.searchsorted(keys, key[~done]), size - 1)
+                inside = keys[at] == key[~done]
+                np.add.at(mass, at[inside], flow[~done][inside])
+                left = float(flow[~done][~inside].sum())
+                off += left
+                nfe += left
+        keys_out = np.concatenate(rows_out)
+        unique, inverse = np.unique(keys_out, return_inverse=True)
+        total = np.bincount(inverse.ravel(), np.concatenate(mass_out), len(unique))
+        at = np.minimum(np.searchsorted(keys, unique), size - 1)
+        return {
+            "keys": unique,
+            "mass": total,
+            "valid": keys[at] == unique,
+            "off_support": off,
+            "expected_nfe": nfe,
+        }
+
 
 _SOLVED: dict = {}
 
@@ -350,7 +433,7 @@ def _solve(sampler: Optimal, key: tuple, task) -> Solved:
         length=len(sizes) - 1,
         vocab=max(sizes),
         mask_id=max(sizes),
-        tables=_tables(policies, sampler.describe()),
+        **_tables(policies, sampler.describe()),
     )
     if len(_SOLVED) >= _CACHE_SIZE:
         _SOLVED.pop(next(iter(_SOLVED)))
@@ -380,7 +463,7 @@ def _tables(policies, what: str) -> dict:
     * `row_keys` `(R,)` sorted: $(\text{policy} \cdot S + s)\,(V+1)^L + \sum_{j
       \text{ free}} (z_j + 1)(V+1)^{L-1-j}$ with $s$ the state's sorted index;
       `first`, `count` `(R,)`: the row's tied committed sets in `sets` (position
-      bits).
+      bits); `row_prob` `(R,)` (host only) the probability of the row's draws.
     """
     from ..frontier import _ties
 
@@ -399,7 +482,7 @@ def _tables(policies, what: str) -> dict:
     rank[space.order] = np.arange(size)
     bits = 1 << np.arange(length)
     free_mask = (space.tokens < 0) & ~space.deterministic()
-    keys, firsts, counts, sets = [], [], [], []
+    keys, firsts, counts, sets, probs = [], [], [], [], []
     offset = 0
     for which, policy in enumerate(policies):
         value = np.concatenate([policy.value, [-np.inf, 0.0, -np.inf]])
@@ -431,11 +514,12 @@ def _tables(policies, what: str) -> dict:
             keys.append((which * size + state) * span + code)
             firsts.append(offset + np.cumsum(count) - count)
             counts.append(count)
+            probs.append(group.prob)
             sets.append(subset_bits[cols])
             offset += len(rows)
     keys = np.concatenate(keys)
     order = np.argsort(keys, kind="stable")
-    return {
+    tables = {
         "state_keys": space.sorted_keys.astype(np.int64),
         "free": (free_mask[space.order] @ bits).astype(np.int64),
         "place": space.place.astype(np.int64),
@@ -446,6 +530,7 @@ def _tables(policies, what: str) -> dict:
         "span": np.asarray(span, np.int64),
         "num_states": np.asarray(size, np.int64),
     }
+    return {"tables": tables, "row_prob": np.concatenate(probs)[order]}
 
 
 # --------------------------------------------------------------------------------------
@@ -560,8 +645,9 @@ def simulate_optimal(task, sampler: Optimal, *, model=None, support_only=False, 
     )
     space = solved.policies[0].table.space
     entropy = None
-    if law.invalid <= 0:
-        entropy = conditional_entropy(law.q_rows, space.prompt_mass)
+    decoded = solved.table_law()
+    if decoded["off_support"] <= 0:  # every output resolved (not the fixed class')
+        entropy = conditional_entropy(decoded["mass"], space.prompt_mass)
     return Simulation(
         task=task,
         sampler=bound,
