@@ -193,21 +193,30 @@ def step(
     return new_state, _protocol.DecodeInfo(num_committed, jnp.sum(remask).astype(int))
 
 
+@functools.lru_cache(maxsize=4096)
+def _exact_plan(num_steps: int, length: int, step_index: int) -> tuple[int, int]:
+    """`(re-masked now, re-masked by the later steps)` as Python integers.
+
+    The second bounds what later steps can re-mask: the running confidences kept in
+    the exact state forget what they cannot reach (`_remasking.lowest_relevant`).
+    """
+
+    def dropped(i):
+        if i >= num_steps - 1:
+            return 0
+        return max(length - int(kept_after(length, i, num_steps)), 0)
+
+    later = range(step_index + 1, num_steps - 1)
+    return dropped(step_index), sum(dropped(i) for i in later)
+
+
 def _exact_step(sampler: Rcr, probs, tokens, extra, *, mask_id: int) -> list:
     """Every outcome of one step from the exact marginals `probs` `(L, V)`."""
     step_index, running = extra
     tokens = np.asarray(tokens)
     length = len(tokens)
     masked = [int(j) for j in np.nonzero(tokens == mask_id)[0]]
-    last = step_index >= sampler.num_steps - 1
-    kept = int(kept_after(length, step_index, sampler.num_steps))
-    number = 0 if last else max(length - kept, 0)
-    # tokens the later steps re-mask in all: the running confidences kept in the
-    # exact state forget what they cannot reach (`_remasking.lowest_relevant`)
-    budget = sum(
-        max(length - int(kept_after(length, i, sampler.num_steps)), 0)
-        for i in range(step_index + 1, sampler.num_steps - 1)
-    )
+    number, budget = _exact_plan(sampler.num_steps, length, step_index)
     groups = _remasking.confidence_classes(probs, sampler.temperature, masked)
     where = {j: i for i, j in enumerate(masked)}
     out: dict = {}

@@ -130,15 +130,11 @@ def token_choices(groups, chosen, positions):
       chosen: the class index chosen at each position (same order as `groups`).
       positions: indices into `groups` of the positions whose tokens matter.
     """
-    parts = [
-        list(zip(groups[i][chosen[i]][3], groups[i][chosen[i]][2], strict=True))
-        for i in positions
-    ]
-    for combo in itertools.product(*parts):
-        weight = 1.0
-        for w, _ in combo:
-            weight *= float(w)
-        yield weight, tuple(int(v) for _, v in combo)
+    classes = [groups[i][chosen[i]] for i in positions]
+    values = itertools.product(*(c[2] for c in classes))
+    weights = itertools.product(*(c[3] for c in classes))
+    for w, v in zip(weights, values, strict=True):
+        yield math.prod(w), v
 
 
 def lowest_relevant(cache: tuple, budget: int) -> tuple:

@@ -121,8 +121,9 @@ class _Chain:
         self.extra: list = []
         self.outputs: dict = {}  # (prompt, tokens bytes) -> output id
         self.output_rows: list[tuple[int, np.ndarray]] = []
-        self.q: list[tuple[int, int, float]] = []
-        self.r: list[tuple[int, int, float]] = []
+        # transitions: transient (state -> state) and absorbing (state -> output)
+        self.q: tuple[list, list, list] = ([], [], [])
+        self.r: tuple[list, list, list] = ([], [], [])
         self.cost: list[float] = []
         self._queries = hasattr(sampler, "exact_queries")
 
@@ -205,18 +206,21 @@ class _Chain:
             if tokens.dtype != np.int64:
                 tokens = np.asarray(tokens, np.int64)
             self.cost[i] += weight * cost
-            if (tokens == self.mask_id).any():
-                self.q.append((i, self._state(prompt, tokens, extra), weight))
+            if self.mask_id in tokens.tolist():
+                target, to = self.q, self._state(prompt, tokens, extra)
             else:
-                self.r.append((i, self._output(prompt, tokens), weight))
+                target, to = self.r, self._output(prompt, tokens)
+            target[0].append(i)
+            target[1].append(to)
+            target[2].append(weight)
 
     def _check_terminates(self, num: int) -> None:
         """Refuse when some state cannot reach a finished output (a closed class)."""
         reaches = np.zeros(num, bool)
-        if self.r:
-            reaches[np.unique([i for i, _, _ in self.r])] = True
-        if self.q:
-            src, dst, _ = (np.asarray(c) for c in zip(*self.q, strict=True))
+        if self.r[0]:
+            reaches[np.unique(self.r[0])] = True
+        if self.q[0]:
+            src, dst = np.asarray(self.q[0]), np.asarray(self.q[1])
             back = scipy.sparse.csr_matrix(
                 (np.ones(len(src)), (dst.astype(int), src.astype(int))), (num, num)
             )
@@ -237,8 +241,8 @@ class _Chain:
     def solve(self) -> Simulation:
         num = len(self.prompt)
         self._check_terminates(num)
-        if self.q:
-            src, dst, w = zip(*self.q, strict=True)
+        if self.q[0]:
+            src, dst, w = self.q
             q = scipy.sparse.coo_matrix((w, (src, dst)), (num, num))
         else:
             q = scipy.sparse.coo_matrix((num, num))
@@ -246,7 +250,7 @@ class _Chain:
         for i, mass in self.starts:
             start[i] += mass
         visits = expected_visits(q.tocsr(), start)
-        src, out, w = zip(*self.r, strict=True)
+        src, out, w = self.r
         r = scipy.sparse.coo_matrix((w, (src, out)), (num, len(self.output_rows)))
         mass = np.asarray(r.T.tocsr() @ visits).ravel()
         nfe = float(np.dot(np.asarray(self.cost), visits))
