@@ -112,7 +112,7 @@ class Optimal:
         return f"{text} on {self.task_key[0]} (n={self.task_key[1]})"
 
     def max_steps(self, length: int) -> int:
-        """$L$: every step commits at least one token."""
+        """`length` (the sequence's): every step commits at least one token."""
         return max(int(length), 1)
 
     # -- the sampler protocol (`_protocol`) --------------------------------------------
