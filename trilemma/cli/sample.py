@@ -180,6 +180,8 @@ def run(args) -> int:
     check_shard(args.shard)
     check_destination(args.output)
     task, model, ar_model = task_and_models(args, sampler)
+    if getattr(sampler, "task_bound", False):  # solved per task (the optimal policy)
+        sampler = sampler.bind(task, model=model)
     check_shard(args.shard, model.layout.prefixes.shape[0])  # no empty file
     name = args.model if args.model in ("oracle", "default") else model.name
     summary = sample_file(
