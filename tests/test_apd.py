@@ -158,11 +158,18 @@ def test_apd_refuses_what_it_cannot_run():
         apd(weight=1.5, lookahead=2)
     with pytest.raises(ValueError, match="`lookahead`"):
         apd(weight=0.5, lookahead=0)
-    with pytest.raises(ValueError, match="ideal dLLM and p\\*'s exact AR verifier"):
+    with pytest.raises(ValueError, match="needs its verifier"):
         T.simulate(task, apd(weight=0.5, lookahead=2), model=T.oracle_ar_model(task))
-    other_oracle = T.oracle_model(T.make_task("shuffle", 3, num_prompts=2))
-    with pytest.raises(ValueError, match="ideal dLLM"):
-        T.simulate(task, apd(weight=0.5, lookahead=2), model=other_oracle)
+    two = T.make_task("shuffle", 3, num_prompts=2)
+    with pytest.raises(ValueError, match="one row per prompt"):
+        T.simulate(
+            task,
+            apd(weight=0.5, lookahead=2),
+            model=T.oracle_model(two),
+            ar_model=T.oracle_ar_model(two),
+        )
+    with pytest.raises(ValueError, match="`ar_model`: APD's exact law with the ideal"):
+        T.simulate(task, apd(), ar_model=T.oracle_ar_model(task))
     with pytest.raises(ValueError, match="`support_only`"):
         T.simulate(task, apd(weight=0.5, lookahead=2), support_only=True)
 
