@@ -101,7 +101,7 @@ EXAMPLES = MappingProxyType(
         ),
         "remdm": ({"num_steps": 2, "temperature": 1.0}, {"remask_steps": 2}),
         "rcr": ({"num_steps": 2, "temperature": 1.0}, {"num_steps": 3}),
-        "wino": ({"threshold": 0.3, "temperature": 1.0}, {}),
+        "wino": ({"threshold": 0.6, "temperature": 1.0}, {}),
         "optimal": ({"price": 0.05, "temperature": 1.0}, {"budget": 2.0}),
     }
 )
