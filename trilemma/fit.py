@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import jax.numpy as jnp
 import numpy as np
 
 from . import _checks, point
@@ -38,7 +37,7 @@ from ._units import in_bits
 from .metrics import total_correlation
 from .samplers import SAMPLERS
 from .simulation import DEFAULT_MAX_STATES, simulate
-from .simulation._model import _probabilities_kernel, level_probabilities
+from .simulation._model import level_probabilities
 
 SPLITS = ("held_in", "held_out")
 """Prompt splits: item sets in the training data, and item sets never in it."""
@@ -103,19 +102,10 @@ def autoregressive_law(task, model) -> np.ndarray:
     One causal forward pass per valid output: row $i$ of the model's logits predicts
     token $i + 1$, so the output tokens are read off rows $m - 1 .. m + L - 2$.
     """
-    layout = model.layout
     outcomes = np.asarray(task.joint.outcomes).astype(np.int64)
-    prefix = layout.prefixes[outcomes[:, 0]]
-    rows = np.concatenate([prefix, outcomes[:, 1:]], axis=1).astype(np.int32)
-    m, length = prefix.shape[1], outcomes.shape[1] - 1
-    probs = _probabilities_kernel(
-        model.params,
-        jnp.asarray(rows),
-        logits_fn=model.logits_fn,
-        mask_id=int(layout.mask_id),
-        prefix_length=m - 1,
+    probs = level_probabilities(
+        model, outcomes[:, 0], outcomes[:, 1:], predicts_next=True
     )
-    probs = np.asarray(probs, float)[:, :length]
     picked = np.take_along_axis(probs, outcomes[:, 1:, None], axis=-1)[..., 0]
     return np.prod(picked, axis=1)
 
