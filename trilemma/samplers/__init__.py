@@ -99,7 +99,7 @@ EXAMPLES = MappingProxyType(
             {"exploration_steps": 2, "high_confidence": 0.5, "temperature": 1.0},
             {"high_confidence": 0.9},
         ),
-        "remdm": ({"num_steps": 2, "temperature": 1.0}, {"remask_steps": 2}),
+        "remdm": ({"temperature": 1.0}, {"remask_steps": 2}),
         "rcr": ({"num_steps": 2, "temperature": 1.0}, {"num_steps": 3}),
         "wino": ({"threshold": 0.6, "temperature": 1.0}, {}),
         "optimal": ({"price": 0.05, "temperature": 1.0}, {"budget": 2.0}),
