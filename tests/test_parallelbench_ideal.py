@@ -69,7 +69,7 @@ def test_parse_param_reads_the_folder(method, folder, value):
         ("confidence_factor", 1.0, "folder_param"),
         ("nonsense", "k4", "nonsense"),
         ("klass", "kl_threshold0.01", "folder_param"),
-        ("wino_dllm", "wino_threshold0.9", "issue 18"),
+        ("wino_dllm", "wino_threshold1.5_wino_threshold_back0.9", "wino_threshold"),
         ("dus", "bl0_dus_base2_dus_remasking_threshold0.3", "block_length"),
         ("dus", "k8", "folder_param"),
         ("dus", "bl8_dus_base0", "dus_base"),
@@ -82,8 +82,8 @@ def test_parse_param_refuses_bad_folders(method, folder, match):
         ideal.parse_param(method, folder)
 
 
-def test_every_run_method_is_mapped_or_says_why():
-    """The eleven methods of the published tree; the one missing names issue 18."""
+def test_every_run_method_is_mapped():
+    """The eleven methods of the published tree, each to a registered sampler."""
     run_methods = {
         "confidence_factor",
         "confidence_threshold",
@@ -100,11 +100,7 @@ def test_every_run_method_is_mapped_or_says_why():
     assert set(ideal.METHODS) == run_methods
     for name, spec in ideal.METHODS.items():
         assert spec.name == name and spec.source
-        if name == "wino_dllm":
-            assert spec.sampler is None and "issue 18" in spec.reason
-        else:  # KLASS and SlowFast until the registry lists them
-            assert spec.sampler in {*SAMPLERS, "klass", "slowfast"}
-            assert spec.reason is None
+        assert spec.sampler in SAMPLERS
 
 
 @pytest.mark.parametrize(
@@ -189,7 +185,7 @@ def test_sampler_for_k_items_and_temperature():
         ("confidence_topk", {"k": 4, "max_tokens": 32, "block_length": 8}, "block"),
         ("confidence_threshold", {"alg_threshold": 1.2}, "threshold"),
         ("confidence_factor", {"alg_factor": -1.0}, "factor"),
-        ("wino_dllm", {"wino_threshold": 0.7}, "issue 18"),
+        ("wino_dllm", {"wino_threshold": 1.5}, "wino_threshold"),
         ("dus", {"block_length": 3, "max_tokens": 32}, "multiple"),
         ("dus", {"max_tokens": 32}, "block_length"),
         ("dus", {"block_length": 0}, "block_length"),
@@ -362,10 +358,8 @@ def test_refusals_carry_a_reason():
     long_list = ideal.ideal_point("shuffle_distinct", 7, "confidence_topk", 1)
     assert long_list.accuracy is None and "n = 6" in long_list.reason
     assert ideal.ideal_point("waiting_line_n15/copy", 15, "random", 1).items == 15
-    missing = ideal.ideal_curve("copy", 3, "wino_dllm")
     # DUS's schedule gives its NFE too: blocks of 4 and 3 items, 2 + 1 levels
     assert ideal.ideal_point("shuffle_distinct", 7, "dus", 4).expected_nfe == 3.0
-    assert len(missing) == 1 and "issue 18" in missing[0].reason
     tied = ideal.ideal_point("latin_square", 4, "confidence_topk", 4)
     assert tied.accuracy is None and "memory guard" in tied.reason
     assert tied.expected_nfe == 4.0 and tied.tokens_per_step == 16.0  # the schedule
@@ -734,3 +728,18 @@ def test_bad_klass_and_slowfast_folders_are_one_line(method, folder, match):
         ideal.parse_param(method, folder)
     assert "\n" not in str(err.value)
     assert f"folder_param {folder!r}" in str(err.value)
+
+
+def test_wino_runs_map_to_the_wino_sampler():
+    """ParallelBench's `wino_dllm` folders and lines give `wino(threshold, back)`."""
+    folder = "wino_threshold0.7_wino_threshold_back0.9"
+    assert ideal.parse_param("wino_dllm", folder) == 0.7
+    line = {"unmasking": "wino_dllm", "wino_threshold": 0.7, "wino_threshold_back": 0.9}
+    built = ideal.sampler_for("wino_dllm", line)
+    assert built == SAMPLERS["wino"](threshold=0.7, threshold_back=0.9)
+    # the harness may omit the back threshold: the port's default 0.9
+    assert ideal.sampler_for("wino_dllm", {"wino_threshold": 0.7}) == built
+    point = ideal.ideal_point("shuffle", 4, "wino_dllm", 0.7)
+    exact = simulate(make_task("shuffle", 4), built)
+    assert abs(point.accuracy - exact.accuracy()) < 1e-12
+    assert abs(point.expected_nfe - exact.expected_nfe) < 1e-12

@@ -1289,8 +1289,7 @@ def ideal_curves(
     items per step = that times L / max_tokens).
 
     Left out: points the enumeration refuses (the Latin square under tied rules
-    and under KLASS and SlowFast, whose chains pass `MAX_CHAIN_STATES`), methods
-    with no trilemma sampler (`wino_dllm`), and
+    and under KLASS, SlowFast and WINO, whose chains pass `MAX_CHAIN_STATES`), and
     Sudoku, whose logged n is the grid size while the ideal model's n is the blanks
     (with C(Y|X) = 0 its accuracy is 1 at every speed).
 
@@ -1310,7 +1309,7 @@ def ideal_curves(
     )
     for task, trilemma_task, n, method in wanted:
         spec = METHODS.get(method)
-        if trilemma_task == "sudoku" or spec is None or spec.sampler is None:
+        if trilemma_task == "sudoku" or spec is None:
             continue
         points = [
             p

@@ -35,7 +35,10 @@ furiosa-ai/ParallelBench, commits as cited):
   (`trilemma.samplers._slowfast`): slow sub-cycles that commit one token (or all
   above h when at least two) while estimating a span, then the span by the same
   rule; the passes the slow phase still runs after the canvas is full are counted;
-- `wino_dllm`: none, not in trilemma yet (issue 18).
+- `wino_dllm` (`wino_threshold0.7_wino_threshold_back0.9`): `wino(threshold=t,
+  threshold_back=b)` (`trilemma.samplers._wino`): commit every mask above t, then
+  re-mask the committed tokens whose leave-one-out confidence falls below b (the
+  authors' rule; the port's extra candidates in the copied block are not modelled).
 
 **Param folders.** The harness names a run's folder by its method's generation
 arguments, `<prefix><value>` joined by `_` in sorted order (`FOLDER_PREFIXES`: `k`,
@@ -221,7 +224,6 @@ MAX_CHAIN_STATES = 100_000
 about 5 s of CPU) and 12,607 (SlowFast); a chain over the bound is returned with
 its `reason`."""
 
-ISSUE_18 = "not in trilemma yet (issue 18)"
 
 FOLDER_PREFIXES = MappingProxyType(
     {"k": "k", "alg_threshold": "t", "alg_factor": "f", "block_length": "bl"}
@@ -278,9 +280,8 @@ class Method(NamedTuple):
     Attributes:
       name: ParallelBench's `unmasking` value (and method folder).
       kind: `"topk"`, `"threshold"`, `"factor"`, `"dus"`, `"adaptive"` (KLASS,
-        SlowFast, WINO: ParallelBench's registry's word for KLASS) or `"other"`.
-      sampler: the sampler factory's name (`trilemma.samplers.SAMPLERS`, or
-        `klass`/`slowfast`), or None.
+        SlowFast, WINO: ParallelBench's registry's word for KLASS).
+      sampler: the sampler factory's name (`trilemma.samplers.SAMPLERS`).
       settings: the method's generation arguments (`Setting`s), its parameter (the
         swept one, which a run must give) first; a param folder spells them in
         sorted order.
@@ -289,18 +290,16 @@ class Method(NamedTuple):
         DUS's block are in tokens.
       rule: the rule as ParallelBench's code applies it.
       source: where the rule was read (`path@commit` in furiosa-ai/ParallelBench).
-      reason: why there is no sampler (None when there is one).
     """
 
     name: str
     kind: str
-    sampler: str | None
+    sampler: str
     settings: tuple[Setting, ...]
     fixed: tuple[tuple[str, object], ...]
     grid: tuple[float, ...]
     rule: str
     source: str
-    reason: str | None = None
 
     @property
     def arg(self) -> str | None:
@@ -335,10 +334,6 @@ def _topk(name, sampler, rule, scorer):
         f"{_REGISTRY} ({scorer}); {_SCORERS}; {_LLADA} (get_transfer_index); "
         f"{_DREAM} (sample_block)",
     )
-
-
-def _missing(name, source):
-    return Method(name, "other", None, (), (), (), "", source, ISSUE_18)
 
 
 METHODS = MappingProxyType(
@@ -464,7 +459,25 @@ METHODS = MappingProxyType(
             f"{_SLOWFAST} (slowfast_generate_llada, _slow_phase, _fast_phase); "
             "scripts/llada/llada-1.5/slowfast.sh",
         ),
-        "wino_dllm": _missing("wino_dllm", _WINO),
+        "wino_dllm": Method(
+            "wino_dllm",
+            "adaptive",
+            "wino",
+            (
+                Setting("wino_threshold", "threshold", "unit"),
+                Setting("wino_threshold_back", "threshold_back", "unit", 0.9),
+            ),
+            (),
+            (0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+            "commit every masked token whose confidence exceeds wino_threshold (at "
+            "least the surest, at most min(max(floor(0.7 m), 5), 20)), then, when two "
+            "or more were committed, re-mask those whose leave-one-out confidence is "
+            "below wino_threshold_back; argmax tokens; defaults 0.6, 0.9. The port "
+            "also lets the copied block's positions be candidates, which a marginals "
+            "model cannot represent: trilemma follows the authors' rule "
+            "(Feng-Hong/WINO-DLLM@84964c7 LLaDA/decoding.py)",
+            f"{_WINO} (wino_generate)",
+        ),
     }
 )
 """ParallelBench's method (`unmasking`) -> `Method`: the trilemma sampler that applies
@@ -520,13 +533,6 @@ def method_of(method: str) -> Method:
     return METHODS[method]
 
 
-def _usable(method: str) -> Method:
-    spec = method_of(method)
-    if spec.sampler is None:
-        raise ValueError(f"ParallelBench method {method!r}: {spec.reason}")
-    return spec
-
-
 _FOLDER_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
 
 
@@ -556,7 +562,7 @@ def folder_name(method: str, param: float) -> str:
     (ParallelBench's harness writes only the arguments a run gives: its SlowFast
     folders leave out `sf_exploration_steps`, which `parse_param` reads as 6.)
     """
-    spec = _usable(method)
+    spec = method_of(method)
     values = {s.arg: s.default for s in spec.settings[1:]}
     values[spec.arg] = param
     return "_".join(
@@ -595,7 +601,7 @@ def parse_param(method: str, folder_param: str) -> int | float:
 
 def _parse_folder(method: str, folder_param) -> dict[str, int | float]:
     """The generation arguments a param folder spells, checked, defaults filled in."""
-    spec = _usable(method)
+    spec = method_of(method)
     pattern = _folder_pattern(method)
     match = pattern.fullmatch(folder_param) if isinstance(folder_param, str) else None
     if match is None:
@@ -707,7 +713,7 @@ def sampler_for(
         or arguments trilemma does not model (`alg_temp` > 0, `top_p`/`top_k`,
         semi-AR `block_length` outside DUS).
     """
-    spec = _usable(method)
+    spec = method_of(method)
     if not isinstance(gen_args, Mapping):
         raise ValueError(
             f"gen_args: expected a mapping (a line's arguments.gen_args_0.arg_1); got "
@@ -810,8 +816,6 @@ def output_items(task: str, n: int) -> int:
 
 def _refusal(name: str, n: int, spec: Method, param, sampler) -> str | None:
     """Why (task, n, method, param) is not enumerated here, or None."""
-    if spec.sampler is None:
-        return spec.reason
     form = TEXT_FACTS[name].form
     if form == "list" and n > MAX_LIST_N:
         return (
@@ -997,8 +1001,6 @@ def ideal_curve(
       trilemma: a one-point tuple carrying its `reason`).
     """
     spec = method_of(method)
-    if spec.sampler is None:
-        return (ideal_point(task, n, method, math.nan, greedy=greedy),)
     if params is None:
         if spec.kind == "topk":
             params = range(1, output_items(task, n) + 1)
