@@ -76,6 +76,7 @@ def test_dropping_light_invalid_rows_keeps_the_valid_law(shipped):
     assert light.nfe_tolerance < 1e-4
 
 
+@pytest.mark.slow
 def test_monte_carlo_matches_the_exact_law_on_the_shipped_pair(shipped):
     """Frequencies and mean NFE of `decode_batch` with both models, within SE."""
     task, model, ar = shipped

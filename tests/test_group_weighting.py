@@ -131,6 +131,7 @@ def test_sampler_draws_groups_by_the_weights():
     np.testing.assert_array_equal(plain, draw(jax.random.key(2), num))
 
 
+@pytest.mark.slow
 def test_per_example_losses_average_to_the_loss():
     task_set = data.TaskSet(groups=GROUPS)
     draw = data.task_set_sampler(task_set)
@@ -189,6 +190,7 @@ def _weighted_run(tmp_path, steps, *, stop_after=None, monkeypatch=None):
     return params, losses, state
 
 
+@pytest.mark.slow
 def test_weighted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
     """An interrupted weighted run ends as the uninterrupted one, bit for bit.
 
@@ -242,6 +244,7 @@ def test_unweighted_checkpoint_is_refused_by_a_weighted_run(tmp_path):
         state.restore({}, tmp_path / "x")
 
 
+@pytest.mark.slow
 def test_quick_preset_records_its_weights(tmp_path):
     """A weighted preset writes the rule, the weights and their schedule."""
     recipe = presets.preset("quick").replace(
