@@ -17,7 +17,15 @@ Families and sweeps:
 * EB-Sampler: gamma in `EB_GAMMAS_NATS` (the library takes nats; the JSON also gives
   bits);
 * MDLM ancestral sampling: num_steps in `MDLM_STEPS` (fewer on Latin Square, whose
-  enumeration with MDLM grows quickly).
+  enumeration with MDLM grows quickly);
+* DUS: block B in 1, 2, 4, ... up to L (dilated levels within each block);
+* the samplers with state (issue 18), greedy only, as their papers and ParallelBench
+  run them: KLASS (confidence threshold in `KLASS_CONFIDENCES`), SlowFast (high
+  confidence in `SLOWFAST_CONFIDENCES`), WINO (threshold in `WINO_THRESHOLDS`), and the
+  re-masking ReMDM and RCR (num_steps in `REMASK_STEPS`). Their exact laws are Markov
+  chains over (tokens, state); on `CHAIN_SKIPPED` (the 3×3 Latin square: 3^9 joint
+  draws per state) they would take minutes and are left out (the JSON's
+  `"refused"` lists them).
 
 Every family runs at temperature 0 (greedy, ties broken at random) and 1. The figure
 shows the families at the temperature each is used with: the adaptive rules
@@ -61,6 +69,14 @@ EB_GAMMAS_NATS = (0.01, 0.1, 0.3, 0.5, 1.0, 2.0, 4.0, 8.0)
 MDLM_STEPS = (1, 2, 3, 4, 6)
 MDLM_STEPS_LATIN = (1, 2)
 TEMPERATURES = (0.0, 1.0)
+KLASS_CONFIDENCES = (0.5, 0.7, 0.9, 0.95)
+SLOWFAST_CONFIDENCES = (0.5, 0.7, 0.9)
+WINO_THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
+REMASK_STEPS = (2, 3)
+STATEFUL = ("klass", "slowfast", "wino", "remdm", "rcr")
+"""The samplers with state: greedy only (their papers' and ParallelBench's setting)."""
+CHAIN_SKIPPED = ("latin_square",)
+"""Tasks whose chains take minutes: the stateful samplers are left out there."""
 SHOWN = (
     ("random_topk", 1.0),
     ("confidence_topk", 1.0),
@@ -69,6 +85,9 @@ SHOWN = (
     ("threshold", 0.0),
     ("factor", 0.0),
     ("eb", 0.0),
+    ("klass", 0.0),
+    ("wino", 0.0),
+    ("remdm", 0.0),
 )
 """(family, temperature) pairs drawn in the figure."""
 
@@ -83,28 +102,53 @@ def sweep(family: str, task: str, length: int) -> list[tuple[str, float | int, d
         return [("factor", f, {"factor": f}) for f in FACTORS]
     if family == "eb":
         return [("gamma_nats", g, {"gamma": g}) for g in EB_GAMMAS_NATS]
+    if family == "dus":
+        blocks = [2**i for i in range(length.bit_length()) if 2**i <= length]
+        return [("block", b, {"block": b}) for b in blocks]
+    if family == "klass":
+        return [("confidence", c, {"confidence": c}) for c in KLASS_CONFIDENCES]
+    if family == "slowfast":
+        grid = SLOWFAST_CONFIDENCES
+        return [("high_confidence", c, {"high_confidence": c}) for c in grid]
+    if family == "wino":
+        return [("threshold", t, {"threshold": t}) for t in WINO_THRESHOLDS]
+    if family in ("remdm", "rcr"):
+        return [("num_steps", s, {"num_steps": s}) for s in REMASK_STEPS]
     steps = MDLM_STEPS_LATIN if task == "latin_square" else MDLM_STEPS
     return [("num_steps", s, {"num_steps": s}) for s in steps if s <= length]
 
 
-FAMILIES = (*TOPK, "threshold", "threshold_strict", "factor", "eb", "mdlm")
+FAMILIES = (
+    *TOPK,
+    "threshold",
+    "threshold_strict",
+    "factor",
+    "eb",
+    "mdlm",
+    "dus",
+    *STATEFUL,
+)
 
 
 def compute(progress=None) -> dict:
     """Every family's exact sweep on every task, at both temperatures."""
     _common.enable_x64()
-    rows = []
+    rows, refused = [], []
     for task, n, title in TASKS:
         length = len(_common.task(task, n).outputs)
         if progress is not None:
             progress(f"frontier {task}")
         curves = []
         for family in FAMILIES:
-            for temperature in TEMPERATURES:
+            for temperature in (0.0,) if family in STATEFUL else TEMPERATURES:
                 points = []
                 for name, value, params in sweep(family, task, length):
                     params = {**params, "temperature": temperature}
-                    p = D.point(task, n, family, D.params_key(params))
+                    key = D.params_key(params)
+                    if family in STATEFUL and task in CHAIN_SKIPPED:
+                        refused.append({"task": task, "sampler": family, **params})
+                        continue
+                    p = D.point(task, n, family, key)
                     entry = {
                         "parameter": name,
                         "value": value,
@@ -123,9 +167,10 @@ def compute(progress=None) -> dict:
                     if name == "gamma_nats":
                         entry["gamma_bits"] = value / math.log(2)
                     points.append(entry)
-                curves.append(
-                    {"family": family, "temperature": temperature, "points": points}
-                )
+                if points:  # none where the chain samplers are left out
+                    curves.append(
+                        {"family": family, "temperature": temperature, "points": points}
+                    )
         reference = D.point(task, n, "random_topk", D.params_key({"k": 1}))
         rows.append(
             {
@@ -137,7 +182,7 @@ def compute(progress=None) -> dict:
                 "curves": curves,
             }
         )
-    return {"rows": rows, "shown": [list(s) for s in SHOWN]}
+    return {"rows": rows, "shown": [list(s) for s in SHOWN], "refused": refused}
 
 
 def figure_data(data: dict) -> dict:
@@ -163,7 +208,8 @@ def figure_data(data: dict) -> dict:
     order = [_label(f, t) for f, t in SHOWN]
     caption = (
         "Ideal model, exact. Solid: greedy; dashed: temperature 1. Each line joins "
-        "one family's settings in sweep order (k, γ, f, EB budget, MDLM steps).\n"
+        "one family's settings in sweep order (k, γ, f, EB budget, MDLM steps; "
+        "KLASS's confidence, WINO's threshold, ReMDM's steps).\n"
         "Greedy rules keep precision where they decode slowly enough but cover "
         "little of the support (Markov chain, Copula); top-k and MDLM at "
         "temperature 1 keep recall = 1 and lose precision as tokens per step grow."
@@ -182,6 +228,12 @@ LABELS = {
     "factor": "factor (Fast-dLLM)",
     "eb": "EB-Sampler",
     "mdlm": "MDLM ancestral",
+    "dus": "DUS",
+    "klass": "KLASS",
+    "slowfast": "SlowFast",
+    "wino": "WINO",
+    "remdm": "ReMDM",
+    "rcr": "RCR",
 }
 
 

@@ -150,6 +150,12 @@ FAMILY_STYLES: dict[str, dict[str, Any]] = {
     "factor": {"color": PALETTE["orange"], "marker": "^", "ms": 5.5},
     "eb": {"color": PALETTE["green"], "marker": "P", "ms": 4.5},
     "apd": {"color": PALETTE["purple"], "marker": "*", "ms": 8.5},
+    "dus": {"color": PALETTE["sky_blue"], "marker": "H", "ms": 6.0, "greedy_ls": ":"},
+    "klass": {"color": PALETTE["black"], "marker": "2", "ms": 9.0},
+    "slowfast": {"color": PALETTE["orange"], "marker": "1", "ms": 9.0},
+    "wino": {"color": PALETTE["grey"], "marker": "3", "ms": 9.0, "greedy_ls": ":"},
+    "remdm": {"color": PALETTE["purple"], "marker": "4", "ms": 9.0},
+    "rcr": {"color": PALETTE["purple"], "marker": "|", "ms": 8.0, "greedy_ls": ":"},
 }
 _FAMILY_DEFAULT = {"color": PALETTE["black"], "ms": 5.0}
 
