@@ -57,7 +57,9 @@ BOUND_EXTRAS = (
 )
 """Extra tasks of the L^adapt_T panel (adaptivity helps on the first)."""
 TEMPERATURES = (0.0, 1.0)
-FAMILIES = (*TF.FAMILIES, "dus")
+FAMILIES = tuple(family for family in TF.FAMILIES if family not in TF.STATEFUL)
+"""The rule-based families of `fig_trilemma_frontier` (DUS included); the samplers
+with state join below by their registry examples, on short outputs only."""
 HEADLINE = (("shuffle", 5), ("confidence_topk", {"k": 2}))
 FIDELITY_LAMS = (0.05, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 6.0)
 """Prices per step (nats) of the least-KL points; one Frank-Wolfe run each."""
