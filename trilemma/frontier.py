@@ -625,6 +625,40 @@ def solve(
     )
 
 
+def end_values(policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """A policy's values and steps per state, then at the three ends past them.
+
+    A child index below 0 names end `size - 1 - child`; the fixed class's first end
+    costs one more step at the price.
+    """
+    size = policy.table.space.num_states
+    value = np.concatenate([policy.value, [-np.inf, 0.0, -np.inf]])
+    steps = np.concatenate([policy.steps, [0.0, 0.0, 0.0]])
+    if policy.policy_class == "fixed":
+        value[size], steps[size] = -policy.lam, 1.0
+    return value, steps
+
+
+def tied_sets(group, value, steps, *, fixed: bool) -> np.ndarray:
+    """`(rows, subsets)`: the optimal sets at each (state, draw) row of `group`.
+
+    `value`, `steps` from `end_values`; ties within `TIE`, then fewest steps. The
+    fixed class chooses per state from the values averaged over its draws.
+    """
+    size = len(value) - 3
+    index = np.where(group.children >= 0, group.children, size - 1 - group.children)
+    cv, cs = value[index], steps[index]
+    if not fixed:
+        return _ties(cv, cs)
+    w = group.prob[:, None]
+    starts = group.row_start[:-1]
+    cv = np.add.reduceat(w * cv, starts, axis=0)
+    cv = np.where(np.isnan(cv), -np.inf, cv)
+    cs = np.add.reduceat(w * cs, starts, axis=0)
+    local = np.repeat(np.arange(len(group.states)), np.diff(group.row_start))
+    return _ties(cv, cs)[local]
+
+
 def _ties(values, steps) -> np.ndarray:
     """Per row: the columns tied with the best (value within `TIE`, then steps)."""
     best = values.max(axis=1, keepdims=True)
@@ -644,11 +678,8 @@ def _forward(policy: Policy, ties: str) -> PolicyLaw:
     table = policy.table
     space = table.space
     size = space.num_states
-    value = np.concatenate([policy.value, [-np.inf, 0.0, -np.inf]])
-    steps = np.concatenate([policy.steps, [0.0, 0.0, 0.0]])
+    value, steps = end_values(policy)
     fixed = policy.policy_class == "fixed"
-    if fixed:
-        value[size], steps[size] = -policy.lam, 1.0
     mass = np.zeros(size)
     roots = space.roots
     mass[roots] = space.prompt_mass[space.prompt[roots]]
@@ -663,19 +694,7 @@ def _forward(policy: Policy, ties: str) -> PolicyLaw:
             tied = np.zeros(group.children.shape, bool)
             tied[rows, pick] = True
         else:
-            index = np.where(
-                group.children >= 0, group.children, size - 1 - group.children
-            )
-            cv, cs = value[index], steps[index]
-            if fixed:
-                w = group.prob[:, None]
-                starts = group.row_start[:-1]
-                cv = np.add.reduceat(w * cv, starts, axis=0)
-                cv = np.where(np.isnan(cv), -np.inf, cv)
-                cs = np.add.reduceat(w * cs, starts, axis=0)
-            tied = _ties(cv, cs)
-            if fixed:
-                tied = tied[local]
+            tied = tied_sets(group, value, steps, fixed=fixed)
         r, c = np.nonzero(tied)
         flow = (m[local] * group.prob)[r] / tied.sum(axis=1)[r]
         child = group.children[r, c]

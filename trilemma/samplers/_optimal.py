@@ -465,7 +465,7 @@ def _tables(policies, what: str) -> dict:
       `first`, `count` `(R,)`: the row's tied committed sets in `sets` (position
       bits); `row_prob` `(R,)` (host only) the probability of the row's draws.
     """
-    from ..frontier import _ties
+    from .. import frontier
 
     table = policies[0].table
     space = table.space
@@ -485,26 +485,10 @@ def _tables(policies, what: str) -> dict:
     keys, firsts, counts, sets, probs = [], [], [], [], []
     offset = 0
     for which, policy in enumerate(policies):
-        value = np.concatenate([policy.value, [-np.inf, 0.0, -np.inf]])
-        steps = np.concatenate([policy.steps, [0.0, 0.0, 0.0]])
+        value, steps = frontier.end_values(policy)
         fixed = policy.policy_class == "fixed"
-        if fixed:
-            value[size], steps[size] = -policy.lam, 1.0
         for group in table.groups:
-            index = np.where(
-                group.children >= 0, group.children, size - 1 - group.children
-            )
-            cv, cs = value[index], steps[index]
-            local = np.repeat(np.arange(len(group.states)), np.diff(group.row_start))
-            if fixed:
-                w = group.prob[:, None]
-                starts = group.row_start[:-1]
-                cv = np.add.reduceat(w * cv, starts, axis=0)
-                cv = np.where(np.isnan(cv), -np.inf, cv)
-                cs = np.add.reduceat(w * cs, starts, axis=0)
-            tied = _ties(cv, cs)
-            if fixed:
-                tied = tied[local]
+            tied = frontier.tied_sets(group, value, steps, fixed=fixed)
             subset_bits = table.committed_bits(group, np.arange(tied.shape[1]))
             rows, cols = np.nonzero(tied)
             count = tied.sum(axis=1)
