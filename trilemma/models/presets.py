@@ -97,10 +97,10 @@ class Preset:
         return dataclasses.replace(self.train, seed=seed, steps=steps)
 
 
-DEFAULT_STEPS = 6000
+DEFAULT_STEPS = 32000
 """The default denoiser's steps."""
 
-DEFAULT_AR_STEPS = 2500
+DEFAULT_AR_STEPS = 16000
 """The default AR model's steps."""
 
 PRESETS = MappingProxyType(
