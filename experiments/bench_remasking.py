@@ -5,7 +5,9 @@ not; the script prints the device kind and runs unchanged on a GPU):
 
 * **exact law**: `trilemma.simulate` (the chain solver, `simulation._chain`) of each
   re-masking sampler on Shuffle n = 6 with the ideal model: seconds, transient
-  states, E[NFE] and accuracy (issue 18's goal: under 10 s each);
+  states, E[NFE] and accuracy (issue 18's goal: under 10 s each), and for the
+  samplers that lump by symmetry (`exact_canonical`) the same law over every state
+  (`symmetry=False`, the baseline) and the speed-up;
 * **Monte Carlo overhead**: `T.decode_batch` on B sequences against the forward
   passes alone (`bench_decode.forward_loop`: as many batched passes as the slowest
   row's steps), on the oracle model and on the shipped denoiser (its longest
@@ -14,7 +16,7 @@ not; the script prints the device kind and runs unchanged on a GPU):
   `confidence_topk` as the baseline rule in the same run.
 
   python experiments/bench_remasking.py [--n 6] [--batch 4096] [--repeats 5]
-      [--no-shipped] [--json out.json]
+      [--no-shipped] [--no-exact] [--no-baseline] [--json out.json]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ jax.config.update("jax_enable_x64", True)
 import trilemma as T  # noqa: E402
 from experiments.bench_decode import best, forward_loop  # noqa: E402
 from trilemma.models import weights  # noqa: E402
+from trilemma.simulation._chain import simulate_chain  # noqa: E402
 
 EXACT = [
     ("remdm", {}),
@@ -57,28 +60,38 @@ loop steps include its leave-one-out passes (`_wino`), so `steps` counts every p
 it runs and `nfe` the WINO steps it is charged."""
 
 
-def exact_laws(n: int) -> list[dict]:
+def exact_laws(n: int, baseline: bool) -> list[dict]:
     task = T.make_task("shuffle", n)
     rows = []
     print(f"exact laws on shuffle n={n} (ideal model)")
-    print(f"{'sampler':<58} {'seconds':>8} {'states':>8} {'E[NFE]':>7} {'acc':>7}")
+    print(
+        f"{'sampler':<58} {'seconds':>8} {'states':>8} {'E[NFE]':>7} {'acc':>7} "
+        f"{'full s':>8} {'speed-up':>8}"
+    )
     for name, params in EXACT:
         sampler = T.make_sampler(name, **params)
         start = time.perf_counter()
         sim = T.simulate(task, sampler)
         seconds = time.perf_counter() - start
-        rows.append(
-            {
-                "sampler": sampler.describe(),
-                "seconds": seconds,
-                "states": sim.states_visited,
-                "expected_nfe": sim.expected_nfe,
-                "accuracy": sim.accuracy(),
-            }
-        )
+        row = {
+            "sampler": sampler.describe(),
+            "seconds": seconds,
+            "states": sim.states_visited,
+            "expected_nfe": sim.expected_nfe,
+            "accuracy": sim.accuracy(),
+        }
+        # the same law over every state, without lumping by the positions' symmetry
+        full = ""
+        if baseline and hasattr(sampler, "exact_canonical"):
+            start = time.perf_counter()
+            whole = simulate_chain(task, sampler, symmetry=False)
+            row["full_seconds"] = time.perf_counter() - start
+            row["full_states"] = whole.states_visited
+            full = f"{row['full_seconds']:8.2f} {row['full_seconds'] / seconds:7.0f}x"
+        rows.append(row)
         print(
             f"{sampler.describe():<58} {seconds:8.2f} {sim.states_visited:8d} "
-            f"{sim.expected_nfe:7.3f} {sim.accuracy():7.4f}",
+            f"{sim.expected_nfe:7.3f} {sim.accuracy():7.4f} {full}",
             flush=True,
         )
     return rows
@@ -134,12 +147,20 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-shipped", action="store_true")
     parser.add_argument("--no-exact", action="store_true")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the exact laws without the symmetry lumping (minutes)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     device = jax.devices()[0]
     print(f"device: {device.device_kind} ({jax.device_count()} x {device.platform})")
 
-    results = {"exact": [] if args.no_exact else exact_laws(args.n), "monte_carlo": []}
+    results = {
+        "exact": [] if args.no_exact else exact_laws(args.n, not args.no_baseline),
+        "monte_carlo": [],
+    }
     task = T.make_task("shuffle_distinct", args.n)
     model = T.oracle_model(task)
     tokens = jnp.asarray(

@@ -15,12 +15,14 @@ from typing import NamedTuple
 import bruteforce as bf
 import numpy as np
 import pytest
+from sampler_examples import built
 from test_simulation import dense_task, task_rows, valid_law
 
 import trilemma as T
-from trilemma.samplers import rcr, remdm
+from trilemma.distributions import SparseJoint
+from trilemma.samplers import EXAMPLES, SAMPLERS, rcr, remdm
 from trilemma.simulation._chain import simulate_chain
-from trilemma.simulation._marginals import ModelMarginals, OracleMarginals
+from trilemma.simulation._marginals import ModelMarginals, OracleMarginals, exchangeable
 
 # --------------------------------------------------------------------------------------
 # Hand-built chains: samplers whose exact step ignores the marginals
@@ -135,7 +137,7 @@ def test_a_sampler_without_an_exact_step_is_refused():
 def test_a_real_sampler_over_the_state_bound_is_refused():
     task = T.make_task("shuffle", 4)
     with pytest.raises(ValueError, match="max_states") as error:
-        simulate_chain(task, remdm(num_steps=2, temperature=1.0), max_states=50)
+        simulate_chain(task, remdm(num_steps=2, temperature=1.0), max_states=10)
     assert "\n" not in str(error.value) and "remdm(" in str(error.value)
 
 
@@ -221,3 +223,133 @@ def test_the_chain_with_the_oracle_model_equals_the_oracle_chain(sampler):
     np.testing.assert_allclose(q_mine, q_theirs, atol=1e-12)
     assert abs(mine.expected_nfe - theirs.expected_nfe) <= 1e-12
     assert abs(mine.output_entropy - theirs.output_entropy) <= 1e-12
+
+
+# --------------------------------------------------------------------------------------
+# Lumping by the positions' symmetry
+
+EQUIVARIANT = tuple(
+    (name, which)
+    for name in SAMPLERS
+    for which in range(len(EXAMPLES[name]))
+    if hasattr(built(name, which), "exact_canonical")
+)
+"""Every example setting of the samplers that declare an equivariant exact step."""
+
+
+def _exchangeable_by_every_permutation(joint) -> bool:
+    """The definition, plainly: the joint is unchanged by every output permutation."""
+    rows = np.asarray(joint.outcomes).tolist()
+    law = {}
+    for row, p in zip(rows, np.asarray(joint.probs).tolist(), strict=True):
+        if p > 0:
+            law[tuple(row)] = law.get(tuple(row), 0.0) + p
+    length = len(rows[0]) - 1
+    sizes = [int(k) for k in joint.sizes[1:]]
+    if len(set(sizes)) > 1:
+        return False
+    for perm in itertools.permutations(range(length)):
+        moved = {(r[0], *(r[1 + j] for j in perm)): p for r, p in law.items()}
+        if moved.keys() != law.keys():
+            return False
+        if any(abs(moved[k] - law[k]) > 1e-12 * law[k] for k in law):
+            return False
+    return True
+
+
+def _swap_only_joint():
+    """Invariant under swapping outputs 1 and 2 but not under the 3-cycle."""
+    rows = [(0, 0, 0, 1), (0, 0, 1, 0), (0, 1, 0, 0), (0, 1, 1, 1)]
+    probs = [0.25, 0.125, 0.125, 0.5]
+    return SparseJoint(np.asarray(rows), np.asarray(probs), (1, 2, 2, 2), True)
+
+
+@pytest.mark.parametrize(
+    "joint",
+    [
+        *(
+            T.make_task(name, n).joint
+            for name in ("shuffle", "copy", "sort")
+            for n in (3, 4)
+        ),
+        T.make_task("shuffle_distinct", 3).joint,
+        T.make_task("random_joint", 3, vocab=2, seed=1, num_prompts=2).joint,
+        _swap_only_joint(),
+    ],
+)
+def test_exchangeable_is_invariance_under_every_permutation(joint):
+    """`exchangeable` (two generators) equals the definition checked on all L! maps."""
+    assert exchangeable(joint) == _exchangeable_by_every_permutation(joint)
+
+
+def test_shuffle_is_exchangeable_and_the_swap_only_joint_is_not():
+    """Both answers occur among the cases above (the test can tell them apart)."""
+    assert exchangeable(T.make_task("shuffle", 4).joint)
+    assert not exchangeable(_swap_only_joint())
+
+
+@pytest.mark.parametrize(("name", "which"), EQUIVARIANT)
+def test_canonical_states_name_orbits(name, which):
+    """A permuted state has the same orbit representative.
+
+    The representative is a permutation of the state (tokens and per-position
+    values moved together).
+    """
+    sampler = built(name, which)
+    rng = np.random.default_rng(3)
+    mask = 9
+    for _ in range(20):
+        tokens = rng.choice([0, 1, 2, mask], size=5)
+        extra = sampler.exact_init(5)
+        if isinstance(extra, tuple) and len(extra) == 2 and isinstance(extra[1], tuple):
+            values = rng.choice([0.25, 0.5, math.inf], size=5)
+            extra = (extra[0], tuple(values.tolist()))
+        perm = rng.permutation(5)
+        moved = (
+            (extra[0], tuple(np.asarray(extra[1])[perm].tolist()))
+            if isinstance(extra, tuple) and len(extra) == 2
+            else extra
+        )
+        a_tokens, a_extra = sampler.exact_canonical(tokens, extra)
+        b_tokens, b_extra = sampler.exact_canonical(tokens[perm], moved)
+        assert a_tokens.tolist() == b_tokens.tolist() and a_extra == b_extra
+        assert sorted(a_tokens.tolist()) == sorted(tokens.tolist())
+
+
+@pytest.mark.parametrize("n", [3, 4])
+@pytest.mark.parametrize(("name", "which"), EQUIVARIANT)
+def test_the_lumped_chain_has_the_law_of_the_full_chain(name, which, n):
+    """Lumping by symmetry keeps the law (strong lumpability of an equivariant chain).
+
+    On Shuffle (exchangeable), the chain over orbit representatives gives the full
+    chain's output law, invalid mass, E[NFE] and H(q(Y|X)) to 1e-12, with fewer
+    states.
+    """
+    task = T.make_task("shuffle", n)
+    sampler = built(name, which)
+    lumped = simulate_chain(task, sampler)
+    full = simulate_chain(task, sampler, symmetry=False)
+    mine, theirs = _law(lumped), _law(full)
+    assert mine.keys() == theirs.keys()
+    assert max(abs(mine[k] - theirs[k]) for k in mine) <= 1e-12
+    assert abs(lumped.invalid_mass - full.invalid_mass) <= 1e-12
+    assert abs(lumped.expected_nfe - full.expected_nfe) <= 1e-12
+    assert abs(lumped.output_entropy - full.output_entropy) <= 1e-12
+    assert lumped.states_visited < full.states_visited or full.states_visited <= 1
+
+
+def _law(sim) -> dict:
+    rows = np.asarray(sim.outputs.outcomes).tolist()
+    return dict(
+        zip(map(tuple, rows), np.asarray(sim.outputs.probs).tolist(), strict=True)
+    )
+
+
+def test_a_non_exchangeable_task_is_not_lumped():
+    """On Copy the same sampler explores the same states with or without `symmetry`."""
+    task = T.make_task("copy", 3)
+    sampler = remdm(num_steps=2, temperature=1.0)
+    assert (
+        simulate_chain(task, sampler).states_visited
+        == simulate_chain(task, sampler, symmetry=False).states_visited
+    )

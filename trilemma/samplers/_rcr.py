@@ -124,6 +124,14 @@ class Rcr(NamedTuple):
         """Every outcome of one step: `(probability, tokens, extra, nfe_cost)`."""
         return _exact_step(self, probs, tokens, extra, mask_id=mask_id)
 
+    def exact_canonical(self, tokens, extra):
+        """The state with positions sorted by (token, running confidences).
+
+        Valid while the window is the whole output (no semi-AR blocks): the step
+        never reads a position's index.
+        """
+        return _remasking.canonical(tokens, extra)
+
 
 def rcr(*, num_steps: int, temperature: float = 0.0) -> Rcr:
     """RCR (MDPO): draw every mask each step, re-mask the lowest running confidences.

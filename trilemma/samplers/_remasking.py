@@ -160,6 +160,19 @@ def lowest_relevant(cache: tuple, budget: int) -> tuple:
     return tuple(v if v <= cut else math.inf for v in cache)
 
 
+def canonical(tokens: np.ndarray, extra: tuple) -> tuple[np.ndarray, tuple]:
+    """The orbit representative of a `(step, per-position values)` state.
+
+    Positions sorted by (token, cached value): two states that differ by a
+    permutation of the positions get the same representative (the exact steps of
+    ReMDM and RCR are equivariant, `trilemma.simulation._chain`).
+    """
+    step, values = extra
+    values = np.asarray(values, np.float64)
+    order = np.lexsort((values, tokens))
+    return tokens[order], (step, tuple(values[order].tolist()))
+
+
 def add(out: dict, tokens: np.ndarray, extra, weight: float, cost: int) -> None:
     """Accumulate one outcome of an exact step (same tokens and extra merge)."""
     key = (tokens.tobytes(), extra)

@@ -129,6 +129,14 @@ class Remdm(NamedTuple):
         """Every outcome of one step: `(probability, tokens, extra, nfe_cost)`."""
         return _exact_step(self, probs, tokens, extra, mask_id=mask_id)
 
+    def exact_canonical(self, tokens, extra):
+        """The state with positions sorted by (token, cached confidences).
+
+        Valid while the window is the whole output (no semi-AR blocks): the step
+        never reads a position's index.
+        """
+        return _remasking.canonical(tokens, extra)
+
 
 def remdm(
     *,

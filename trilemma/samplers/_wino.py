@@ -139,6 +139,14 @@ class Wino(NamedTuple):
         """The accept count $a$ before the first step."""
         return FIRST_LAST_ACCEPT
 
+    def exact_canonical(self, tokens, extra):
+        """The state with its positions sorted by token.
+
+        The step never reads a position's index, and its state (the accept count)
+        is not per position.
+        """
+        return np.sort(tokens), extra
+
     def exact_queries(self, tokens, extra, *, mask_id: int) -> list:
         """The state with each committed token masked (its leave-one-out marginal)."""
         tokens = np.asarray(tokens)

@@ -44,11 +44,29 @@ protocol of `trilemma.samplers._protocol`):
   (WINO's leave-one-out verification); `exact_step` then gets `probs` `(1 + Q, L,
   V)`, the state's marginals first.
 
+* optionally `sampler.exact_canonical(tokens, extra) -> (tokens, extra)`: the
+  representative of the state's orbit under permutations of the output positions,
+  for a sampler whose step is equivariant under them (a position's fate depends on
+  its token and its own state, never on its index: ReMDM, RCR).
+
 A state with no mask left is absorbing: the sampler's state is dropped there, and
 the output is valid iff the component says it is in the support of $p^*$.
+
+**Symmetry.** When the sampler has `exact_canonical` and the ideal model's
+$p^*(\cdot \mid x)$ is exchangeable (invariant under every permutation of the output
+positions: Shuffle; `OracleMarginals.exchangeable`), the chain is *lumpable*: the
+transitions of a permuted state are the permuted transitions, so the chain over
+orbit representatives has the orbits' law. `simulate_chain` then stores one state
+per orbit and one finished output per multiset of tokens (sorted), and spreads an
+orbit's mass evenly over its distinct permutations, since the output law of a chain
+started from the all-masked state (fixed by every permutation) is invariant. On
+Shuffle n = 6 this divides the states by up to $6! = 720$.
 """
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -76,6 +94,7 @@ def simulate_chain(
     *,
     model: Model | None = None,
     max_states: int = DEFAULT_MAX_STATES,
+    symmetry: bool = True,
     progress: bool = False,
 ) -> Simulation:
     r"""The exact output law and E[NFE] of a chain sampler (see the module).
@@ -87,6 +106,8 @@ def simulate_chain(
       model: None for the ideal model (the oracle's marginals), or a `Model` whose
         layout fits the task.
       max_states: refuse (ValueError) a chain with more transient states.
+      symmetry: lump states by the positions' symmetry where it holds (see the
+        module); False explores every state (the same law, for checks).
       progress: show a progress bar over explored states (stderr).
 
     Returns:
@@ -101,8 +122,14 @@ def simulate_chain(
             f"{getattr(sampler, 'law', None)!r}: use `trilemma.simulate`."
         )
     max_states = _checks.check_int(max_states, "max_states", minimum=1)
+    symmetry = _checks.check_bool(symmetry, "symmetry")
     marginals = OracleMarginals(task) if model is None else ModelMarginals(task, model)
-    chain = _Chain(task, sampler, marginals, max_states)
+    lump = (
+        symmetry
+        and hasattr(sampler, "exact_canonical")
+        and getattr(marginals, "exchangeable", False)
+    )
+    chain = _Chain(task, sampler, marginals, max_states, lump=lump)
     chain.explore(progress)
     return chain.solve()
 
@@ -110,9 +137,10 @@ def simulate_chain(
 class _Chain:
     """The reachable states, their transitions, and the absorption law."""
 
-    def __init__(self, task, sampler, marginals, max_states: int):
+    def __init__(self, task, sampler, marginals, max_states: int, *, lump: bool):
         self.task, self.sampler, self.marginals = task, sampler, marginals
         self.max_states = max_states
+        self.lump = lump
         self.length = marginals.length
         self.mask_id = marginals.mask_id
         self.index: dict = {}  # (prompt, tokens bytes, extra) -> state id
@@ -128,6 +156,8 @@ class _Chain:
         self._queries = hasattr(sampler, "exact_queries")
 
     def _state(self, prompt: int, tokens: np.ndarray, extra) -> int:
+        if self.lump:
+            tokens, extra = self.sampler.exact_canonical(tokens, extra)
         key = (prompt, tokens.tobytes(), extra)
         found = self.index.get(key)
         if found is not None:
@@ -147,6 +177,8 @@ class _Chain:
         return len(self.prompt) - 1
 
     def _output(self, prompt: int, tokens: np.ndarray) -> int:
+        if self.lump:
+            tokens = np.sort(tokens)
         key = (prompt, tokens.tobytes())
         found = self.outputs.get(key)
         if found is None:
@@ -260,15 +292,23 @@ class _Chain:
         joint = self.task.joint
         prompt = np.asarray([p for p, _ in self.output_rows], np.int64)
         tokens = np.stack([t for _, t in self.output_rows])
+        # an orbit is valid or not as a whole (the support is invariant)
         valid = self.marginals.valid(prompt, tokens)
-        outcomes = np.concatenate([prompt[valid, None], tokens[valid]], axis=1)
+        cells = np.ones(len(prompt))
+        if self.lump:
+            cells = np.asarray([_orbit_size(t) for t in tokens], float)
+            prompt, tokens, spread = _orbits(prompt[valid], tokens[valid], mass[valid])
+            valid_mass = spread
+        else:
+            prompt, tokens, valid_mass = prompt[valid], tokens[valid], mass[valid]
+        outcomes = np.concatenate([prompt[:, None], tokens], axis=1)
         outputs = SparseJoint(
             jnp.asarray(outcomes.astype(outcome_dtype(joint.sizes))),
-            jnp.asarray(mass[valid]),
+            jnp.asarray(valid_mass),
             joint.sizes,
             True,
         )
-        entropy = conditional_entropy(mass, self.marginals.prompt_mass)
+        entropy = conditional_entropy(mass, self.marginals.prompt_mass, cells=cells)
         return Simulation(
             task=self.task,
             sampler=self.sampler,
@@ -278,6 +318,28 @@ class _Chain:
             states_visited=num,
             output_entropy=entropy,
         )
+
+
+def _orbit_size(tokens) -> int:
+    r"""Distinct permutations of a multiset: $L! / \prod_v c_v!$."""
+    counts = np.unique(tokens, return_counts=True)[1]
+    return math.factorial(len(tokens)) // math.prod(
+        math.factorial(int(c)) for c in counts
+    )
+
+
+def _orbits(prompt, tokens, mass):
+    """Every distinct permutation of each sorted row, sharing the row's mass evenly."""
+    rows, weights, prompts = [], [], []
+    for p, row, m in zip(prompt, tokens, mass, strict=True):
+        members = np.asarray(sorted(set(itertools.permutations(row.tolist()))))
+        rows.append(members)
+        weights.append(np.full(len(members), m / len(members)))
+        prompts.append(np.full(len(members), p))
+    if not rows:
+        width = tokens.shape[1]
+        return prompt, np.zeros((0, width), np.int64), np.zeros(0)
+    return np.concatenate(prompts), np.concatenate(rows), np.concatenate(weights)
 
 
 def expected_visits(q, start) -> np.ndarray:

@@ -43,6 +43,9 @@ class OracleMarginals:
       vocab: width $V$ of `probs` (the largest output alphabet).
       mask_id: the token of a masked position (the oracle layout's).
       prompt_mass: `(P,)` the prompt law.
+      exchangeable: whether every $p^*(\cdot \mid x)$ is invariant under all
+        permutations of the output positions (Shuffle), so that every state's
+        marginals are too (off the support as well: uniform over equal alphabets).
     """
 
     def __init__(self, task: Task):
@@ -53,6 +56,7 @@ class OracleMarginals:
         self.length = self.index.length
         self.vocab = self.index.vocab
         self.prompt_mass = self.index.prompt_mass
+        self.exchangeable = exchangeable(task.joint)
 
     def probs(self, prompt, tokens) -> np.ndarray:
         """`(S, L, V)` marginals; uniform over each alphabet where $p^*$ has no mass."""
@@ -112,6 +116,41 @@ class ModelMarginals:
     def agrees(self, prompt, tokens) -> np.ndarray:
         """`(S,)` whether each state's revealed tokens agree with a valid output."""
         return _agrees(self.index, prompt, tokens, self.length)
+
+
+def exchangeable(joint) -> bool:
+    r"""Whether $p(y \mid x)$ is invariant under every permutation of the outputs.
+
+    `joint` holds rows (prompt, $y_1, \dots, y_L$). The symmetric group is generated
+    by the transposition $(1\,2)$ and the cycle $(1\,2 \dots L)$, so the joint is
+    invariant under all permutations iff the outputs' alphabets are equal and it is
+    invariant under those two (same rows, same masses to 1e-12 relative).
+    """
+    sizes = [int(k) for k in joint.sizes[1:]]
+    if len(set(sizes)) > 1:
+        return False
+    rows = np.asarray(joint.outcomes, np.int64)
+    mass = np.asarray(joint.probs, np.float64)
+    live = mass > 0
+    rows, mass = rows[live], mass[live]
+    length = rows.shape[1] - 1
+    if length < 2:
+        return True
+
+    def ordered(table):
+        order = np.lexsort(table.T[::-1])
+        return table[order], mass[order]
+
+    base_rows, base_mass = ordered(rows)
+    swap = [0, 2, 1, *range(3, length + 1)]
+    cycle = [0, *range(2, length + 1), 1]
+    for columns in (swap, cycle):
+        moved_rows, moved_mass = ordered(rows[:, columns])
+        if not np.array_equal(moved_rows, base_rows) or not np.allclose(
+            moved_mass, base_mass, rtol=1e-12, atol=0.0
+        ):
+            return False
+    return True
 
 
 def _states(prompt, tokens, length: int) -> tuple[np.ndarray, np.ndarray]:

@@ -207,13 +207,19 @@ def trilemma_point(
     )
 
 
-def conditional_entropy(mass, prompt_mass) -> float:
+def conditional_entropy(mass, prompt_mass, *, cells=None) -> float:
     r"""$H(Y|X) = H(X, Y) - H(X)$ in nats, from joint cell masses and the prompt law.
 
-    Zero masses are allowed in both.
+    Zero masses are allowed in both. `cells` (optional, one count per mass): each
+    mass is spread evenly over that many cells (an orbit of a symmetry), adding
+    $m \log c$ to $H(X, Y)$.
     """
     mass = np.asarray(mass, float)
     prompt_mass = np.asarray(prompt_mass, float)
-    joint = mass[mass > 0]
+    cells = np.ones_like(mass) if cells is None else np.asarray(cells, float)
+    live = mass > 0
+    joint, spread = mass[live], cells[live]
     prompts = prompt_mass[prompt_mass > 0]
-    return float(-np.sum(joint * np.log(joint)) + np.sum(prompts * np.log(prompts)))
+    return float(
+        -np.sum(joint * np.log(joint / spread)) + np.sum(prompts * np.log(prompts))
+    )
