@@ -17,7 +17,12 @@ Families (each swept over one parameter; the sweep values are in the outputs):
 * threshold (">= gamma", reference code) and threshold_strict ("> gamma", paper);
 * Fast-dLLM's factor rule, as specified and with the released code's quirk
   (`reference_quirk=True`, which ParallelBench's code shares);
-* EB-Sampler (gamma in nats) and MDLM ancestral sampling at temperature 1.
+* EB-Sampler (gamma in nats) and MDLM ancestral sampling at temperature 1;
+* the field's newer samplers, greedy as ParallelBench runs them (each on a coarser
+  grid than ParallelBench's, for time; their chains take seconds per cell): DUS over
+  its block length, KLASS, SlowFast and WINO over their confidence thresholds (the
+  others at ParallelBench's defaults), and the re-masking ReMDM (r = n = 1) and RCR
+  over their steps.
 
 Two readings of PBx are reported: "discrete", exactly the definition above, and
 "interpolated", the project page's convention for adaptive methods (linear
@@ -50,6 +55,9 @@ GAMMAS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 FACTORS = (0.5, 0.7, 1.0, 1.3, 1.6, 1.9, 3.0)
 EB_GAMMAS_NATS = (0.01, 0.1, 0.3, 0.5, 1.0, 2.0, 4.0)
 MDLM_STEPS = (1, 2, 3, 4, 6)
+DUS_BLOCKS = (1, 2, 4, 8)
+CONFIDENCES = (0.5, 0.7, 0.9)
+CHAIN_STEPS = (2, 3, 6)
 TOPK = (
     ("random_topk", "random top-k"),
     ("confidence_topk", "confidence top-k"),
@@ -144,6 +152,14 @@ def families() -> list[dict]:
             MDLM_STEPS,
             temperature=1.0,
         ),
+        _adaptive("dus", "DUS, greedy", "dus", "block", DUS_BLOCKS),
+        _adaptive("klass", "KLASS, greedy", "klass", "confidence", CONFIDENCES),
+        _adaptive(
+            "slowfast", "SlowFast, greedy", "slowfast", "high_confidence", CONFIDENCES
+        ),
+        _adaptive("wino", "WINO, greedy", "wino", "threshold", CONFIDENCES),
+        _adaptive("remdm", "ReMDM, greedy", "remdm", "num_steps", CHAIN_STEPS),
+        _adaptive("rcr", "RCR, greedy", "rcr", "num_steps", CHAIN_STEPS),
     ]
     return out
 
@@ -340,6 +356,10 @@ def _param(family: dict, value) -> str:
     return f"{name.get(family['parameter'], family['parameter'])}={_fmt(value)}"
 
 
+NEWER = ("dus", "klass", "slowfast", "wino", "remdm", "rcr")
+"""The families of the field's newer samplers (issue 18)."""
+
+
 def _comparison(data: dict) -> list[str]:
     by = {f["id"]: f for f in data["families"]}
 
@@ -352,6 +372,8 @@ def _comparison(data: dict) -> list[str]:
     thr90 = pb("threshold", 90)
     again = data["published_pbx_recomputed"]["LLaDA 1.5, threshold"]["80"]
     at = _param(by["threshold"], thr["at"])
+    fastest = by[max(NEWER, key=lambda fid: pb(fid, 80)["discrete"])]["label"]
+    fastest = fastest.split(",")[0]
     return [
         "- **Published (17 tasks, 32/64-token outputs with padding).** LLaDA 1.5 "
         "PB80/75/70: threshold 4.09/4.82/5.42, factor 4.05/4.97/5.66, "
@@ -373,6 +395,21 @@ def _comparison(data: dict) -> list[str]:
         "LLaDA 1.5's by coincidence of scales; the ranking (adaptive > top-k) and "
         "the top-k values (k = 2-3 at 80%) agree with the published picture, except "
         "that random top-k is not worse than confidence top-k for the ideal model.",
+        "- **The field's newer samplers (ideal model, greedy).** PB80: "
+        + ", ".join(
+            f"{by[fid]['label'].split(',')[0]} {pb(fid, 80)['discrete']:.2f}"
+            for fid in NEWER
+        )
+        + " tokens per step; the best score of each: "
+        + ", ".join(
+            f"{by[fid]['label'].split(',')[0]} "
+            f"{max(r['score'] for r in by[fid]['results']):.1f}%"
+            for fid in NEWER
+        )
+        + ". KLASS waits for a prediction to stay put for its KL history, and "
+        "SlowFast charges its exploration passes, so on outputs of at most 6 tokens "
+        "both stay at or below about 1.3 tokens per pass whatever their threshold; "
+        f"the fastest of them at 80% is {fastest}.",
         "- **Reading.** The two scales differ, so compare ranks and ratios rather "
         "than raw numbers: here a list of n <= 6 items is the whole output (at most 6 "
         "tokens per step), while the published speed counts a 32-token window whose "
@@ -411,6 +448,8 @@ SHOWN = (
     "factor",
     "eb",
     "mdlm",
+    "klass",
+    "wino",
 )
 """Families drawn in the figure (all are in the JSON and the table)."""
 
