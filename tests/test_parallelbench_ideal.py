@@ -582,7 +582,7 @@ def test_every_fixture_line_gives_its_folder_sampler():
         for path in sorted(FIXTURES.glob("*/*/*/*/samples_*.jsonl"))
         for text in path.read_text().splitlines()
     ]
-    assert len(lines) == 307
+    assert len(lines) == 317
     cases = [
         ((method, folder), line["arguments"]["gen_args_0"]["arg_1"])
         for (method, folder), line in lines

@@ -1,6 +1,6 @@
 """Verdict parity on ParallelBench's published harness logs (the committed excerpt).
 
-`tests/fixtures/parallelbench/results` holds 307 real lines of LLaDA-8B-Instruct,
+`tests/fixtures/parallelbench/results` holds 317 real lines of LLaDA-8B-Instruct,
 Dream-v0-Instruct-7B and LLaDA-1.5 runs with ParallelBench's own verdicts (`score`,
 `score_strict`; SOURCE.md). Trilemma's port of the grader must reproduce every one,
 from the docs as they are logged (`label` docs, five shapes).
@@ -32,7 +32,7 @@ from trilemma.parallelbench import (
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "parallelbench" / "results"
 SCRIPT = ROOT / "experiments" / "parallelbench_parity.py"
-# SOURCE.md: 15 sample files, 307 lines; counted from the fixtures, not hard-coded.
+# SOURCE.md: 17 sample files, 317 lines; counted from the fixtures, not hard-coded.
 EXCERPT_FILES = sorted(FIXTURES.rglob("samples_parallelbench_*.jsonl"))
 EXCERPT_LINES = sum(len(path.read_text().splitlines()) for path in EXCERPT_FILES)
 # (model, method, task) of `<model>/<method>/<param>/<run>/samples_parallelbench_<task>`
@@ -75,7 +75,7 @@ def test_parity_on_the_excerpt(capsys):
     assert report["score_agree"] == report["score_strict_agree"] == EXCERPT_LINES
     assert report["disagreements"] == []
     models = {(g["model"], g["method"]) for g in report["groups"]}
-    assert len(models) == 5 and len(report["groups"]) == len(EXCERPT_GROUPS)
+    assert len(models) == 6 and len(report["groups"]) == len(EXCERPT_GROUPS)
     tasks = {g["trilemma_task"] for g in report["groups"]}
     assert tasks == {
         "copy",

@@ -182,7 +182,7 @@ def test_clopper_pearson_bounds_are_beta_quantiles(report):
 
 
 def test_one_param_per_method_needs_the_sweep(report):
-    assert len(report.pbx) == 5
+    assert len(report.pbx) == 6
     for row in report.pbx:
         assert row.pbx is None and row.check == "needs the sweep"
         assert "PBx needs the sweep" in row.note
@@ -389,7 +389,7 @@ def test_cli_json_and_figure(tmp_path, capsys):
     assert code == 0, err
     (text,) = out.strip().splitlines()
     data = json.loads(text)
-    assert data["files"] == 15 and data["lines"] == 307 and data["errors"] == []
+    assert data["files"] == 17 and data["lines"] == 317 and data["errors"] == []
     assert {r["results"]["status"] for r in data["runs"]} == {"equal", "excerpt"}
     assert sum(r["results"]["status"] == "equal" for r in data["runs"]) == 2
     row = data["settings"][0]
