@@ -248,6 +248,36 @@ def test_training_is_deterministic_and_resumes(tmp_path, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_run_without_a_terminal_logs_one_line_per_checkpoint(capsys):
+    """With stderr captured (no terminal, tqdm's bar off), progress is plain lines.
+
+    One per `checkpoint_every` steps and one at the end, each naming the step, the
+    loss of that step and the rate.
+    """
+    from trilemma.models import training
+
+    def loss(params, key):
+        return jnp.sum((params["w"] - 1.0) ** 2)
+
+    settings = training.TrainConfig(steps=5, batch_size=4, warmup=1, seed=0)
+    _, losses = training.train(
+        loss,
+        {"w": jnp.zeros(3)},
+        settings,
+        checkpoint_every=2,
+        progress=True,
+        description="fit w",
+    )
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(",")[0] for line in lines] == [
+        "fit w: step 2/5",
+        "fit w: step 4/5",
+        "fit w: step 5/5",
+    ]
+    assert lines[-1].split(", ")[1] == f"loss {losses[-1]:.4f}"
+    assert lines[0].endswith("examples/s")
+
+
 def test_corrupt_checkpoint_is_named(tmp_path):
     from trilemma.models import training
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -326,7 +327,9 @@ def train(
       config: optimisation settings.
       checkpoint: file to resume from and to write (None: no checkpoints).
       checkpoint_every: steps between checkpoints.
-      progress: show a progress bar on stderr.
+      progress: show a progress bar on stderr; when stderr is not a terminal (a
+        run in the background, its output in a log file), one line per
+        checkpoint interval instead (`description: step i/N, loss, examples/s`).
       description: the progress bar's label.
       weighting: a fresh `GroupWeightingState` to draw groups by excess loss; it
         is updated in place (resumed from the checkpoint, which also stores it, so
@@ -360,6 +363,7 @@ def train(
             unit="step",
             disable=None,
         )
+    log_lines = bar is not None and bar.disable
     began = time.perf_counter()
     for i in range(start, config.steps):
         if weighting is None:
@@ -389,6 +393,14 @@ def train(
             bar.update(1)
         losses.append(loss)
         done = i + 1
+        if log_lines and (done % checkpoint_every == 0 or done == config.steps):
+            rate = (done - start) * config.batch_size / (time.perf_counter() - began)
+            print(
+                f"{description}: step {done:,}/{config.steps:,}, loss "
+                f"{float(loss):.4f}, {rate:,.0f} examples/s",
+                file=sys.stderr,
+                flush=True,
+            )
         saving = checkpoint is not None and (
             done % checkpoint_every == 0 or done == config.steps
         )
