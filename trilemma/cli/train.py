@@ -23,8 +23,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--preset",
         default="default",
-        help="training recipe: default (the shipped models, about an hour), quick "
-        "(a smoke run on the n = 3 groups) or tiny (tests)",
+        help="training recipe: default (the shipped models, about an hour on 2 idle "
+        "cores), quick (a smoke run on the n = 3 groups) or tiny (tests)",
     )
     parser.add_argument(
         "--task",

@@ -1257,7 +1257,7 @@ def figure_data(
         caption += (
             " Grey: the ideal model (exact conditional marginals) under each "
             "method present (open marker = method; top-k over k = 1..L items, "
-            "threshold and factor over ParallelBench's grid; greedy, uniform ties), "
+            "the adaptive methods over ParallelBench's grid; greedy, uniform ties), "
             "one dash per n, at max_tokens / E[NFE]: its steps as if over the same "
             "canvas (trilemma.parallelbench.ideal). Not drawn: Sudoku (accuracy 1 "
             "at every speed) and Latin-square rules too large to enumerate."
