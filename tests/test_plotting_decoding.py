@@ -163,21 +163,32 @@ def _legend_markers(fig):
     }
 
 
-@pytest.mark.parametrize("name", [*SAMPLERS, NEW])
-def test_every_sampler_name_draws(name):
-    """Figures keyed by sampler name draw any registered (or new) sampler."""
+def test_every_sampler_name_draws():
+    """Figures keyed by sampler name draw every registered (and a new) sampler.
+
+    One figure of each kind holds a series per name, so each name's style is looked
+    up and drawn (with the others') at once.
+    """
+    names = [*SAMPLERS, NEW]
     data = decoding_accuracy_data()
-    data["panels"][0]["series"][0]["sampler"] = name
-    data["panels"][2]["rules"][0]["rule"] = name
+    series, rule = data["panels"][0]["series"][0], data["panels"][2]["rules"][0]
+    data["panels"][0]["series"] = [{**series, "sampler": name} for name in names]
+    data["panels"][2]["rules"] = [{**rule, "rule": name} for name in names]
     frontier = trilemma_frontier_data()
-    frontier["rows"][0]["curves"][0]["family"] = name
+    curve = frontier["rows"][0]["curves"][0]
+    frontier["rows"][0]["curves"] = [{**curve, "family": name} for name in names]
     pbx = pbx_data()
-    pbx["curves"][0]["id"] = name
-    for fig in (
+    pbx["curves"] = [{**pbx["curves"][0], "id": name} for name in names]
+    figures = (
         plotting.fig_decoding_accuracy(data),
         plotting.fig_trilemma_frontier(frontier),
         plotting.fig_pbx(pbx),
-    ):
+    )
+    # the sampler legend lists every name drawn ("random_topk" as "random top-k")
+    listed = set(_legend_markers(figures[0]))
+    shown = {n.replace("_topk", " top-k").replace("_", " ") for n in names}
+    assert shown <= listed and len(shown) == len(names)
+    for fig in figures:
         with plotting.style():
             fig.savefig(io.BytesIO(), format="png", dpi=20)
 
