@@ -47,7 +47,7 @@ protocol of `trilemma.samplers._protocol`):
 * optionally `sampler.exact_canonical(tokens, extra) -> (tokens, extra)`: the
   representative of the state's orbit under permutations of the output positions,
   for a sampler whose step is equivariant under them (a position's fate depends on
-  its token and its own state, never on its index: ReMDM, RCR).
+  its token and its own state, never on its index: ReMDM, RCR, WINO).
 
 A state with no mask left is absorbing: the sampler's state is dropped there, and
 the output is valid iff the component says it is in the support of $p^*$.
@@ -294,11 +294,12 @@ class _Chain:
         tokens = np.stack([t for _, t in self.output_rows])
         # an orbit is valid or not as a whole (the support is invariant)
         valid = self.marginals.valid(prompt, tokens)
-        cells = np.ones(len(prompt))
+        cells = None
         if self.lump:
             cells = np.asarray([_orbit_size(t) for t in tokens], float)
-            prompt, tokens, spread = _orbits(prompt[valid], tokens[valid], mass[valid])
-            valid_mass = spread
+            prompt, tokens, valid_mass = _orbits(
+                prompt[valid], tokens[valid], mass[valid]
+            )
         else:
             prompt, tokens, valid_mass = prompt[valid], tokens[valid], mass[valid]
         outcomes = np.concatenate([prompt[:, None], tokens], axis=1)

@@ -23,6 +23,8 @@ prompt law $p(x)$.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _checks
@@ -43,9 +45,6 @@ class OracleMarginals:
       vocab: width $V$ of `probs` (the largest output alphabet).
       mask_id: the token of a masked position (the oracle layout's).
       prompt_mass: `(P,)` the prompt law.
-      exchangeable: whether every $p^*(\cdot \mid x)$ is invariant under all
-        permutations of the output positions (Shuffle), so that every state's
-        marginals are too (off the support as well: uniform over equal alphabets).
     """
 
     def __init__(self, task: Task):
@@ -56,7 +55,16 @@ class OracleMarginals:
         self.length = self.index.length
         self.vocab = self.index.vocab
         self.prompt_mass = self.index.prompt_mass
-        self.exchangeable = exchangeable(task.joint)
+
+    @functools.cached_property
+    def exchangeable(self) -> bool:
+        r"""Whether $p^*(\cdot \mid x)$ is invariant under output permutations.
+
+        True for Shuffle: then every state's marginals are invariant too (off the
+        support as well: uniform over equal alphabets). Computed when first asked
+        (only the chain solver asks, for a sampler with `exact_canonical`).
+        """
+        return exchangeable(self.task.joint)
 
     def probs(self, prompt, tokens) -> np.ndarray:
         """`(S, L, V)` marginals; uniform over each alphabet where $p^*$ has no mass."""
