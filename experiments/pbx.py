@@ -372,8 +372,8 @@ def _comparison(data: dict) -> list[str]:
     thr90 = pb("threshold", 90)
     again = data["published_pbx_recomputed"]["LLaDA 1.5, threshold"]["80"]
     at = _param(by["threshold"], thr["at"])
-    fastest = by[max(NEWER, key=lambda fid: pb(fid, 80)["discrete"])]["label"]
-    fastest = fastest.split(",")[0]
+    short = {fid: by[fid]["label"].split(",")[0] for fid in NEWER}
+    fastest = short[max(NEWER, key=lambda fid: pb(fid, 80)["discrete"])]
     return [
         "- **Published (17 tasks, 32/64-token outputs with padding).** LLaDA 1.5 "
         "PB80/75/70: threshold 4.09/4.82/5.42, factor 4.05/4.97/5.66, "
@@ -396,14 +396,10 @@ def _comparison(data: dict) -> list[str]:
         "the top-k values (k = 2-3 at 80%) agree with the published picture, except "
         "that random top-k is not worse than confidence top-k for the ideal model.",
         "- **The field's newer samplers (ideal model, greedy).** PB80: "
-        + ", ".join(
-            f"{by[fid]['label'].split(',')[0]} {pb(fid, 80)['discrete']:.2f}"
-            for fid in NEWER
-        )
+        + ", ".join(f"{short[fid]} {pb(fid, 80)['discrete']:.2f}" for fid in NEWER)
         + " tokens per step; the best score of each: "
         + ", ".join(
-            f"{by[fid]['label'].split(',')[0]} "
-            f"{max(r['score'] for r in by[fid]['results']):.1f}%"
+            f"{short[fid]} {max(r['score'] for r in by[fid]['results']):.1f}%"
             for fid in NEWER
         )
         + ". KLASS waits for a prediction to stay put for its KL history, and "
